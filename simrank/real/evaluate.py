@@ -1,0 +1,111 @@
+"""Ranking evaluation with ``ir_measures`` (pytrec_eval), and TREC run / qrels files.
+
+Measures (``MEASURES``), per query with binary or graded relevance ``rel(d)``::
+
+    nDCG@10 = DCG@10 / ideal DCG@10,   DCG@10 = sum_{i<=10} rel(d_i) / log2(i + 1)
+    RR@10   = 1 / (rank of the first relevant document), 0 if none in the top 10
+    R@100   = |relevant in top 100| / |relevant|
+
+The mean is over the queries of the qrels; a query absent from the run scores 0.
+Full-ranking mode ranks every document; re-ranking mode (``candidates``, e.g. each query's
+BM25 top-100 from :meth:`~simrank.real.bm25.BM25Index.top_k`) ranks only those documents.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import ir_measures
+import numpy as np
+import pandas as pd
+
+from simrank.real._util import atomic_write, top_k
+
+MEASURES = ("nDCG@10", "RR@10", "R@100")
+
+
+class Evaluation(NamedTuple):
+    per_query: pd.DataFrame  # index query_id (qrels order), one column per measure
+    mean: dict[str, float]
+
+
+def run_from_scores(
+    scores: np.ndarray,
+    query_ids: Sequence[str],
+    doc_ids: Sequence[str],
+    depth: int = 100,
+    candidates: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Run (``query_id, doc_id, score``, best first per query) of the top ``depth`` documents of each
+    row of ``scores [n_queries, n_docs]``; with ``candidates`` (int ``[n_queries, m]`` document
+    indices) only those documents are ranked."""
+    if scores.shape != (len(query_ids), len(doc_ids)):
+        raise ValueError(f"scores shape {scores.shape}, expected ({len(query_ids)}, {len(doc_ids)}) = (queries, docs)")
+    if candidates is None:
+        idx, vals = top_k(scores, depth)
+    else:
+        sub_idx, vals = top_k(np.take_along_axis(scores, candidates, axis=1), depth)
+        idx = np.take_along_axis(candidates, sub_idx, axis=1)
+    return pd.DataFrame({
+        "query_id": np.repeat(np.asarray(query_ids, dtype=object), idx.shape[1]),
+        "doc_id": np.asarray(doc_ids, dtype=object)[idx.ravel()],
+        "score": vals.ravel().astype(np.float64),
+    })
+
+
+def evaluate(run: pd.DataFrame, qrels: pd.DataFrame, measures: Sequence[str] = MEASURES) -> Evaluation:
+    """Per-query and mean ``measures`` of ``run`` (``query_id, doc_id, score``) against ``qrels``
+    (``query_id, doc_id, relevance``)."""
+    qids = list(dict.fromkeys(qrels.query_id))
+    run = run[run.query_id.isin(set(qids))].astype({"score": np.float64})
+    parsed = [ir_measures.parse_measure(m) for m in measures]
+    rows = [(m.query_id, str(m.measure), m.value) for m in ir_measures.iter_calc(parsed, qrels, run)]
+    per_query = (
+        pd.DataFrame(rows, columns=["query_id", "measure", "value"])
+        .pivot(index="query_id", columns="measure", values="value")
+        .reindex(index=qids, columns=list(measures))
+        .fillna(0.0)
+        .rename_axis(index="query_id", columns=None)
+    )
+    return Evaluation(per_query, {m: float(per_query[m].mean()) for m in measures})
+
+
+def evaluate_scores(
+    scores: np.ndarray,
+    query_ids: Sequence[str],
+    doc_ids: Sequence[str],
+    qrels: pd.DataFrame,
+    candidates: np.ndarray | None = None,
+    measures: Sequence[str] = MEASURES,
+) -> Evaluation:
+    """:func:`evaluate` of the depth-100 :func:`run_from_scores` of a score matrix."""
+    return evaluate(run_from_scores(scores, query_ids, doc_ids, candidates=candidates), qrels, measures)
+
+
+def _check_fields(values, what: str) -> None:
+    bad = [v for v in values if not str(v) or any(c.isspace() for c in str(v))]
+    if bad:
+        raise ValueError(f"{what} {bad[0]!r} is empty or has whitespace; TREC files need non-empty single tokens")
+
+
+def write_trec_run(path: str | os.PathLike, run: pd.DataFrame, tag: str) -> None:
+    """Write ``qid Q0 docid rank score tag`` lines (queries sorted by id, rank 1 = highest score)."""
+    _check_fields([tag], "tag")
+    _check_fields(run.query_id.unique(), "query_id")
+    _check_fields(run.doc_id.unique(), "doc_id")
+    df = run.sort_values(["query_id", "score"], ascending=[True, False], kind="stable")
+    ranks = df.groupby("query_id", sort=False).cumcount() + 1
+    with atomic_write(path) as f:
+        for (q, d, s), r in zip(df[["query_id", "doc_id", "score"]].itertuples(index=False), ranks):
+            f.write(f"{q} Q0 {d} {r} {float(s)!r} {tag}\n")
+
+
+def write_trec_qrels(path: str | os.PathLike, qrels: pd.DataFrame) -> None:
+    """Write ``qid 0 docid relevance`` lines, in the order of ``qrels``."""
+    _check_fields(qrels.query_id.unique(), "query_id")
+    _check_fields(qrels.doc_id.unique(), "doc_id")
+    with atomic_write(path) as f:
+        for q, d, rel in qrels[["query_id", "doc_id", "relevance"]].itertuples(index=False):
+            f.write(f"{q} 0 {d} {int(rel)}\n")
