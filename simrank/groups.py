@@ -1,0 +1,100 @@
+"""Training groups: one positive at index 0 and ``k − 1`` negatives drawn i.i.d. from ``ν_q``.
+
+A :class:`QuerySet` is everything the pipeline needs about a set of queries over one corpus:
+query vectors, teacher scores ``g``, the positive distribution ``p_q``, graded true relevance for
+evaluation, and proxy score matrices for the samplers.  The synthetic path builds it from a
+:class:`~simrank.world.World` and :class:`~simrank.teacher.Teacher` (:func:`world_query_set`), the
+real-data path from embeddings, BM25 and qrels; :func:`draw_groups` is shared by both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from simrank.errors import ConfigError
+from simrank.samplers import Sampler, SamplingContext, sample_categorical
+from simrank.teacher import Teacher
+from simrank.world import World
+
+
+@dataclass(frozen=True, eq=False)
+class QuerySet:
+    docs: np.ndarray  # [N, d]
+    queries: np.ndarray  # [n, d]
+    teacher: np.ndarray  # [n, N] teacher scores g
+    positive_probs: np.ndarray  # [n, N] p_q
+    grades: np.ndarray  # [n, N] graded true relevance (for nDCG / RR)
+    proxies: dict[str, np.ndarray] = field(repr=False)  # name -> [n, N] proxy scores
+
+    @property
+    def n_queries(self) -> int:
+        return self.queries.shape[0]
+
+    @property
+    def n_docs(self) -> int:
+        return self.docs.shape[0]
+
+
+class Groups(NamedTuple):
+    """A batch of groups (a JAX pytree); the positive is item 0 of every group."""
+
+    query: np.ndarray  # [n, d]
+    docs: np.ndarray  # [n, k, d]
+    query_id: np.ndarray  # [n]   row of the QuerySet
+    doc_id: np.ndarray  # [n, k] corpus index
+    teacher: np.ndarray  # [n, k] g(q, x)
+    log_nu: np.ndarray  # [n, k] log ν_q(x) of each item
+    where: np.ndarray  # [n, k] valid items
+
+
+def world_query_set(world: World, teacher: Teacher, n_queries: int, random_state, shift: float = 0.0) -> QuerySet:
+    """Draw ``n_queries`` queries from the world and attach teacher scores, ``p_q``, grades and proxies."""
+    queries = world.sample_queries(n_queries, random_state, shift=shift)
+    g = teacher.scores(world, queries)
+    return QuerySet(
+        docs=world.docs,
+        queries=queries,
+        teacher=g,
+        positive_probs=world.positive_distribution(queries),
+        grades=world.grades(queries),
+        proxies={"dense": queries @ world.docs.T, "teacher": g, "truth": world.relevance(queries)},
+    )
+
+
+def sampling_distribution(qs: QuerySet, sampler: Sampler, query_id: np.ndarray, positives: np.ndarray) -> np.ndarray:
+    """``ν`` for each (query, positive) row: ``[len(query_id), N]``."""
+    ctx = SamplingContext(positives=positives, proxies={k: v[query_id] for k, v in qs.proxies.items()})
+    return sampler.distribution(ctx)
+
+
+def draw_groups(
+    qs: QuerySet, sampler: Sampler, n_groups: int, group_size: int, rng: np.random.Generator
+) -> tuple[Groups, np.ndarray]:
+    """``n_groups`` groups: query ``i mod n``, positive ``x⁺ ~ p_q``, then ``k − 1`` negatives i.i.d. from ``ν_q``.
+
+    Returns the groups and the sampling distribution ``ν`` of each group's row, ``[n_groups, N]``.
+    """
+    if group_size < 2:
+        raise ConfigError(f"group_size = {group_size} is not allowed; it must be an integer >= 2")
+    if group_size > qs.n_docs:
+        raise ConfigError(f"group_size = {group_size} is not allowed; it must be <= the corpus size {qs.n_docs}")
+    query_id = np.arange(n_groups) % qs.n_queries
+    positives = sample_categorical(qs.positive_probs[query_id], 1, rng)[:, 0]
+    nu = sampling_distribution(qs, sampler, query_id, positives)
+    negatives = sample_categorical(nu, group_size - 1, rng)
+    doc_id = np.concatenate([positives[:, None], negatives], axis=1)
+    with np.errstate(divide="ignore"):
+        log_nu = np.log(np.take_along_axis(nu, doc_id, axis=1))
+    groups = Groups(
+        query=qs.queries[query_id],
+        docs=qs.docs[doc_id],
+        query_id=query_id.astype(np.int32),
+        doc_id=doc_id.astype(np.int32),
+        teacher=np.take_along_axis(qs.teacher[query_id], doc_id, axis=1),
+        log_nu=log_nu.astype(np.float32),
+        where=np.ones(doc_id.shape, dtype=bool),
+    )
+    return groups, nu

@@ -1,0 +1,186 @@
+"""Negative samplers, each a *distribution* ``ν_q`` over the corpus.
+
+Every sampler maps a :class:`SamplingContext` (queries, positives, and proxy score matrices
+``s(q, x)`` such as the dense geometry, the teacher or BM25) to ``ν`` of shape ``[n_queries, N]``
+whose rows sum to one; :func:`sample_categorical` draws i.i.d. negatives from it.  The synthetic and
+the real-data paths differ only in which proxy matrices they put in the context.
+
+* :class:`Uniform`: ``ν_q(x) = 1/N`` (the default target ``μ_q``).
+* :class:`Local`: uniform over the ``M`` documents with the highest proxy score (``M`` is the
+  locality knob; ``proxy="teacher"`` is teacher top-M).
+* :class:`Tempered`: ``ν_q(x) ∝ exp(β s(q, x))`` (β the hardness knob).
+* :class:`Ensemble`: uniform over the union of the top-M sets of several proxies.
+* :class:`Mixture`: ``ν_η = (1 − η) ν + η μ`` (augmentation with target-distributed negatives).
+* :class:`FalseNegativeFilter`: ``ν`` restricted to ``{x : g(q, x) < g(q, x⁺) − margin}``, renormalised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
+
+
+@dataclass(frozen=True)
+class SamplingContext:
+    """What a sampler may look at: ``proxies[name]`` is an ``[n, N]`` score matrix, ``positives`` ``[n]``."""
+
+    positives: np.ndarray
+    proxies: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return next(iter(self.proxies.values())).shape
+
+    def proxy(self, name: str) -> np.ndarray:
+        check_choice("sampler.proxy", name, self.proxies)
+        return self.proxies[name]
+
+
+class Sampler(Protocol):
+    def distribution(self, ctx: SamplingContext) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Uniform:
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        n, n_docs = ctx.shape
+        return np.full((n, n_docs), 1.0 / n_docs)
+
+
+@dataclass(frozen=True)
+class Local:
+    pool_size: int
+    proxy: str = "dense"
+
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        scores = ctx.proxy(self.proxy)
+        _check_pool(self.pool_size, scores.shape[1])
+        return _uniform_over(top_m_mask(scores, self.pool_size))
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    pool_size: int
+    proxies: tuple[str, ...] = ("bm25", "dense")
+
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        masks = [top_m_mask(ctx.proxy(p), self.pool_size) for p in self.proxies]
+        _check_pool(self.pool_size, masks[0].shape[1])
+        return _uniform_over(np.logical_or.reduce(masks))
+
+
+@dataclass(frozen=True)
+class Tempered:
+    beta: float
+    proxy: str = "dense"
+
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        z = self.beta * ctx.proxy(self.proxy).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        w = np.exp(z)
+        return w / w.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Mixture:
+    base: Sampler
+    eta: float
+    target: Sampler = Uniform()
+
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        if self.eta == 0:
+            return self.base.distribution(ctx)
+        return (1 - self.eta) * self.base.distribution(ctx) + self.eta * self.target.distribution(ctx)
+
+
+@dataclass(frozen=True)
+class FalseNegativeFilter:
+    """Drop documents whose teacher score is within ``margin`` of the positive's (the positive too).
+
+    Rows where nothing survives fall back to the base distribution (a query with no safe negative).
+    """
+
+    base: Sampler
+    margin: float = 0.0
+    teacher_proxy: str = "teacher"
+
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        nu = self.base.distribution(ctx)
+        g = ctx.proxy(self.teacher_proxy)
+        g_pos = np.take_along_axis(g, ctx.positives[:, None], axis=1)
+        kept = nu * (g < g_pos - self.margin)
+        mass = kept.sum(axis=1, keepdims=True)
+        return np.where(mass > 0, kept / np.where(mass > 0, mass, 1.0), nu)
+
+
+SAMPLER_KINDS = ("uniform", "local", "teacher_top", "tempered", "ensemble")
+
+
+def make_sampler(
+    kind: str = "uniform",
+    *,
+    pool_size: int | None = None,
+    beta: float | None = None,
+    proxy: str = "dense",
+    proxies: tuple[str, ...] = ("bm25", "dense"),
+    eta: float = 0.0,
+    filter_margin: float | None = None,
+) -> Sampler:
+    """Build a sampler from a flat spec (the ``[sampler]`` table of an experiment config)."""
+    check_choice("sampler.kind", kind, SAMPLER_KINDS)
+    check_range("sampler.eta", eta, 0.0, 1.0)
+    if kind == "uniform":
+        sampler: Sampler = Uniform()
+    elif kind in ("local", "teacher_top", "ensemble"):
+        if pool_size is None:
+            raise ConfigError(f"sampler.kind = {kind!r} needs sampler.pool_size (an integer >= 1)")
+        check_positive("sampler.pool_size", pool_size)
+        if kind == "ensemble":
+            sampler = Ensemble(int(pool_size), tuple(proxies))
+        else:
+            sampler = Local(int(pool_size), "teacher" if kind == "teacher_top" else proxy)
+    else:
+        if beta is None:
+            raise ConfigError("sampler.kind = 'tempered' needs sampler.beta (a number >= 0)")
+        check_nonnegative("sampler.beta", beta)
+        sampler = Tempered(float(beta), proxy)
+    if eta > 0:
+        sampler = Mixture(sampler, float(eta))
+    if filter_margin is not None:
+        check_nonnegative("sampler.filter_margin", filter_margin)
+        sampler = FalseNegativeFilter(sampler, float(filter_margin))
+    return sampler
+
+
+def top_m_mask(scores: np.ndarray, m: int) -> np.ndarray:
+    """Boolean ``[n, N]`` mask of each row's ``m`` highest scores (ties broken by index)."""
+    n, n_docs = scores.shape
+    m = min(int(m), n_docs)
+    idx = np.argpartition(-scores, m - 1, axis=1)[:, :m]
+    mask = np.zeros((n, n_docs), dtype=bool)
+    np.put_along_axis(mask, idx, True, axis=1)
+    return mask
+
+
+def sample_categorical(nu: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw ``n_draws`` i.i.d. indices from each row of ``ν`` (inverse CDF), shape ``[n, n_draws]``."""
+    n, n_docs = nu.shape
+    cdf = np.cumsum(nu, axis=1)
+    cdf /= cdf[:, -1:]
+    offsets = np.arange(n)[:, None]
+    u = rng.random((n, n_draws))
+    flat = np.searchsorted((cdf + offsets).ravel(), (u + offsets).ravel(), side="right")
+    return np.minimum(flat.reshape(n, n_draws) - offsets * n_docs, n_docs - 1)
+
+
+def _uniform_over(mask: np.ndarray) -> np.ndarray:
+    return mask / mask.sum(axis=1, keepdims=True)
+
+
+def _check_pool(pool_size: int, n_docs: int) -> None:
+    if pool_size > n_docs:
+        raise ConfigError(f"sampler.pool_size = {pool_size} is not allowed; it must be <= the corpus size {n_docs}")

@@ -1,0 +1,287 @@
+"""Run an experiment grid: build data per (grid point, seed), train all models of one shape in a single
+vmapped, jit-compiled call, measure, and write the results table.
+
+Grid points that share every *static* setting (student, training schedule and array shapes) are
+stacked along one leading axis (seeds, data-only settings such as world, teacher and sampler, the
+temperature τ, and the loss, selected by ``lax.switch``) and trained in one ``vmap``.  Each finished chunk of models is written
+durably (``parts/*.parquet``, temp file then rename) so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from simrank import __version__
+from simrank.config import Experiment, Point
+from simrank.groups import draw_groups, world_query_set
+from simrank.losses import get_loss
+from simrank.measures import (
+    corpus_kl,
+    diameter,
+    diameter_summary,
+    kappa,
+    kendall_tau,
+    lipschitz,
+    listwise_entropy,
+    ndcg_at,
+    pairwise_entropy,
+    rr_at,
+)
+from simrank.samplers import Uniform
+from simrank.students import make_student
+from simrank.trainer import group_scores, make_trainer, mean_loss
+from simrank.world import World, WorldConfig
+
+#: Columns every results table carries (documented in the README).
+RESULT_COLUMNS = [
+    "experiment", "world", "sampler", "pool_size", "beta", "locality", "tau", "eta", "teacher_noise",
+    "loss", "student", "group_size", "n_train", "test_shift", "seed",
+    "delta_hat", "delta_max", "delta_rms", "entropy_pair", "entropy_list", "kappa", "lipschitz",
+    "train_risk", "test_risk", "gap", "excess_risk", "target_risk", "kl_teacher", "kl_corpus",
+    "ndcg10", "rr10", "kendall_teacher", "simrank_version", "config_hash", "config",
+]  # fmt: skip
+
+#: Soft-target losses whose risk floor is the teacher entropy (T1); the others have floor 0.
+LOSS_FLOOR = {"listnet": "entropy_list", "ranknet_soft": "entropy_pair"}
+CHUNK_SIZE = 128
+
+
+@lru_cache(maxsize=16)
+def _world(config: WorldConfig) -> World:
+    return config.generate()
+
+
+@dataclass
+class Job:
+    """One (grid point, seed): the unit of work and of a results row."""
+
+    point: Point
+    seed: int
+
+    def static_key(self) -> str:
+        s = self.point.sections
+        w, d = self.point.world, self.point.data
+        key = [s["student"], s["train"], d.group_size, d.n_train, d.n_test, d.n_eval_queries,
+               d.kendall_docs, w.n_docs, w.dim]  # fmt: skip
+        return json.dumps(key, sort_keys=True, default=list)
+
+    def data_key(self) -> str:
+        s = self.point.sections
+        teacher = {k: v for k, v in s["teacher"].items() if k != "tau"}
+        return json.dumps([s["world"], teacher, s["sampler"], s["data"], self.seed], sort_keys=True, default=list)
+
+
+def build_data(point: Point, seed: int) -> tuple[dict, dict]:
+    """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures."""
+    world, teacher, sampler, data = _world(point.world), point.teacher, point.sampler(), point.data
+    train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)
+    rng = np.random.default_rng
+    train_qs = world_query_set(world, teacher, data.n_queries, rng(train_seq))
+    train, nu = draw_groups(train_qs, sampler, data.n_train, data.group_size, rng(train_seq))
+    test_qs = world_query_set(world, teacher, data.n_queries, rng(test_seq), shift=data.test_shift)
+    test, _ = draw_groups(test_qs, sampler, data.n_test, data.group_size, rng(test_seq))
+    target, _ = draw_groups(test_qs, Uniform(), data.n_test, data.group_size, rng(target_seq))
+    eval_rng = rng(eval_seq)
+    eval_qs = world_query_set(world, teacher, data.n_eval_queries, eval_rng, shift=data.test_shift)
+    kendall_idx = eval_rng.choice(world.n_docs, size=min(data.kendall_docs, world.n_docs), replace=False)
+    arrays = {
+        "train": train, "test": test, "target": target, "docs": world.docs,
+        "eval_queries": eval_qs.queries, "eval_teacher": eval_qs.teacher, "eval_grades": eval_qs.grades,
+        "kendall_idx": kendall_idx.astype(np.int32),
+    }  # fmt: skip
+    deltas = np.asarray(diameter(train.docs))
+    entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
+    stats = {
+        **diameter_summary(deltas, np.linalg.norm(train.query, axis=1)),
+        "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
+        "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
+    }
+    return arrays, stats
+
+
+def switch_loss(names: tuple[str, ...]) -> Callable:
+    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``names[loss_id]``, chosen by ``lax.switch``."""
+    branches = [lambda f, g, tau, where, fn=get_loss(n): fn(f, g, tau=tau, where=where) for n in names]
+
+    def loss(f, g, *, tau, loss_id, where=None, weights=None):
+        return jax.lax.switch(loss_id, branches, f, g, tau, where)
+
+    return loss
+
+
+def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
+    """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
+    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``."""
+    s = point.sections
+    options = {k: v for k, v in s["student"].items() if k != "kind"}
+    student = make_student(s["student"]["kind"], point.world.dim, **options)
+    loss_fn = switch_loss(loss_names)
+    train = make_trainer(student, loss_fn, point.train)
+    floor_of = jnp.asarray([("", "entropy_pair", "entropy_list").index(LOSS_FLOOR.get(n, "")) for n in loss_names])
+
+    def evaluate(params, hyper, a):
+        tau = hyper["tau"]
+        train_risk = mean_loss(student, loss_fn, params, a["train"], hyper)
+        test_risk = mean_loss(student, loss_fn, params, a["test"], hyper)
+        entropies = {
+            "entropy_pair": jnp.mean(pairwise_entropy(a["train"].teacher, tau)),
+            "entropy_list": jnp.mean(listwise_entropy(a["train"].teacher, tau)),
+        }
+        floors = jnp.stack([
+            0.0, jnp.mean(pairwise_entropy(a["test"].teacher, tau)), jnp.mean(listwise_entropy(a["test"].teacher, tau))
+        ])  # fmt: skip
+        floor = floors[floor_of[hyper["loss_id"]]]
+        scores = student.apply(params, a["eval_queries"], a["docs"][None])
+        idx = a["kendall_idx"]
+        return {
+            **entropies,
+            "train_risk": train_risk,
+            "test_risk": test_risk,
+            "gap": test_risk - train_risk,
+            "excess_risk": test_risk - floor,
+            "target_risk": mean_loss(student, loss_fn, params, a["target"], hyper),
+            "kl_teacher": jnp.mean(get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher, tau=tau)),
+            "kl_corpus": jnp.mean(corpus_kl(scores, a["eval_teacher"], tau)),
+            "ndcg10": jnp.mean(ndcg_at(scores, a["eval_grades"], 10)),
+            "rr10": jnp.mean(rr_at(scores, a["eval_grades"], 10)),
+            "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher"][:, idx])),
+            "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),
+        }
+
+    @jax.jit
+    def run(keys, hyper, arrays):
+        params, _ = jax.vmap(train)(keys, arrays["train"], hyper)
+        return jax.lax.map(lambda args: evaluate(*args), (params, hyper, arrays), batch_size=16)
+
+    return run
+
+
+def _stack(trees: list) -> dict:
+    return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
+
+
+def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -> list[dict]:
+    rows = []
+    for i, (job, st) in enumerate(zip(jobs, stats)):
+        s, d = job.point.sections, job.point.data
+        sampler = s["sampler"]
+        row = {
+            "experiment": exp.name,
+            "world": s["world"].get("geometry", "isotropic") + ("-sphere" if s["world"].get("sphere") else ""),
+            "sampler": sampler["kind"] + ("+filter" if sampler.get("filter_margin") is not None else ""),
+            "pool_size": float(sampler.get("pool_size") or np.nan),
+            "beta": float(sampler.get("beta") or np.nan),
+            "tau": job.point.tau,
+            "eta": float(sampler.get("eta", 0.0)),
+            "teacher_noise": float(job.point.teacher.noise),
+            "loss": job.point.loss,
+            "student": s["student"]["kind"],
+            "group_size": d.group_size,
+            "n_train": d.n_train,
+            "test_shift": d.test_shift,
+            "seed": job.seed,
+            "delta_hat": st["delta_q99"],
+            "delta_max": st["delta_max"],
+            "delta_rms": st["delta_rms"],
+            "kappa": st["kappa"],
+            "locality": st["locality"],
+            **{k: float(v[i]) for k, v in measures.items()},
+            "simrank_version": __version__,
+            "config_hash": exp.hash,
+            "config": job.point.json(),
+        }
+        rows.append(row)
+    return rows
+
+
+def _chunk_id(jobs: list[Job]) -> str:
+    payload = json.dumps([[j.point.json(), j.seed] for j in jobs])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _write_atomic(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    df.to_parquet(tmp, index=False)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_part(path: Path) -> pd.DataFrame | None:
+    """A finished part, or None if it is missing or unreadable (a crash mid-write is recomputed)."""
+    try:
+        df = pd.read_parquet(path)
+    except Exception:  # noqa: BLE001 - any unreadable file means: recompute
+        return None
+    return df if list(df.columns) == RESULT_COLUMNS else None
+
+
+def plan(exp: Experiment) -> list[tuple[list[Job], int]]:
+    """Chunks of jobs with identical static settings, each at most CHUNK_SIZE models, with the width
+    every chunk of its static group is padded to (one compilation per static group)."""
+    by_static: dict[str, list[Job]] = {}
+    for point in exp.points():
+        for seed in range(exp.seeds):
+            job = Job(point, seed)
+            by_static.setdefault(job.static_key(), []).append(job)
+    chunks = []
+    for jobs in by_static.values():
+        n_chunks = -(-len(jobs) // CHUNK_SIZE)
+        size = -(-len(jobs) // n_chunks)
+        chunks += [(jobs[i : i + size], size) for i in range(0, len(jobs), size)]
+    return chunks
+
+
+def run_chunk(exp: Experiment, jobs: list[Job], width: int, runners: dict, data_cache: dict) -> pd.DataFrame:
+    """Train and measure one chunk of models in a single vmapped call; return its rows."""
+    static = jobs[0].static_key()
+    loss_names = tuple(sorted({p.loss for p in exp.points()}))
+    if static not in runners:
+        runners[static] = make_runner(jobs[0].point, loss_names)
+    built = []
+    for job in jobs:
+        key = job.data_key()
+        if key not in data_cache:
+            data_cache[key] = build_data(job.point, job.seed)
+        built.append(data_cache[key])
+    padded = jobs + [jobs[-1]] * (width - len(jobs))  # equal widths: one compilation per static group
+    arrays = _stack([b[0] for b in built + [built[-1]] * (width - len(jobs))])
+    keys = jnp.stack([jax.random.PRNGKey(j.seed) for j in padded])
+    hyper = {
+        "tau": jnp.asarray([j.point.tau for j in padded], dtype=jnp.float32),
+        "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
+    }
+    measures = {k: np.asarray(v)[: len(jobs)] for k, v in runners[static](keys, hyper, arrays).items()}
+    return pd.DataFrame(_rows(exp, jobs, [b[1] for b in built], measures), columns=RESULT_COLUMNS)
+
+
+def run_experiment(exp: Experiment, out: Path, resume: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Run every chunk (skipping finished parts when ``resume``) and write ``results.parquet``."""
+    parts_dir = Path(out) / "parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    chunks = plan(exp)
+    runners: dict = {}
+    data_cache: dict = {}
+    frames = []
+    for jobs, width in tqdm(chunks, desc=exp.name, unit="chunk", disable=not progress):
+        path = parts_dir / f"{_chunk_id(jobs)}.parquet"
+        df = _read_part(path) if resume else None
+        if df is None:
+            df = run_chunk(exp, jobs, width, runners, data_cache)
+            _write_atomic(df, path)
+        frames.append(df)
+    results = pd.concat(frames, ignore_index=True)
+    _write_atomic(results, Path(out) / "results.parquet")
+    return results

@@ -1,0 +1,48 @@
+"""Teachers: the true relevance degraded by a controllable error, with a label temperature τ.
+
+``g(q, x) = s · qᵀ (A + ε E_g) x + γ · s · (qᵀ C x)²``  (kind ``"map"``: a perturbed relevance map),
+or the truth with a fraction ``ε`` of the coordinates of ``q`` hidden (kind ``"features"``).
+``ε = noise`` is the strength knob (0 = the truth itself).  The listwise target over a group is
+``softmax(g/τ)``, the pairwise target ``p_ij = σ((g_i − g_j)/τ)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simrank.errors import check_choice, check_nonnegative, check_positive
+from simrank.world import World
+
+TEACHER_KINDS = ("map", "features")
+
+
+@dataclass(frozen=True)
+class Teacher:
+    noise: float = 0.3
+    tau: float = 1.0
+    kind: str = "map"
+    random_state: int = 1
+
+    def __post_init__(self):
+        check_choice("teacher.kind", self.kind, TEACHER_KINDS)
+        check_positive("teacher.tau", self.tau)
+        check_nonnegative("teacher.noise", self.noise)
+
+    def scores(self, world: World, queries: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
+        """Teacher scores ``g(q, x)``, shape ``[n_queries, n_docs]`` (the whole corpus by default)."""
+        rng = np.random.default_rng(self.random_state)
+        d = world.dim
+        if self.kind == "map":
+            perturbation = rng.standard_normal((d, d)) / np.sqrt(d)
+            teacher_world = _with_map(world, world.relevance_map + self.noise * perturbation)
+            return teacher_world.relevance(queries, docs)
+        hidden = rng.permutation(d)[: int(round(self.noise * d))]
+        visible = queries.copy()
+        visible[:, hidden] = 0.0
+        return world.relevance(visible, docs)
+
+
+def _with_map(world: World, relevance_map: np.ndarray) -> World:
+    return World(**{**world.__dict__, "relevance_map": relevance_map})

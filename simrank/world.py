@@ -1,0 +1,148 @@
+"""Synthetic query-document worlds with ground-truth relevance.
+
+A world is a finite corpus ``X ∈ R^{N×d}``, a query law ``μ_Q`` and a true relevance
+
+    r(q, x) = s · qᵀ A x + γ · s · (qᵀ C x)²,
+
+the bilinear part ``qᵀAx`` (``A = I + a·E/√d``, ``E`` standard Gaussian) plus an optional
+non-bilinear part of weight ``γ`` that no bilinear student can represent.  From ``r`` follow
+
+* the positive distribution ``p_q(x) = softmax_x(r(q, x) / t_pos)`` over the corpus;
+* graded labels: grade ``g ∈ {0,1,2,3}`` counts how many of the per-query relevance quantiles
+  ``grade_quantiles`` the document's relevance reaches (grade 3 = top 0.1% by default).
+
+Geometries (documents and queries drawn from the same law; ``N(0, I/d)`` noise so ‖x‖ ≈ 1):
+
+* ``isotropic``: ``x ~ N(0, I/d)``;
+* ``cone``: ``x = c·u + N(0, I/d)`` with a shared unit direction ``u`` and strength ``c``, so
+  every pair has a high cosine similarity (like untuned BERT embeddings);
+* ``clustered``: ``x = m_t + σ·N(0, I/d)``, topic ``t`` uniform over ``n_topics``, centres
+  ``m_t ~ N(0, I/d)``; queries sit nearer their centre (spread ``σ/2``).
+
+With ``sphere=True`` every vector is projected on the unit sphere.  A *shift* moves the query
+law: queries get an extra mean ``shift · v`` along a fixed unit direction ``v`` (domain shift).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+GEOMETRIES = ("isotropic", "cone", "clustered")
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Generator of a :class:`World` (scikit-learn style: all randomness from ``random_state``)."""
+
+    geometry: str = "isotropic"
+    n_docs: int = 1000
+    dim: int = 16
+    sphere: bool = False
+    signal: float = 6.0
+    map_noise: float = 0.5
+    nonbilinear: float = 0.0
+    cone_strength: float = 2.0
+    n_topics: int = 8
+    topic_spread: float = 0.5
+    positive_temperature: float = 0.5
+    grade_quantiles: tuple[float, ...] = (0.99, 0.995, 0.999)
+    random_state: int = 0
+
+    def __post_init__(self):
+        from simrank.errors import check_choice, check_positive
+
+        check_choice("world.geometry", self.geometry, GEOMETRIES)
+        check_positive("world.n_docs", self.n_docs)
+        check_positive("world.dim", self.dim)
+        check_positive("world.positive_temperature", self.positive_temperature)
+
+    def generate(self) -> "World":
+        rng = np.random.default_rng(self.random_state)
+        d = self.dim
+        direction = _unit(rng.standard_normal(d))
+        shift_direction = _unit(rng.standard_normal(d))
+        centres = rng.standard_normal((self.n_topics, d)) / np.sqrt(d)
+        relevance_map = np.eye(d) + self.map_noise * rng.standard_normal((d, d)) / np.sqrt(d)
+        nonbilinear_map = rng.standard_normal((d, d)) / np.sqrt(d)
+        world = World(
+            config=self,
+            docs=np.zeros((0, d)),
+            relevance_map=relevance_map,
+            nonbilinear_map=nonbilinear_map,
+            cone_direction=direction,
+            shift_direction=shift_direction,
+            topic_centres=centres,
+        )
+        docs = world._draw(rng, self.n_docs, spread=self.topic_spread, shift=0.0)
+        return World(**{**world.__dict__, "docs": docs.astype(np.float32)})
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """A generated world: corpus, relevance maps, and the query law."""
+
+    config: WorldConfig
+    docs: np.ndarray
+    relevance_map: np.ndarray
+    nonbilinear_map: np.ndarray
+    cone_direction: np.ndarray
+    shift_direction: np.ndarray
+    topic_centres: np.ndarray = field(repr=False)
+
+    @property
+    def n_docs(self) -> int:
+        return self.docs.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return self.docs.shape[1]
+
+    def _draw(self, rng: np.random.Generator, n: int, spread: float, shift: float) -> np.ndarray:
+        c, d = self.config, self.dim
+        noise = rng.standard_normal((n, d)) / np.sqrt(d)
+        if c.geometry == "isotropic":
+            v = noise
+        elif c.geometry == "cone":
+            v = c.cone_strength * self.cone_direction + noise
+        else:
+            topics = rng.integers(0, c.n_topics, size=n)
+            v = self.topic_centres[topics] + spread * noise
+        v = v + shift * self.shift_direction
+        if c.sphere:
+            v = v / np.linalg.norm(v, axis=-1, keepdims=True)
+        return v
+
+    def sample_queries(self, n: int, random_state: int | np.random.Generator, shift: float = 0.0):
+        """Draw ``n`` queries from ``μ_Q`` (shifted by ``shift`` along the world's shift direction)."""
+        rng = np.random.default_rng(random_state)
+        spread = self.config.topic_spread / 2
+        return self._draw(rng, n, spread=spread, shift=shift).astype(np.float32)
+
+    def relevance(self, queries: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
+        """True relevance ``r(q, x)`` for every query (rows) and document (columns)."""
+        docs = self.docs if docs is None else docs
+        c = self.config
+        bilinear = queries @ self.relevance_map @ docs.T
+        r = c.signal * bilinear
+        if c.nonbilinear:
+            r = r + c.nonbilinear * c.signal * (queries @ self.nonbilinear_map @ docs.T) ** 2
+        return r.astype(np.float32)
+
+    def positive_distribution(self, queries: np.ndarray) -> np.ndarray:
+        """``p_q = softmax(r(q, ·) / t_pos)`` over the corpus, shape ``[n, N]``."""
+        z = self.relevance(queries) / self.config.positive_temperature
+        z = z - z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def grades(self, queries: np.ndarray) -> np.ndarray:
+        """Graded labels ``[n, N]`` in ``{0, …, len(grade_quantiles)}`` from per-query quantiles of r."""
+        r = self.relevance(queries)
+        thresholds = np.quantile(r, self.config.grade_quantiles, axis=1).T  # [n, n_grades]
+        return (r[:, :, None] >= thresholds[:, None, :]).sum(-1).astype(np.int8)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
