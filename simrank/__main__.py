@@ -1,0 +1,3 @@
+from simrank.cli import main
+
+main()

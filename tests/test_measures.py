@@ -1,0 +1,77 @@
+"""Measures on hand-built groups and scores."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simrank.measures import (
+    cosine_diameter,
+    diameter,
+    diameter_summary,
+    kappa,
+    kendall_tau,
+    lipschitz,
+    listwise_entropy,
+    ndcg_at,
+    pairwise_entropy,
+    rr_at,
+)
+from simrank.students import bilinear
+
+
+def test_diameter_of_a_right_triangle():
+    docs = jnp.array([[[0.0, 0.0], [3.0, 0.0], [0.0, 4.0]]])
+    assert np.allclose(diameter(docs), [5.0])
+    assert np.allclose(diameter(docs, where=jnp.array([[True, True, False]])), [3.0])
+    assert np.allclose(cosine_diameter(jnp.array([[[1.0, 0.0], [0.0, 2.0]]])), [1.0])
+
+
+def test_diameter_summary():
+    s = diameter_summary(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 2.0]))
+    assert s["delta_max"] == 3.0 and np.isclose(s["delta_rms"], np.sqrt((1 + 4 + 36) / 3))
+
+
+def test_entropies():
+    g = jnp.zeros((1, 4))
+    assert np.allclose(pairwise_entropy(g, 1.0), np.log(2))
+    assert np.allclose(listwise_entropy(g, 1.0), np.log(4))
+    g2 = jnp.array([[1.0, 0.0]])
+    p = 1 / (1 + np.exp(-1 / 0.5))
+    assert np.allclose(pairwise_entropy(g2, 0.5), -(p * np.log(p) + (1 - p) * np.log(1 - p)), atol=1e-6)
+    # entropy decreases as the temperature decreases
+    g3 = jnp.array([[2.0, 1.0, 0.0, -1.0]])
+    assert float(pairwise_entropy(g3, 0.3)[0]) < float(pairwise_entropy(g3, 3.0)[0])
+
+
+def test_kappa():
+    mu = np.full((1, 4), 0.25)
+    assert np.allclose(kappa(mu, mu), 1.0)
+    assert np.isinf(kappa(mu, np.array([[0.5, 0.5, 0.0, 0.0]])))[0]
+    nu = np.array([[0.7, 0.1, 0.1, 0.1]])
+    assert np.allclose(kappa(mu, nu), 2.5)
+
+
+def test_ndcg_and_rr_by_hand():
+    grades = jnp.array([[0, 2, 0, 1]])
+    scores = jnp.array([[4.0, 3.0, 2.0, 1.0]])  # ranking: d0 (0), d1 (2), d2 (0), d3 (1)
+    dcg = 3 / np.log2(3) + 1 / np.log2(5)
+    idcg = 3 / np.log2(2) + 1 / np.log2(3)
+    assert np.allclose(ndcg_at(scores, grades, 4), dcg / idcg)
+    assert np.allclose(rr_at(scores, grades, 4), 0.5)
+    assert np.allclose(ndcg_at(grades.astype(float), grades, 2), 1.0)
+    assert np.allclose(rr_at(scores, jnp.zeros((1, 4)), 4), 0.0)
+
+
+def test_kendall_tau():
+    a = jnp.array([[1.0, 2.0, 3.0, 4.0]])
+    assert np.allclose(kendall_tau(a, a), 1.0) and np.allclose(kendall_tau(a, -a), -1.0)
+    assert np.allclose(kendall_tau(a, jnp.array([[1.0, 2.0, 4.0, 3.0]])), 1 - 2 / 6)
+
+
+def test_lipschitz_of_bilinear_is_max_norm_of_w_transpose_q():
+    student = bilinear(3)
+    w = jnp.array([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0]])
+    queries = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    docs = jnp.ones((5, 3))
+    expected = max(np.linalg.norm(w.T @ q) for q in np.asarray(queries))
+    assert np.allclose(lipschitz(student.apply, {"w": w}, queries, docs), expected, rtol=1e-5)

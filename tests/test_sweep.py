@@ -1,0 +1,108 @@
+"""The bias sweep end to end: schema, sane values, reproducibility, and one-line errors at the CLI."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simrank.config import load_experiment
+from simrank.sweep import RESULT_COLUMNS, run_experiment
+
+SIMRANK = [sys.executable, "-m", "simrank"]
+
+TINY = """
+name = "tiny"
+seeds = 2
+[world]
+n_docs = 120
+dim = 4
+sphere = true
+[sampler]
+kind = "local"
+pool_size = 120
+[train]
+steps = 40
+[data]
+group_size = 4
+n_train = 64
+n_queries = 16
+n_test = 64
+n_eval_queries = 8
+kendall_docs = 16
+[grid]
+"sampler.pool_size" = [120, 10]
+"teacher.tau" = [0.5, 2.0]
+"loss.name" = ["kl", "lce"]
+"""
+
+
+@pytest.fixture(scope="module")
+def quick_sweep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    proc = subprocess.run([*SIMRANK, "run", "bias-sweep", "--quick", "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout
+
+
+def test_quick_sweep_writes_the_documented_schema(quick_sweep):
+    out, stdout = quick_sweep
+    df = pd.read_parquet(out / "results.parquet")
+    assert list(df.columns) == RESULT_COLUMNS
+    assert {"results.parquet", "config.json", "config.toml", "figure.png", "figure.pdf"} <= {p.name for p in out.iterdir()}
+    assert df["simrank_version"].nunique() == 1 and df["config_hash"].nunique() == 1
+    assert "gap_mean" in stdout and "rows in" in stdout
+    assert np.isfinite(df[["train_risk", "test_risk", "ndcg10", "rr10", "entropy_pair"]].to_numpy()).all()
+
+
+def test_quick_sweep_values_are_sane(quick_sweep):
+    df = pd.read_parquet(quick_sweep[0] / "results.parquet")
+    assert df["gap"].mean() >= 0
+    by_pool = df.groupby("pool_size")[["locality", "delta_hat"]].mean().sort_values("locality")
+    assert np.all(np.diff(by_pool["delta_hat"]) < 0), by_pool  # more local groups are smaller
+    by_tau = df.groupby("tau")[["entropy_pair", "entropy_list"]].mean().sort_index()
+    assert np.all(np.diff(by_tau.to_numpy(), axis=0) > 0), by_tau  # lower tau, lower entropy
+    assert df["ndcg10"].between(0, 1).all() and df["kendall_teacher"].between(-1, 1).all()
+
+
+def test_same_seed_same_numbers(tmp_path):
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    exp = load_experiment(str(config))
+    a = run_experiment(exp, tmp_path / "a", progress=False)
+    b = run_experiment(exp, tmp_path / "b", progress=False)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 2 * 2 * 2 * 2 and a["seed"].nunique() == 2
+
+
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        ('[sampler]\nkind = "nearest"', "sampler.kind = 'nearest'"),
+        ('[loss]\nname = "hinge"', "loss.name = 'hinge'"),
+        ("[teacher]\ntau = 0.0", "teacher.tau = 0.0"),
+        ('[sampler]\nkind = "uniform"\neta = 1.5', "sampler.eta = 1.5"),
+        ("[data]\ngroup_size = 500", "data.group_size = 500"),
+        ('[grid]\n"teacher.tau" = [1.0, -2.0]', "teacher.tau = -2.0"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(tmp_path, edit, needle):
+    config = tmp_path / "bad.toml"
+    config.write_text('name = "bad"\n[world]\nn_docs = 50\ndim = 4\n' + edit + "\n")
+    proc = subprocess.run([*SIMRANK, "run", str(config), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_config_file(tmp_path):
+    proc = subprocess.run([*SIMRANK, "run", str(tmp_path / "nope.toml")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_list_shows_the_bias_sweep():
+    proc = subprocess.run([*SIMRANK, "list"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "bias-sweep" in proc.stdout

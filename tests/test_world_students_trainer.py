@@ -1,0 +1,92 @@
+"""Worlds, students and the vmapped trainer."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simrank.errors import ConfigError
+from simrank.groups import draw_groups, world_query_set
+from simrank.losses import kl_distill
+from simrank.samplers import make_sampler
+from simrank.students import bilinear, make_student, mlp
+from simrank.teacher import Teacher
+from simrank.trainer import TrainConfig, make_trainer, mean_loss
+from simrank.world import WorldConfig
+
+
+@pytest.mark.parametrize("geometry", ["isotropic", "cone", "clustered"])
+@pytest.mark.parametrize("sphere", [False, True])
+def test_world_generation(geometry, sphere):
+    cfg = WorldConfig(geometry=geometry, sphere=sphere, n_docs=200, dim=6, random_state=5)
+    a, b = cfg.generate(), cfg.generate()
+    assert np.array_equal(a.docs, b.docs) and a.docs.shape == (200, 6)
+    if sphere:
+        assert np.allclose(np.linalg.norm(a.docs, axis=1), 1.0, atol=1e-5)
+    q = a.sample_queries(10, 0)
+    p = a.positive_distribution(q)
+    assert np.allclose(p.sum(1), 1.0)
+    grades = a.grades(q)
+    assert grades.min() == 0 and grades.max() == 3 and (grades == 3).sum(1).min() >= 1
+
+
+def test_cone_world_has_high_cosine_similarity():
+    cone = WorldConfig(geometry="cone", n_docs=300, dim=8).generate().docs
+    iso = WorldConfig(geometry="isotropic", n_docs=300, dim=8).generate().docs
+
+    def mean_cos(x):
+        u = x / np.linalg.norm(x, axis=1, keepdims=True)
+        return (u @ u.T).mean()
+
+    assert mean_cos(cone) > 0.5 > abs(mean_cos(iso))
+
+
+def test_bad_world_and_teacher_values():
+    with pytest.raises(ConfigError, match="world.geometry = 'torus'"):
+        WorldConfig(geometry="torus")
+    with pytest.raises(ConfigError, match="teacher.tau = 0"):
+        Teacher(tau=0)
+
+
+@pytest.fixture(scope="module")
+def groups():
+    world = WorldConfig(n_docs=100, dim=4, random_state=1).generate()
+    qs = world_query_set(world, Teacher(noise=0.2), 16, random_state=2)
+    g, _ = draw_groups(qs, make_sampler(kind="uniform"), 64, 4, np.random.default_rng(3))
+    return g
+
+
+def test_norm_bound_is_enforced(groups):
+    student = bilinear(4, norm_bound=0.5)
+    train = make_trainer(student, kl_distill, TrainConfig(steps=50, learning_rate=0.5))
+    params, _ = train(jax.random.PRNGKey(0), groups, {"tau": 0.2})
+    assert float(jnp.linalg.norm(student.matrix(params))) <= 0.5 + 1e-5
+
+
+@pytest.mark.parametrize("student", [bilinear(4), bilinear(4, structure="low_rank", rank=2), mlp(4, hidden=8)], ids=["full", "low_rank", "mlp"])
+def test_training_lowers_the_loss(groups, student):
+    train = make_trainer(student, kl_distill, TrainConfig(steps=100, batch_size=None, learning_rate=0.05))
+    params, curve = train(jax.random.PRNGKey(0), groups, {"tau": 1.0})
+    initial = mean_loss(student, kl_distill, student.init(jax.random.PRNGKey(0)), groups, {"tau": 1.0})
+    final = mean_loss(student, kl_distill, params, groups, {"tau": 1.0})
+    assert float(final) < 0.8 * float(initial) and curve[-1] < curve[0]
+
+
+def test_vmap_over_seeds_equals_a_loop(groups):
+    student = mlp(4, hidden=8)
+    train = make_trainer(student, kl_distill, TrainConfig(steps=30, batch_size=16))
+    keys = jax.random.split(jax.random.PRNGKey(7), 3)
+    stacked = jax.tree_util.tree_map(lambda a: jnp.stack([a] * 3), groups)
+    taus = {"tau": jnp.array([0.5, 1.0, 2.0])}
+    batched, _ = jax.jit(jax.vmap(train))(keys, stacked, taus)
+    for i in range(3):
+        single, _ = jax.jit(train)(keys[i], groups, {"tau": taus["tau"][i]})
+        for a, b in zip(jax.tree_util.tree_leaves(single), jax.tree_util.tree_leaves(batched)):
+            np.testing.assert_allclose(a, b[i], rtol=1e-4, atol=1e-5)
+
+
+def test_student_factory_errors():
+    with pytest.raises(ConfigError, match="student.kind = 'forest'"):
+        make_student("forest", 4)
+    with pytest.raises(ConfigError, match="student.rank"):
+        make_student("bilinear", 4, structure="low_rank")
