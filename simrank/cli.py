@@ -34,6 +34,9 @@ def run(
     seeds: int = typer.Option(None, help="override the number of seeds"),
     resume: bool = typer.Option(False, "--resume", help="keep finished chunks of an interrupted run"),
     progress: bool = typer.Option(True, help="show a progress bar"),
+    executor: str = typer.Option("local", help="where chunks run: local | dask | reference (one call per model)"),
+    address: str = typer.Option(None, help="Dask scheduler address (default with --executor dask: a LocalCluster)"),
+    chunk_size: int = typer.Option(None, help="models per vmapped call (default 128); small chunks = finer resume"),
 ) -> None:
     """Run an experiment grid and write results.parquet, the resolved config and its figure."""
     from simrank.config import load_experiment
@@ -47,7 +50,7 @@ def run(
     (out / "config.json").write_text(json.dumps(exp.resolved(), indent=2, sort_keys=True, default=list) + "\n")
     (out / "config.toml").write_text(exp.source)
     start = time.perf_counter()
-    results = run_experiment(exp, out, resume=resume, progress=progress)
+    results = run_experiment(exp, out, resume=resume, progress=progress, executor=executor, address=address, chunk_size=chunk_size)
     elapsed = time.perf_counter() - start
     figure = bias_sweep_figure(results, out / "figure")
     table = summarise(results, ["loss", "student", "locality"], "gap").merge(
@@ -56,6 +59,12 @@ def run(
     cols = ["loss", "student", "locality", "gap_mean", "gap_low", "gap_high", "ndcg10_mean", "ndcg10_low", "ndcg10_high", "n"]
     typer.echo(table[cols].round(4).to_string(index=False))
     typer.echo(f"\n{len(results)} rows in {elapsed:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}")
+
+
+from simrank import paper as _paper  # noqa: E402  (prediction figures and the paper's generated blocks)
+
+app.command("figures")(_paper.figures_cmd)
+app.command("paper")(_paper.paper_cmd)
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from simrank import __version__
 from simrank.config import Experiment, Point
-from simrank.groups import draw_groups, world_query_set
+from simrank.errors import check_choice, check_positive
+from simrank.groups import draw_groups, select_queries, world_query_set
 from simrank.losses import get_loss
 from simrank.measures import (
     corpus_kl,
@@ -38,6 +39,7 @@ from simrank.measures import (
     ndcg_at,
     pairwise_entropy,
     rr_at,
+    temperature_for_entropy,
 )
 from simrank.samplers import Uniform
 from simrank.students import make_student
@@ -79,7 +81,8 @@ class Job:
 
     def data_key(self) -> str:
         s = self.point.sections
-        teacher = {k: v for k, v in s["teacher"].items() if k != "tau"}
+        by_entropy = s["data"].get("train_queries", "all") != "all"  # the query selection depends on τ
+        teacher = {k: v for k, v in s["teacher"].items() if k != "tau" or by_entropy}
         return json.dumps([s["world"], teacher, s["sampler"], s["data"], self.seed], sort_keys=True, default=list)
 
 
@@ -88,7 +91,11 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
     world, teacher, sampler, data = _world(point.world), point.teacher, point.sampler(), point.data
     train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)
     rng = np.random.default_rng
-    train_qs = world_query_set(world, teacher, data.n_queries, rng(train_seq))
+    if data.train_queries == "all":
+        train_qs = world_query_set(world, teacher, data.n_queries, rng(train_seq))
+    else:
+        candidates = world_query_set(world, teacher, round(data.n_queries / data.entropy_fraction), rng(train_seq))
+        train_qs = select_queries(candidates, data.n_queries, data.train_queries, point.tau)
     train, nu = draw_groups(train_qs, sampler, data.n_train, data.group_size, rng(train_seq))
     test_qs = world_query_set(world, teacher, data.n_queries, rng(test_seq), shift=data.test_shift)
     test, _ = draw_groups(test_qs, sampler, data.n_test, data.group_size, rng(test_seq))
@@ -108,6 +115,8 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
         "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
         "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
     }
+    if data.match_entropy:  # entropy-matched design: τ from the training groups, not from [teacher]
+        stats["tau"] = temperature_for_entropy(train.teacher, data.match_entropy)
     return arrays, stats
 
 
@@ -183,7 +192,7 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "sampler": sampler["kind"] + ("+filter" if sampler.get("filter_margin") is not None else ""),
             "pool_size": float(sampler.get("pool_size") or np.nan),
             "beta": float(sampler.get("beta") or np.nan),
-            "tau": job.point.tau,
+            "tau": st.get("tau", job.point.tau),
             "eta": float(sampler.get("eta", 0.0)),
             "teacher_noise": float(job.point.teacher.noise),
             "loss": job.point.loss,
@@ -219,18 +228,23 @@ def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _read_part(path: Path) -> pd.DataFrame | None:
-    """A finished part, or None if it is missing or unreadable (a crash mid-write is recomputed)."""
+def _read_part(path: Path, jobs: list[Job]) -> pd.DataFrame | None:
+    """The finished part of ``jobs``, or None if it is missing, unreadable (truncated, corrupted) or
+    does not hold exactly one row per job with the expected columns: such a part is recomputed."""
     try:
         df = pd.read_parquet(path)
     except Exception:  # noqa: BLE001 - any unreadable file means: recompute
         return None
-    return df if list(df.columns) == RESULT_COLUMNS else None
+    expected = [(j.point.json(), j.seed) for j in jobs]
+    if list(df.columns) != RESULT_COLUMNS or list(zip(df["config"], df["seed"])) != expected:
+        return None
+    return df
 
 
-def plan(exp: Experiment) -> list[tuple[list[Job], int]]:
-    """Chunks of jobs with identical static settings, each at most CHUNK_SIZE models, with the width
+def plan(exp: Experiment, chunk_size: int = CHUNK_SIZE) -> list[tuple[list[Job], int]]:
+    """Chunks of jobs with identical static settings, each at most ``chunk_size`` models, with the width
     every chunk of its static group is padded to (one compilation per static group)."""
+    check_positive("chunk_size", chunk_size)
     by_static: dict[str, list[Job]] = {}
     for point in exp.points():
         for seed in range(exp.seeds):
@@ -238,18 +252,16 @@ def plan(exp: Experiment) -> list[tuple[list[Job], int]]:
             by_static.setdefault(job.static_key(), []).append(job)
     chunks = []
     for jobs in by_static.values():
-        n_chunks = -(-len(jobs) // CHUNK_SIZE)
+        n_chunks = -(-len(jobs) // chunk_size)
         size = -(-len(jobs) // n_chunks)
         chunks += [(jobs[i : i + size], size) for i in range(0, len(jobs), size)]
     return chunks
 
 
-def run_chunk(exp: Experiment, jobs: list[Job], width: int, runners: dict, data_cache: dict) -> pd.DataFrame:
-    """Train and measure one chunk of models in a single vmapped call; return its rows."""
-    static = jobs[0].static_key()
+def chunk_inputs(exp: Experiment, jobs: list[Job], width: int, data_cache: dict) -> tuple:
+    """``(keys, hyper, arrays, stats, loss_names)`` of one chunk, padded to ``width`` models by repeating
+    its last job; ``stats`` holds the data-only measures of the unpadded jobs."""
     loss_names = tuple(sorted({p.loss for p in exp.points()}))
-    if static not in runners:
-        runners[static] = make_runner(jobs[0].point, loss_names)
     built = []
     for job in jobs:
         key = job.data_key()
@@ -260,28 +272,63 @@ def run_chunk(exp: Experiment, jobs: list[Job], width: int, runners: dict, data_
     arrays = _stack([b[0] for b in built + [built[-1]] * (width - len(jobs))])
     keys = jnp.stack([jax.random.PRNGKey(j.seed) for j in padded])
     hyper = {
-        "tau": jnp.asarray([j.point.tau for j in padded], dtype=jnp.float32),
+        "tau": jnp.asarray([b[1].get("tau", j.point.tau) for j, b in zip(padded, built + [built[-1]] * (width - len(jobs)))], dtype=jnp.float32),
         "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
     }
+    return keys, hyper, arrays, [b[1] for b in built], loss_names
+
+
+def run_chunk(exp: Experiment, jobs: list[Job], width: int, runners: dict, data_cache: dict) -> pd.DataFrame:
+    """Train and measure one chunk of models in a single vmapped call; return its rows."""
+    keys, hyper, arrays, stats, loss_names = chunk_inputs(exp, jobs, width, data_cache)
+    static = jobs[0].static_key()
+    if static not in runners:
+        runners[static] = make_runner(jobs[0].point, loss_names)
     measures = {k: np.asarray(v)[: len(jobs)] for k, v in runners[static](keys, hyper, arrays).items()}
-    return pd.DataFrame(_rows(exp, jobs, [b[1] for b in built], measures), columns=RESULT_COLUMNS)
+    return pd.DataFrame(_rows(exp, jobs, stats, measures), columns=RESULT_COLUMNS)
 
 
-def run_experiment(exp: Experiment, out: Path, resume: bool = False, progress: bool = True) -> pd.DataFrame:
-    """Run every chunk (skipping finished parts when ``resume``) and write ``results.parquet``."""
+def run_experiment(
+    exp: Experiment,
+    out: Path,
+    resume: bool = False,
+    progress: bool = True,
+    *,
+    executor: str = "local",
+    address: str | None = None,
+    chunk_size: int | None = None,
+) -> pd.DataFrame:
+    """Run every chunk (skipping finished parts when ``resume``) and write ``results.parquet``.
+
+    ``executor``: ``"local"`` (this process, ``chunk_size`` models per vmapped call), ``"reference"``
+    (this process, one call per grid point and seed: the same maths without batching, for benchmarks
+    and checks) or ``"dask"`` (chunks on a Dask cluster at ``address``, a local one if None).  Each
+    finished chunk is written to ``parts/`` as soon as it arrives; the table lists chunks in plan order
+    whichever executor computed them, so every executor and every resume gives the same table.
+    """
+    from simrank.executors import EXECUTORS, make_executor
+
+    check_choice("executor", executor, EXECUTORS)
+    if executor == "reference":
+        chunk_size = 1
     parts_dir = Path(out) / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
-    chunks = plan(exp)
-    runners: dict = {}
-    data_cache: dict = {}
-    frames = []
-    for jobs, width in tqdm(chunks, desc=exp.name, unit="chunk", disable=not progress):
-        path = parts_dir / f"{_chunk_id(jobs)}.parquet"
-        df = _read_part(path) if resume else None
-        if df is None:
-            df = run_chunk(exp, jobs, width, runners, data_cache)
-            _write_atomic(df, path)
-        frames.append(df)
-    results = pd.concat(frames, ignore_index=True)
+    chunks = plan(exp, CHUNK_SIZE if chunk_size is None else chunk_size)
+    paths = [parts_dir / f"{_chunk_id(jobs)}.parquet" for jobs, _ in chunks]
+    frames: dict[int, pd.DataFrame] = {}
+    if resume:
+        for i, ((jobs, _), path) in enumerate(zip(chunks, paths)):
+            df = _read_part(path, jobs)
+            if df is not None:
+                frames[i] = df
+    todo = [(i, *chunks[i]) for i in range(len(chunks)) if i not in frames]
+    with make_executor(executor, address) as pool:
+        bar = tqdm(total=len(chunks), initial=len(frames), desc=exp.name, unit="chunk", disable=not progress)
+        for i, df in pool.map_chunks(exp, todo):
+            _write_atomic(df, paths[i])
+            frames[i] = df
+            bar.update()
+    bar.close()
+    results = pd.concat([frames[i] for i in range(len(chunks))], ignore_index=True)
     _write_atomic(results, Path(out) / "results.parquet")
     return results
