@@ -42,7 +42,6 @@ def run(
     from simrank.config import load_experiment
     from simrank.figures import bias_sweep_figure
     from simrank.sweep import run_experiment
-    from simrank.stats import summarise
 
     exp = load_experiment(experiment, quick=quick, seeds=seeds)
     out = Path(out) if out is not None else Path("results") / (exp.name + ("-quick" if quick else ""))
@@ -53,11 +52,7 @@ def run(
     results = run_experiment(exp, out, resume=resume, progress=progress, executor=executor, address=address, chunk_size=chunk_size)
     elapsed = time.perf_counter() - start
     figure = bias_sweep_figure(results, out / "figure")
-    table = summarise(results, ["loss", "student", "locality"], "gap").merge(
-        summarise(results, ["loss", "student", "locality"], "ndcg10"), on=["loss", "student", "locality", "n"]
-    )
-    cols = ["loss", "student", "locality", "gap_mean", "gap_low", "gap_high", "ndcg10_mean", "ndcg10_low", "ndcg10_high", "n"]
-    typer.echo(table[cols].round(4).to_string(index=False))
+    typer.echo(summary_table(results).to_string(index=False))
     typer.echo(f"\n{len(results)} rows in {elapsed:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}")
 
 
@@ -65,6 +60,17 @@ from simrank import paper as _paper  # noqa: E402  (prediction figures and the p
 
 app.command("figures")(_paper.figures_cmd)
 app.command("paper")(_paper.paper_cmd)
+app.add_typer(__import__("simrank.real.cli", fromlist=["real_app"]).real_app, name="real")
+
+
+def summary_table(results):
+    """Gap and nDCG@10 (mean and 95% CI over seeds and the remaining axes) per varying grid factor."""
+    from simrank.stats import summarise
+
+    factors = [c for c in ("loss", "student", "sampler", "pool_size", "beta") if results[c].nunique(dropna=False) > 1]
+    factors = factors or ["loss"]
+    table = summarise(results, factors, "gap").merge(summarise(results, factors, "ndcg10"), on=[*factors, "n"])
+    return table[[*factors, "n", "gap_mean", "gap_low", "gap_high", "ndcg10_mean", "ndcg10_low", "ndcg10_high"]].round(4)
 
 
 def main() -> None:

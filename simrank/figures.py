@@ -27,7 +27,8 @@ CAPTIONS = {
     "bias-sweep": (
         "Bias sweep (bilinear student, η = 0): generalisation gap (top) and true nDCG@10 over the whole "
         "corpus (bottom) against sampler locality, one column per loss, one line per teacher temperature τ; "
-        "lines are means over seeds, bands 95% t-intervals."
+        "lines are means over seeds, bands 95% t-intervals. LCE ignores the teacher, so its three τ lines "
+        "coincide."
     ),
 }
 
