@@ -61,6 +61,8 @@ from simrank import paper as _paper  # noqa: E402  (prediction figures and the p
 app.command("figures")(_paper.figures_cmd)
 app.command("paper")(_paper.paper_cmd)
 app.add_typer(__import__("simrank.real.cli", fromlist=["real_app"]).real_app, name="real")
+app.add_typer(__import__("simrank.theory_cli", fromlist=["theory_app"]).theory_app, name="theory")
+app.command("bench")(__import__("simrank.bench", fromlist=["bench_cmd"]).bench_cmd)
 
 
 def summary_table(results):

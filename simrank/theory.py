@@ -1,0 +1,447 @@
+"""The statements T1-T6 of ``paper/theory.md`` as code: both sides of every identity and bound.
+
+Every loss value comes from :mod:`simrank.losses`, every measured quantity (Δ, entropies, κ) from
+:mod:`simrank.measures`; this module adds only the right-hand sides and the closed forms.
+
+* **T1** ``CE(t, softmax f) = H(t) + KL(t ‖ softmax f)`` (listwise) and
+  ``BCE(p_ij, σ(f_i − f_j)) = h(p_ij) + KL_B(p_ij ‖ σ(f_i − f_j))`` averaged over pairs (pairwise).
+* **T2** with ``a = L Δ(G)``: RankNet ``≤ log(1 + e^a)``; listwise CE/KL/LCE ``≤ log(1 + (k−1) e^a)``
+  (sharp); MarginMSE ``≤ ((L + Lip(g)/τ) Δ)²``.
+* **T3** extra term of ``R ≤ R̂ + …``: population ``2Bρ₂/√n + c √(log(1/δ)/2n)``, data-dependent
+  ``2Bρ̂₂/√n + 3c √(log(2/δ)/2n)``, listwise ``2√(2(k−1)) Bρ₂/√n + c_k √(…)``, with ranges
+  ``c = log(1 + e^{Bρ_∞})``, ``c_k = log(1 + (k−1) e^{Bρ_∞})``; the spec's form with ``R_Q Δ_Q``.
+* **T4** ``R_μ ≤ κ R_ν`` on pairs, ``κ_η = 1/((1−η)/κ + η)``, the combined bound
+  ``F(η) = κ_η (A(η) + Γ(η))``, its minimiser η* and the marginal condition
+  ``(κ−1)(A(0) + Γ(0)) > A'(0) + Γ'(0)``.
+* **T5** LCE optimum ``log p − log ν + c``, distillation optimum ``g/τ + c``, checked against exact
+  population risks over all ``N^k`` groups minimised by scipy; importance weighting (correction 10).
+* **T6** MarginMSE minimiser ``M_ν w = b_ν`` with ``z = (Pδ) ⊗ q``, bias
+  ``B(ν) = (w_ν − w_μ)ᵀ M_μ (w_ν − w_μ)``, mixture curves ``B(η)``.
+
+Monte Carlo checks (T1, T3, T5, T6) live in :mod:`simrank.theory_mc`; :func:`simrank.theory_cli.run_checks`
+collects all checks into :class:`Check` rows for ``simrank theory check``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.optimize import minimize
+
+from simrank.losses import kl_distill, lce, listnet, margin_mse, ranknet_hard, ranknet_soft
+from simrank.measures import diameter, kappa, listwise_entropy, pairwise_entropy
+from simrank.students import bilinear
+
+x64 = jax.enable_x64  # every closed-form comparison runs in float64 (``with x64(True): ...``)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of ``simrank theory check``: what was compared, the margin or tightness, holds/fails."""
+
+    statement: str
+    compared: str
+    value: float
+    holds: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        row = asdict(self)
+        row["value"] = float(self.value)
+        row["holds"] = bool(self.holds)
+        return row
+
+
+# ============================================================================ T1: entropy floor
+
+
+def pairwise_excess(f, g, tau):
+    """``mean_{i<j} KL_B(p_ij ‖ σ(f_i − f_j))`` with ``p_ij = σ((g_i − g_j)/τ)``, computed from logs
+    (independently of :func:`~simrank.losses.ranknet_soft`)."""
+    f, g = jnp.asarray(f), jnp.asarray(g)
+    k = f.shape[-1]
+    d = f[..., :, None] - f[..., None, :]
+    m = (g[..., :, None] - g[..., None, :]) / tau
+    p = jax.nn.sigmoid(m)
+    kl = p * (jax.nn.log_sigmoid(m) - jax.nn.log_sigmoid(d)) + (1 - p) * (
+        jax.nn.log_sigmoid(-m) - jax.nn.log_sigmoid(-d)
+    )
+    upper = jnp.triu(jnp.ones((k, k), bool), 1)
+    return jnp.sum(jnp.where(upper, kl, 0.0), (-2, -1)) / (k * (k - 1) / 2)
+
+
+def entropy_decomposition(f, g, tau) -> dict[str, np.ndarray]:
+    """Both sides of T1 per group: listwise ``CE = H + KL`` and pairwise ``RankNet = H_pair + KL_B``."""
+    with x64(True):
+        f, g = jnp.asarray(f, jnp.float64), jnp.asarray(g, jnp.float64)
+        out = {
+            "listwise_ce": listnet(f, g, tau=tau),
+            "listwise_h": listwise_entropy(g, tau),
+            "listwise_kl": kl_distill(f, g, tau=tau),
+            "pairwise_ce": ranknet_soft(f, g, tau=tau),
+            "pairwise_h": pairwise_entropy(g, tau),
+            "pairwise_kl": pairwise_excess(f, g, tau),
+        }
+        return {k: np.asarray(v) for k, v in out.items()}
+
+
+def t1_residual(f, g, tau) -> float:
+    """``max |CE − H − KL|`` over groups, listwise and pairwise (0 up to float64 round-off)."""
+    parts = entropy_decomposition(f, g, tau)
+    listwise = parts["listwise_ce"] - parts["listwise_h"] - parts["listwise_kl"]
+    pairwise = parts["pairwise_ce"] - parts["pairwise_h"] - parts["pairwise_kl"]
+    return float(max(np.abs(listwise).max(), np.abs(pairwise).max()))
+
+
+# ============================================================================ T2: locality bounds the losses
+
+
+def ranknet_bound(a):
+    """``log(1 + e^a)``: bound on soft/hard RankNet when every margin is at most ``a = LΔ``."""
+    return np.logaddexp(0.0, a)
+
+
+def sharp_listwise_bound(k, a):
+    """``log(1 + (k−1) e^a)``: the sharp bound on listwise CE/KL/LCE when ``osc f ≤ a`` (Theorem 2(c))."""
+    return np.logaddexp(0.0, np.log(k - 1) + a)
+
+
+def margin_mse_bound(lipschitz_student, lipschitz_teacher_scaled, delta):
+    """``((L + Lip(g)/τ) Δ)²`` (Theorem 2(d), correction 3)."""
+    return ((lipschitz_student + lipschitz_teacher_scaled) * delta) ** 2
+
+
+def t2_margins(W, A, q, docs, tau, listwise_bound=sharp_listwise_bound) -> dict[str, float]:
+    """``bound − loss`` for each loss on one group (``≥ 0`` iff T2 holds).
+
+    Student ``f_i = qᵀ W x_i`` (``L = ‖Wᵀq‖``), teacher ``g_i = qᵀ A x_i`` (``Lip(g) = ‖Aᵀq‖``),
+    ``Δ = diameter(docs)``; ``listwise_bound(k, a)`` is the listwise constant under test.
+    """
+    with x64(True):
+        W, A, q, docs = (jnp.asarray(v, jnp.float64) for v in (W, A, q, docs))
+        f, g = docs @ (W.T @ q), docs @ (A.T @ q)
+        k = docs.shape[0]
+        lip_f, delta = float(jnp.linalg.norm(W.T @ q)), float(diameter(docs))
+        a = lip_f * delta
+        lip_g = float(jnp.linalg.norm(A.T @ q)) / tau
+        losses = {name: float(fn(f, g, tau=tau)) for name, fn in _T2_LOSSES.items()}
+    margins = {name: float(ranknet_bound(a)) - losses[name] for name in ("ranknet_soft", "ranknet_hard")}
+    margins |= {name: float(listwise_bound(k, a)) - losses[name] for name in ("listnet", "kl", "lce")}
+    margins["margin_mse"] = float(margin_mse_bound(lip_f, lip_g, delta)) - losses["margin_mse"]
+    return margins
+
+
+_T2_LOSSES = {
+    "ranknet_soft": ranknet_soft,
+    "ranknet_hard": ranknet_hard,
+    "listnet": listnet,
+    "kl": kl_distill,
+    "lce": lce,
+    "margin_mse": margin_mse,
+}
+
+
+def t2_extremal_group(k: int, a: float):
+    """The group attaining the sharp listwise bound: ``q = e₁``, ``W = I``, ``x₀ = 0``, ``x_j = a e₁``,
+    so ``f = (0, a, …, a)`` with the positive (LCE's one-hot target) at the minimum and ``LΔ = a``."""
+    docs = np.zeros((k, 2))
+    docs[1:, 0] = a
+    return np.eye(2), np.eye(2), np.array([1.0, 0.0]), docs
+
+
+# ============================================================================ T3: generalisation gap
+
+
+def ranknet_range(B, rho_inf):
+    """``c = log(1 + e^{B ρ_∞})``: almost-sure range of soft RankNet in the ball ``‖W‖_F ≤ B``."""
+    return float(np.logaddexp(0.0, B * rho_inf))
+
+
+def listwise_range(B, rho_inf, k):
+    """``c_k = log(1 + (k−1) e^{B ρ_∞})``: range of listwise CE/KL in the ball."""
+    return float(sharp_listwise_bound(k, B * rho_inf))
+
+
+def t3_gap_bound(B, rho2, rho_inf, n, delta, *, k=2, listwise=False, data_dependent=False) -> float:
+    """The term added to ``R̂`` in Theorem 3 / 3′.
+
+    Population (``rho2 = ρ₂(ν)``): ``C B ρ₂/√n + c √(log(1/δ)/(2n))``; data-dependent
+    (``rho2 = ρ̂₂(S)``): ``C B ρ̂₂/√n + 3c √(log(2/δ)/(2n))``; ``C = 2`` and ``c = log(1 + e^{Bρ_∞})``
+    pairwise, ``C = 2√(2(k−1))`` and ``c = c_k`` listwise.
+    """
+    const = 2 * math.sqrt(2 * (k - 1)) if listwise else 2.0
+    c = listwise_range(B, rho_inf, k) if listwise else ranknet_range(B, rho_inf)
+    if data_dependent:
+        deviation = 3 * c * math.sqrt(math.log(2 / delta) / (2 * n))
+    else:
+        deviation = c * math.sqrt(math.log(1 / delta) / (2 * n))
+    return const * B * rho2 / math.sqrt(n) + deviation
+
+
+def t3_spec_bound(B, radius_q, diameter_q, n, delta) -> float:
+    """The spec's form: ``2 B R_Q Δ_Q/√n + (log 2 + B R_Q Δ_Q) √(log(1/δ)/(2n))``."""
+    r = B * radius_q * diameter_q
+    return 2 * r / math.sqrt(n) + (math.log(2) + r) * math.sqrt(math.log(1 / delta) / (2 * n))
+
+
+def rms_query_diameter(queries, docs) -> float:
+    """``ρ̂₂ = sqrt(mean_t ‖q_t‖² Δ(G_t)²)`` over groups ``docs [n, k, d]``."""
+    deltas = np.asarray(diameter(jnp.asarray(docs)), np.float64)
+    return float(np.sqrt(np.mean(np.sum(np.asarray(queries, np.float64) ** 2, -1) * deltas**2)))
+
+
+# ============================================================================ T4: change of measure, mixtures
+
+
+def kappa_eta(kappa_value, eta):
+    """``κ_η = 1/((1−η)/κ + η)`` (``1/∞ = 0``), exact per query and for the ess sup (correction 7)."""
+    kappa_value = np.asarray(kappa_value, np.float64)
+    with np.errstate(divide="ignore"):
+        return 1.0 / ((1 - eta) / kappa_value + eta)
+
+
+def kappa_eta_error(mu, nu, eta, formula=kappa_eta) -> float:
+    """Max relative error of ``formula(κ(μ, ν), η)`` against ``κ(μ, (1−η)ν + ημ)`` measured directly."""
+    measured = kappa(mu, (1 - eta) * nu + eta * mu)
+    predicted = formula(kappa(mu, nu), eta)
+    return float(np.max(np.abs(predicted - measured) / measured))
+
+
+def excess_ranknet_pairs(f, g, tau) -> np.ndarray:
+    """``ℓ[a, b] = RankNet((f_a, f_b); (g_a, g_b)) − H_pair ≥ 0`` for every (positive a, negative b)."""
+    with x64(True):
+        f, g = jnp.asarray(f, jnp.float64), jnp.asarray(g, jnp.float64)
+        n = f.shape[-1]
+        a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        pf, pg = jnp.stack([f[a], f[b]], -1), jnp.stack([g[a], g[b]], -1)
+        return np.asarray(ranknet_soft(pf, pg, tau=tau) - pairwise_entropy(pg, tau))
+
+
+def change_of_measure_margin(p, nu, mu, pair_loss) -> float:
+    """``κ R_ν − R_μ`` on positive–negative pairs (``≥ 0`` by Theorem 4(a)); ``R_π = Σ p(a) π(b) ℓ[a, b]``."""
+    risk_nu, risk_mu = p @ pair_loss @ nu, p @ pair_loss @ mu
+    return float(kappa(mu, nu) * risk_nu - risk_mu)
+
+
+def mixture_gap(eta, B, rho2_nu, rho2_mu, rho_inf, n, delta) -> float:
+    """``Γ(ν_η, n)`` on pairs, with ``ρ₂(ν_η)² = (1−η) ρ₂(ν)² + η ρ₂(μ)²`` (Theorem 4(d)) and ``ρ_∞`` fixed."""
+    rho2 = math.sqrt((1 - eta) * rho2_nu**2 + eta * rho2_mu**2)
+    return t3_gap_bound(B, rho2, rho_inf, n, delta)
+
+
+def combined_bound(eta, kappa_value, risk_nu, risk_mu, **gap) -> float:
+    """``F(η) = κ_η (A(η) + Γ(η))`` with ``A(η) = (1−η) R_ν + η R_μ`` (fixed scorer, Theorem 4(c),(e))."""
+    risk = (1 - eta) * risk_nu + eta * risk_mu
+    return float(kappa_eta(kappa_value, eta) * (risk + mixture_gap(eta, **gap)))
+
+
+def optimal_eta(kappa_value, risk_nu, risk_mu, grid=np.linspace(0, 1, 101), **gap) -> tuple[float, float]:
+    """``η* = argmin_η F(η)`` over ``grid`` and the minimum."""
+    values = [combined_bound(e, kappa_value, risk_nu, risk_mu, **gap) for e in grid]
+    i = int(np.argmin(values))
+    return float(grid[i]), float(values[i])
+
+
+def augmentation_helps(kappa_value, risk0, risk_slope, gap0, gap_slope) -> bool:
+    """Marginal condition (Theorem 4(e)): ``(κ−1)(A(0) + Γ(0)) > A'(0) + Γ'(0)``."""
+    return (kappa_value - 1) * (risk0 + gap0) > risk_slope + gap_slope
+
+
+def gap_slope_at_zero(B, rho2_nu, rho2_mu, n) -> float:
+    """``Γ'(0) = B (ρ₂(μ)² − ρ₂(ν)²)/(√n ρ₂(ν))`` for pairs (``ρ_∞`` constant when κ < ∞)."""
+    return B * (rho2_mu**2 - rho2_nu**2) / (math.sqrt(n) * rho2_nu)
+
+
+# ============================================================================ T5: contrastive vs distillation
+
+
+def enumerate_groups(p, neg, k: int, exclude_positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Every group ``(x₁ = x⁺, x₂, …, x_k)`` over ``N`` documents with its probability
+    ``p(x₁) Π_j ν(x_j)`` (negatives i.i.d.; with ``exclude_positive``, from ν restricted to ``x ≠ x⁺``)."""
+    p, neg = np.asarray(p, np.float64), np.asarray(neg, np.float64)
+    docs = np.array(list(itertools.product(range(len(p)), repeat=k)))
+    prob = p[docs[:, 0]] * np.prod(neg[docs[:, 1:]], axis=1)
+    if exclude_positive:
+        clash = (docs[:, 1:] == docs[:, :1]).any(1)
+        prob = np.where(clash, 0.0, prob / (1 - neg[docs[:, 0]]) ** (k - 1))
+    keep = prob > 0
+    return docs[keep], prob[keep]
+
+
+def enumerated_risk(scores, docs, prob, loss_fn, teacher=None, tau=1.0, weights=None):
+    """Exact population risk ``Σ_G P(G) ℓ(f(G), g(G))`` over enumerated groups (positive first);
+    ``weights [G, k]`` are per-item loss weights."""
+    f = jnp.asarray(scores)[docs]
+    g = None if teacher is None else jnp.asarray(teacher)[docs]
+    return jnp.sum(jnp.asarray(prob) * loss_fn(f, g, tau=tau, weights=weights))
+
+
+@partial(jax.jit, static_argnames="loss_fn")
+def _risk_value_and_grad(scores, docs, prob, teacher, weights, tau, loss_fn):
+    return jax.value_and_grad(enumerated_risk)(scores, docs, prob, loss_fn, teacher, tau, weights)
+
+
+def minimise_risk(docs, prob, loss_fn, *, teacher=None, weights=None, tau=1.0) -> tuple[np.ndarray, float]:
+    """Minimise the exact population risk over free document scores (scipy BFGS, float64 JAX gradients);
+    returns ``f − f₁`` and the minimum. No teacher = zeros; no weights = ones (both leave the loss unchanged
+    for the losses that ignore them)."""
+    n_docs = int(docs.max()) + 1
+    teacher = np.zeros(n_docs) if teacher is None else np.asarray(teacher, np.float64)
+    weights = np.ones(docs.shape) if weights is None else np.asarray(weights, np.float64)
+    with x64(True):
+        args = tuple(jnp.asarray(a) for a in (docs, prob, teacher, weights)) + (jnp.float64(tau),)
+
+        def fun(f):
+            value, grad = _risk_value_and_grad(jnp.asarray(f), *args, loss_fn)
+            return float(value), np.asarray(grad, np.float64)
+
+        res = minimize(fun, np.zeros(n_docs), jac=True, method="BFGS", options={"gtol": 1e-12, "maxiter": 2000})
+    return centred(res.x), float(res.fun)
+
+
+def centred(f) -> np.ndarray:
+    """Scores up to the additive constant: ``f − f₁``."""
+    f = np.asarray(f, np.float64)
+    return f - f[..., :1]
+
+
+def lce_optimum(p, nu) -> np.ndarray:
+    """Theorem 5(a): ``f* = log p − log ν`` (centred)."""
+    return centred(np.log(p) - np.log(nu))
+
+
+def distill_optimum(g, tau) -> np.ndarray:
+    """Theorem 5(b): ``f* = g/τ`` (centred)."""
+    return centred(np.asarray(g) / tau)
+
+
+def lce_population_optimum(p, nu, k, *, exclude_positive=False, doc_weights=None, weight_positive=True):
+    """Exact minimiser and minimum of the population LCE risk over all groups.
+
+    ``doc_weights = ω`` weights the softmax terms (``ℓ = −log(ω₁e^{f₁}/Σ_l ω_l e^{f_l})``, all terms,
+    correction 10); with ``weight_positive=False`` the positive's term keeps weight 1 (negatives only).
+    """
+    docs, prob = enumerate_groups(p, nu, k, exclude_positive)
+    weights = None
+    if doc_weights is not None:
+        weights = np.asarray(doc_weights, np.float64)[docs]
+        if not weight_positive:
+            weights[:, 0] = 1.0
+    return minimise_risk(docs, prob, lce, weights=weights)
+
+
+def distill_population_optimum(p, nu, g, tau, k, loss_fn=kl_distill):
+    """Exact minimiser of the population distillation risk (listwise KL by default)."""
+    docs, prob = enumerate_groups(p, nu, k)
+    return minimise_risk(docs, prob, loss_fn, teacher=g, tau=tau)
+
+
+def t5_lce_error(p, nu, k, closed_form=lce_optimum) -> float:
+    """``max |f̂ − f*|`` (centred) between the scipy optimum of the exact LCE risk and ``closed_form(p, ν)``."""
+    found, _ = lce_population_optimum(p, nu, k)
+    return float(np.max(np.abs(found - closed_form(p, nu))))
+
+
+def t5_distill_error(p, nu, g, tau, k, closed_form=distill_optimum) -> float:
+    """``max |f̂ − f*|`` (centred) for the listwise KL optimum against ``closed_form(g, τ)``."""
+    found, _ = distill_population_optimum(p, nu, g, tau, k)
+    return float(np.max(np.abs(found - closed_form(g, tau))))
+
+
+# ============================================================================ T6: MarginMSE closed form
+
+
+def pair_design(queries, docs, teacher, projection, tau):
+    """``z[q, a, b] = (P(x_a − x_b)) ⊗ q`` and ``y[q, a, b] = (g(q, x_a) − g(q, x_b))/τ`` for all pairs."""
+    queries, docs, projection = (np.asarray(v, np.float64) for v in (queries, docs, projection))
+    proj = docs @ projection.T  # [N, r]
+    diff = proj[:, None, :] - proj[None, :, :]  # [N, N, r]
+    z = np.einsum("abj,qi->qabji", diff, queries).reshape(len(queries), len(docs), len(docs), -1)
+    g = np.asarray(teacher, np.float64)
+    return z, (g[:, :, None] - g[:, None, :]) / tau
+
+
+def pair_law(positive_probs, negative_probs) -> np.ndarray:
+    """``P(q, x⁺ = a, x⁻ = b) = p_q(a) ν_q(b)/Q`` with the query uniform over the ``Q`` rows."""
+    p, nu = np.asarray(positive_probs, np.float64), np.asarray(negative_probs, np.float64)
+    return p[:, :, None] * nu[:, None, :] / len(p)
+
+
+def moments(z, y, law) -> tuple[np.ndarray, np.ndarray]:
+    """``M = E[z zᵀ]``, ``b = E[z y]`` under the pair law."""
+    return np.einsum("qab,qabi,qabj->ij", law, z, z), np.einsum("qab,qabi,qab->i", law, z, y)
+
+
+def minimiser(M, b) -> np.ndarray:
+    """Minimum-norm solution of ``M w = b`` (unique when ``M ≻ 0``)."""
+    return np.linalg.lstsq(M, b, rcond=None)[0]
+
+
+def margin_mse_risk(w, queries, docs, teacher, projection, tau, law) -> float:
+    """``J(w) = E (f_W(q, x⁺) − f_W(q, x⁻) − (g⁺ − g⁻)/τ)²`` computed with the projected bilinear student
+    and :func:`~simrank.losses.margin_mse` on every pair (``W = unvec(w)``, column-major)."""
+    queries, docs, projection = (np.asarray(v, np.float64) for v in (queries, docs, projection))
+    n_q, n_d = law.shape[:2]
+    student = bilinear(queries.shape[1], "projected", projection=projection)
+    with x64(True):
+        W = jnp.asarray(np.asarray(w, np.float64).reshape(projection.shape[0], queries.shape[1]).T)
+        f = student.apply({"w": W}, jnp.asarray(queries), jnp.asarray(docs)[None])  # [Q, N]
+        a, b = np.meshgrid(np.arange(n_d), np.arange(n_d), indexing="ij")
+        g = jnp.asarray(teacher, jnp.float64)
+        pf, pg = jnp.stack([f[:, a], f[:, b]], -1), jnp.stack([g[:, a], g[:, b]], -1)
+        return float(jnp.sum(jnp.asarray(law) * margin_mse(pf, pg, tau=tau)))
+
+
+def bias(w, w_mu, M_mu) -> float:
+    """``B = (w − w_μ)ᵀ M_μ (w − w_μ)`` (Theorem 6(b))."""
+    e = np.asarray(w) - np.asarray(w_mu)
+    return float(e @ M_mu @ e)
+
+
+def mixture_bias_curve(nu_moments, mix_moments, mu_moments, etas) -> np.ndarray:
+    """``B_μ(η)`` for ``ν_η = (1−η) ν + η ρ`` (``mix_moments`` = ``(M_ρ, b_ρ)``; ρ = μ is Theorem 6(e))."""
+    (M_nu, b_nu), (M_rho, b_rho), (M_mu, b_mu) = nu_moments, mix_moments, mu_moments
+    w_mu = minimiser(M_mu, b_mu)
+    return np.array(
+        [bias(minimiser((1 - e) * M_nu + e * M_rho, (1 - e) * b_nu + e * b_rho), w_mu, M_mu) for e in etas]
+    )
+
+
+def counterexample_world():
+    """The world of correction 11: ``q = 1``, ``P = I₂``, ``x⁺ = 0``, negatives ``−e₁, −e₂, −e₁−e₂``,
+    teacher margins ``y = (0, 0, 1)``; laws over the corpus ``(x⁺, −e₁, −e₂, −e₁−e₂)``."""
+    world = {
+        "queries": np.ones((1, 1)),
+        "docs": np.array([[0.0, 0.0], [-1.0, 0.0], [0.0, -1.0], [-1.0, -1.0]]),
+        "teacher": np.array([[0.0, 0.0, 0.0, -1.0]]),
+        "projection": np.eye(2),
+        "tau": 1.0,
+    }
+    positive = np.array([[1.0, 0.0, 0.0, 0.0]])
+    laws = {
+        "mu": np.array([[0, 1 / 3, 1 / 3, 1 / 3]]),
+        "nu": np.array([[0, 0.5, 0, 0.5]]),
+        "rho": np.array([[0, 0.5, 0.5, 0]]),
+    }
+    return world, positive, laws
+
+
+def counterexample_curves(etas) -> tuple[np.ndarray, np.ndarray]:
+    """``B_μ(η)`` of correction 11 mixing ν with μ (monotone) and with ρ (non-monotone)."""
+    world, positive, laws = counterexample_world()
+    z, y = pair_design(world["queries"], world["docs"], world["teacher"], world["projection"], world["tau"])
+    mom = {name: moments(z, y, pair_law(positive, law)) for name, law in laws.items()}
+    return (
+        mixture_bias_curve(mom["nu"], mom["mu"], mom["mu"], etas),
+        mixture_bias_curve(mom["nu"], mom["rho"], mom["mu"], etas),
+    )
+
+
+def is_non_increasing(values, tol=1e-12) -> bool:
+    return bool(np.all(np.diff(values) <= tol))
