@@ -23,5 +23,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]  # 5 = no slow tests collected
 
+# Prediction experiments whose results/paper/ tables are missing, figures/, and paper/paper.md's generated blocks.
+paper: $(STAMP)
+	$(BIN)/simrank figures
+	$(BIN)/simrank paper
+
 clean:
 	rm -rf $(VENV) results

@@ -10,7 +10,7 @@ seeds = 5
 [loss]     # name
 [train]    # TrainConfig fields
 [data]     # DataConfig fields
-[grid]     # "section.key" = [values, ...]  (Cartesian product)
+[grid]     # "section.key" = [values, ...]  (Cartesian product; the value "none" leaves the key unset)
 [quick]    # "section.key" = value  (applied by --quick; "grid.section.key" replaces a grid axis)
 ```
 Every grid point is validated before anything is computed.
@@ -23,11 +23,12 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from simrank.errors import ConfigError, check_nonnegative, check_positive
+from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
 from simrank.losses import LOSSES
 from simrank.samplers import make_sampler
 from simrank.students import STUDENT_KINDS
@@ -47,10 +48,19 @@ class DataConfig:
     n_eval_queries: int = 32  # fresh queries ranked over the whole corpus
     kendall_docs: int = 64  # corpus documents (fixed random subset) for Kendall τ with the teacher
     test_shift: float = 0.0  # domain shift of the test/eval query law
+    train_queries: str = "all"  # training queries kept by teacher corpus entropy (groups.QUERY_SELECTIONS)
+    entropy_fraction: float = 0.25  # fraction of candidate queries kept when train_queries != "all"
+    match_entropy: float = 0.0  # > 0: τ per (point, seed) chosen so the train groups' mean H_pair equals it
 
     def __post_init__(self):
+        from simrank.groups import QUERY_SELECTIONS
+
         for name in ("group_size", "n_train", "n_queries", "n_test", "n_eval_queries", "kendall_docs"):
             check_positive(f"data.{name}", getattr(self, name))
+        check_choice("data.train_queries", self.train_queries, QUERY_SELECTIONS)
+        check_range("data.entropy_fraction", self.entropy_fraction, 1e-3, 1.0)
+        if not 0.0 <= self.match_entropy < math.log(2):
+            raise ConfigError(f"data.match_entropy = {self.match_entropy!r} is not allowed; it must lie in [0, log 2) nats (0 = off)")
         if self.group_size < 2:
             raise ConfigError(f"data.group_size = {self.group_size} is not allowed; it must be an integer >= 2")
         check_nonnegative("data.test_shift", abs(self.test_shift))
@@ -131,7 +141,7 @@ class Experiment:
             coords = {}
             for (key, _), value in zip(axes, values):
                 section, field = key.split(".", 1)
-                sections[section][field] = value
+                sections[section][field] = None if value == "none" else value  # "none": unset (e.g. no filter)
                 coords[key] = value
             point = Point(sections, coords)
             validate(point)

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from simrank.errors import ConfigError
+from simrank.losses import softmax_entropy
 from simrank.samplers import Sampler, SamplingContext, sample_categorical
 from simrank.teacher import Teacher
 from simrank.world import World
@@ -62,6 +63,30 @@ def world_query_set(world: World, teacher: Teacher, n_queries: int, random_state
         grades=world.grades(queries),
         proxies={"dense": queries @ world.docs.T, "teacher": g, "truth": world.relevance(queries)},
     )
+
+
+QUERY_SELECTIONS = ("all", "low_entropy", "high_entropy", "extreme_entropy")
+
+
+def select_queries(qs: QuerySet, n: int, keep: str, tau: float) -> QuerySet:
+    """``n`` queries of ``qs`` chosen by the teacher's corpus entropy ``H_q = H(softmax(g_q/τ))``.
+
+    ``all``: the first ``n`` (the query law itself); ``low_entropy`` / ``high_entropy``: the ``n`` with the
+    lowest / highest ``H_q``; ``extreme_entropy``: the ``⌊n/2⌋`` lowest and the ``n − ⌊n/2⌋`` highest.
+    """
+    if n > qs.n_queries:
+        raise ConfigError(f"cannot keep {n} queries out of {qs.n_queries}")
+    order = np.argsort(np.asarray(softmax_entropy(qs.teacher / tau)), kind="stable")
+    rows = {
+        "all": np.arange(n),
+        "low_entropy": order[:n],
+        "high_entropy": order[qs.n_queries - n :],
+        "extreme_entropy": np.concatenate([order[: n // 2], order[qs.n_queries - (n - n // 2) :]]),
+    }[keep]
+    return QuerySet(
+        docs=qs.docs, queries=qs.queries[rows], teacher=qs.teacher[rows], positive_probs=qs.positive_probs[rows],
+        grades=qs.grades[rows], proxies={k: v[rows] for k, v in qs.proxies.items()},
+    )  # fmt: skip
 
 
 def sampling_distribution(qs: QuerySet, sampler: Sampler, query_id: np.ndarray, positives: np.ndarray) -> np.ndarray:

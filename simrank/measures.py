@@ -4,7 +4,8 @@ Group geometry and labels (shapes ``[..., k, d]`` / ``[..., k]``):
 
 * ``diameter``: ``Δ(G) = max_{i<j} ‖x_i − x_j‖``; ``cosine_diameter`` with ``1 − cos`` instead;
 * ``diameter_summary``: max, 0.99-quantile and RMS ``sqrt(mean ‖q‖² Δ(G)²)`` over groups;
-* ``pairwise_entropy``: ``H_pair(G) = mean_{i<j} h(σ((g_i − g_j)/τ))``; ``listwise_entropy``:
+* ``pairwise_entropy``: ``H_pair(G) = mean_{i<j} h(σ((g_i − g_j)/τ))`` (``temperature_for_entropy``
+  inverts its mean over groups in τ); ``listwise_entropy``:
   ``H(softmax(g/τ))`` (nats);
 * ``kappa``: ``κ_q = max_x μ_q(x)/ν_q(x)`` (∞ where ν misses μ's support);
 * ``lipschitz``: ``max ‖∇_x f(q, x)‖`` over the given points (exactly ``‖Wᵀq‖`` for bilinear students).
@@ -64,6 +65,24 @@ def pairwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) ->
     pairs = pair_mask(where)
     h = binary_entropy(jax.nn.sigmoid((teacher[..., :, None] - teacher[..., None, :]) / tau))
     return jnp.sum(jnp.where(pairs, h, 0.0), (-2, -1)) / jnp.maximum(pairs.sum((-2, -1)), 1)
+
+
+_mean_pairwise_entropy = jax.jit(lambda teacher, tau: jnp.mean(pairwise_entropy(teacher, tau)))
+
+
+def temperature_for_entropy(teacher: np.ndarray, target: float, low: float = 1e-3, high: float = 1e3, tol: float = 1e-6) -> float:
+    """The τ at which the mean pairwise entropy of the groups ``mean_G H_pair(G; τ)`` equals ``target``
+    (nats, in ``(0, log 2)``): bisection on ``log τ`` (``H_pair`` is non-decreasing in τ), clipped to [low, high]."""
+    teacher = jnp.asarray(teacher)
+
+    def h(log_tau):
+        return float(_mean_pairwise_entropy(teacher, float(np.exp(log_tau))))
+
+    a, b = np.log(low), np.log(high)
+    while b - a > tol:
+        mid = 0.5 * (a + b)
+        a, b = (mid, b) if h(mid) < target else (a, mid)
+    return float(np.exp(0.5 * (a + b)))
 
 
 def listwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) -> jax.Array:

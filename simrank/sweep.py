@@ -191,7 +191,7 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "world": s["world"].get("geometry", "isotropic") + ("-sphere" if s["world"].get("sphere") else ""),
             "sampler": sampler["kind"] + ("+filter" if sampler.get("filter_margin") is not None else ""),
             "pool_size": float(sampler.get("pool_size") or np.nan),
-            "beta": float(sampler.get("beta") or np.nan),
+            "beta": float(np.nan if sampler.get("beta") is None else sampler["beta"]),
             "tau": st.get("tau", job.point.tau),
             "eta": float(sampler.get("eta", 0.0)),
             "teacher_noise": float(job.point.teacher.noise),
