@@ -30,13 +30,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simrank.errors import ConfigError
+
 EMBEDDINGS_FILE = "embeddings-all-MiniLM-L6-v2.npz"
 QRELS_HEADER = ("query-id", "corpus-id", "score")
 NORM_TOL = 1e-3
 
 
-class DataError(ValueError):
-    """A dataset file is missing or malformed; the message is one line."""
+class DataError(ConfigError):
+    """A dataset file is missing or malformed; the message is one line (the CLI prints it, exit 2)."""
 
 
 def default_data_dir() -> Path:

@@ -1,0 +1,86 @@
+"""Build a :class:`simrank.groups.QuerySet` from a BEIR collection, so that the real data flow through
+the same samplers, groups, losses, students, trainer and measures as the synthetic worlds.
+
+For the queries ``Q`` (rows) and the corpus ``D`` (columns):
+
+* ``docs = doc_emb``, ``queries = query_emb[Q]`` (unit-norm MiniLM vectors);
+* ``proxies = {"bm25": BM25(q, x), "dense": <q, x>, "teacher": g}``;
+* ``teacher g``: :func:`simrank.real.teacher.teacher_scores` of ``teacher`` (``hybrid`` =
+  ``w_bm25 z(bm25) + w_dense z(dense)``, or ``bm25`` / ``dense`` alone as weaker teachers);
+* ``positive_probs p_q(x) = 1[rel(q, x) > 0] / |{x : rel(q, x) > 0}|`` over the judgments of ONE
+  qrels split (the training split for training sets: test judgments never enter training); with
+  ``teacher_positive=True`` a query without a judged positive gets ``p_q = δ(argmax_x g(q, x))``
+  (for distillation on unlabelled queries);
+* ``grades = rel(q, x)`` from the same split (0 where unjudged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from simrank.groups import QuerySet
+from simrank.real.beir import Collection, DataError, Embeddings
+from simrank.real.bm25 import BM25Index
+from simrank.real.teacher import TEACHERS, teacher_scores
+
+
+def judged_queries(qrels: pd.DataFrame) -> list[str]:
+    """Query ids of a qrels split, in first-appearance order."""
+    return list(dict.fromkeys(qrels.query_id))
+
+
+def grade_matrix(qrels: pd.DataFrame, query_ids: Sequence[str], doc_ids: Sequence[str]) -> np.ndarray:
+    """``grades[i, j] = rel(query_ids[i], doc_ids[j])`` (0 where unjudged), int32."""
+    row = {q: i for i, q in enumerate(query_ids)}
+    col = {d: j for j, d in enumerate(doc_ids)}
+    grades = np.zeros((len(query_ids), len(doc_ids)), np.int32)
+    judged = qrels[qrels.query_id.isin(row.keys())]
+    grades[judged.query_id.map(row).to_numpy(), judged.doc_id.map(col).to_numpy()] = judged.relevance.to_numpy()
+    return grades
+
+
+def real_query_set(
+    collection: Collection,
+    embeddings: Embeddings,
+    bm25: BM25Index,
+    query_ids: Sequence[str],
+    qrels: pd.DataFrame,
+    *,
+    teacher: str = "hybrid",
+    teacher_weights: tuple[float, float] = (1.0, 1.0),
+    teacher_positive: bool = False,
+) -> QuerySet:
+    """The :class:`QuerySet` of ``query_ids`` with positives and grades from the split ``qrels``.
+
+    A query with no judged positive raises :class:`DataError` (one line) unless ``teacher_positive``.
+    """
+    if teacher not in TEACHERS:
+        raise DataError(f"teacher = {teacher!r} is not allowed; choose one of {', '.join(TEACHERS)}")
+    query_ids = list(query_ids)
+    dense = embeddings.dense_scores(query_ids)
+    lexical = bm25.scores(collection.query_texts_for(query_ids))
+    g = teacher_scores(teacher, lexical, dense, teacher_weights)
+    grades = grade_matrix(qrels, query_ids, collection.doc_ids)
+    positive = (grades > 0).astype(np.float64)
+    n_pos = positive.sum(axis=1, keepdims=True)
+    if teacher_positive:
+        top = np.zeros_like(positive)
+        top[np.arange(len(query_ids)), g.argmax(axis=1)] = 1.0
+        positive, n_pos = np.where(n_pos > 0, positive, top), np.maximum(n_pos, 1.0)
+    elif (missing := np.flatnonzero(n_pos[:, 0] == 0)).size:
+        ids = [query_ids[i] for i in missing[:5]]
+        raise DataError(
+            f"queries {ids}{' ...' if missing.size > 5 else ''} ({missing.size} in all) have no positive "
+            "(relevance > 0) in the qrels split; the LCE loss needs one judged positive per training query"
+        )
+    return QuerySet(
+        docs=embeddings.doc_emb,
+        queries=embeddings.query_emb[[embeddings.query_row[q] for q in query_ids]],
+        teacher=g,
+        positive_probs=positive / n_pos,
+        grades=grades,
+        proxies={"bm25": lexical, "dense": dense, "teacher": g},
+    )
