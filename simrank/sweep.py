@@ -130,14 +130,19 @@ def switch_loss(names: tuple[str, ...]) -> Callable:
     return loss
 
 
-def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
-    """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
-    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``."""
+def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
+    """``(student, loss_fn, train)`` of a grid point, the loss chosen among ``loss_names`` by ``hyper["loss_id"]``."""
     s = point.sections
     options = {k: v for k, v in s["student"].items() if k != "kind"}
     student = make_student(s["student"]["kind"], point.world.dim, **options)
     loss_fn = switch_loss(loss_names)
-    train = make_trainer(student, loss_fn, point.train)
+    return student, loss_fn, make_trainer(student, loss_fn, point.train)
+
+
+def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
+    """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
+    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``."""
+    student, loss_fn, train = point_trainer(point, loss_names)
     floor_of = jnp.asarray([("", "entropy_pair", "entropy_list").index(LOSS_FLOOR.get(n, "")) for n in loss_names])
 
     def evaluate(params, hyper, a):

@@ -1,0 +1,104 @@
+"""The benchmark's building blocks, functionally (never timing): the reference executor computes the same
+numbers as the vmapped sweep, slopes recover power laws, and ``simrank bench --quick`` reports everything."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simrank.bench import experiment, slopes
+from simrank.config import load_experiment
+from simrank.sweep import plan, run_experiment
+
+TINY = """
+name = "tiny-bench"
+seeds = 1
+[world]
+n_docs = 120
+dim = 4
+sphere = true
+[teacher]
+tau = 1.0
+[sampler]
+kind = "local"
+pool_size = 120
+[train]
+steps = 40
+[data]
+group_size = 4
+n_train = 64
+n_queries = 16
+n_test = 64
+n_eval_queries = 8
+kendall_docs = 16
+[grid]
+"sampler.pool_size" = [120, 10]
+"teacher.tau" = [0.5, 2.0]
+"loss.name" = ["kl", "ranknet_soft"]
+"""
+
+
+def test_reference_executor_matches_vmapped_sweep(tmp_path):
+    """One call per model (width-1 chunks) reproduces the vmapped chunk to float32 rounding.
+
+    The two programs differ only in the batching of XLA's reductions, so each value differs by a few
+    float32 ulps (eps = 1.2e-7) per operation; 40 optimiser steps of a bilinear student (a smooth,
+    well-conditioned problem) amplify that by far less than 1e3, hence rtol 1e-4 (measured: ~5e-6).
+    (An MLP's ReLU kinks can amplify rounding into visibly different trajectories, so the check uses
+    the bilinear student the default sweep's headline numbers come from.)
+    """
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    exp = load_experiment(str(config))
+    assert all(width == 1 for _, width in plan(exp, 1)) and len(plan(exp)) == 1
+    vmapped = run_experiment(exp, tmp_path / "vmapped", progress=False)
+    reference = run_experiment(exp, tmp_path / "reference", progress=False, executor="reference")
+    assert len(list((tmp_path / "reference" / "parts").glob("*.parquet"))) == len(vmapped) == 8
+    floats = [c for c in vmapped.columns if vmapped[c].dtype.kind == "f"]
+    others = [c for c in vmapped.columns if c not in floats]
+    pd.testing.assert_frame_equal(reference[others], vmapped[others])
+    np.testing.assert_allclose(reference[floats].to_numpy(), vmapped[floats].to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    power=st.floats(-1.0, 2.5),
+    scale=st.floats(1e-3, 1e3),
+    values=st.lists(st.integers(1, 10**6), min_size=2, max_size=6, unique=True),
+)
+def test_slopes_recover_exact_power_laws(power, scale, values):
+    table = pd.DataFrame({"factor": "world.n_docs", "value": values, "seconds": [scale * v**power for v in values]})
+    assert slopes(table)["world.n_docs"] == pytest.approx(power, abs=1e-6)
+
+
+def test_experiment_spec_single_point_and_overrides():
+    exp = experiment({"single": True, "set": {"world.n_docs": 5000, "data.group_size": 16, "seeds": 3}})
+    (point,) = exp.points()
+    assert (point.world.n_docs, point.data.group_size, exp.seeds) == (5000, 16, 3)
+    assert point.sections["sampler"]["pool_size"] == 50 and point.sections["sampler"]["eta"] == 0.0
+    full = experiment({})
+    assert full.hash == load_experiment("bias-sweep").hash  # the benchmark times the real default sweep
+    quick = experiment({"quick": True})
+    assert quick.seeds == 1 and quick.base["train"]["steps"] < full.base["train"]["steps"]
+
+
+@pytest.mark.slow
+def test_bench_quick_reports_every_measurement(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "simrank", "bench", "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for tag in ("[sweep]", "[reference]", "[speed-up]", "[agreement]", "[trainer]", "[scaling]", "log-log slopes", "[memory]"):
+        assert tag in proc.stdout
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["sweep"]["models"] == report["reference"]["models"] == report["reference"]["subset_models"]
+    assert report["reference"]["max_rel_diff"]["bilinear"] < 1e-4  # float32 rounding, as derived above
+    assert set(report["slopes"]) == {"world.n_docs", "world.dim", "data.group_size", "seeds"}
+    assert 0 < report["trainer"]["flops_per_s"] and 0 < report["sweep"]["peak_rss"]
+    scaling = pd.read_csv(tmp_path / "scaling.csv")
+    assert (scaling["seconds"] > 0).all() and len(scaling) == 8
+    assert {"scaling.png", "scaling.pdf", "scaling.txt"} <= {p.name for p in tmp_path.iterdir()}
