@@ -60,3 +60,17 @@ def encode(
     except ImportError as err:  # the optional encoder is not installed: one line, exit 2
         raise ConfigError(str(err)) from None
     typer.echo(f"wrote {path}")
+
+
+@real_app.command()
+def report(
+    out: Path = typer.Option(Path("results/real-confirm"), help="folder of a finished confirm run"),
+    paper: Path = typer.Option(None, help="also write the Markdown section here (e.g. paper/real.md)"),
+) -> None:
+    """Re-render the report (Markdown) of a finished confirm run from its results files."""
+    from simrank.real.report import render_markdown
+
+    text = render_markdown(out)
+    if paper is not None:
+        paper.write_text(text)
+    typer.echo(text)

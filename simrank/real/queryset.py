@@ -38,7 +38,8 @@ def grade_matrix(qrels: pd.DataFrame, query_ids: Sequence[str], doc_ids: Sequenc
     col = {d: j for j, d in enumerate(doc_ids)}
     grades = np.zeros((len(query_ids), len(doc_ids)), np.int32)
     judged = qrels[qrels.query_id.isin(row.keys())]
-    grades[judged.query_id.map(row).to_numpy(), judged.doc_id.map(col).to_numpy()] = judged.relevance.to_numpy()
+    rows, cols = judged.query_id.map(row).to_numpy(np.int64), judged.doc_id.map(col).to_numpy(np.int64)
+    grades[rows, cols] = judged.relevance.to_numpy()
     return grades
 
 

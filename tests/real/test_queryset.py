@@ -1,0 +1,103 @@
+"""The real-data QuerySet builder and the residual student, on the tiny generated collection."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+from simrank.errors import ConfigError
+from simrank.groups import draw_groups
+from simrank.real.beir import EMBEDDINGS_FILE, DataError, load_collection, load_embeddings
+from simrank.real.bm25 import BM25Index
+from simrank.real.confirm import ALPHA_INIT, make_real_student
+from simrank.real.queryset import judged_queries, real_query_set
+from simrank.real.teacher import hybrid_teacher_scores
+from simrank.samplers import make_sampler
+
+
+@pytest.fixture
+def parts(tiny_beir):
+    c = load_collection(tiny_beir)
+    return c, load_embeddings(tiny_beir / EMBEDDINGS_FILE, c), BM25Index.build(c)
+
+
+def test_data_error_is_a_config_error():
+    assert issubclass(DataError, ConfigError)
+
+
+def test_train_query_set_uses_train_judgments_only(parts):
+    c, e, bm25 = parts
+    train = c.qrels["train"]
+    qs = real_query_set(c, e, bm25, judged_queries(train), train)
+    assert qs.queries.shape == (4, 16) and qs.docs.shape == (30, 16) and set(qs.proxies) == {"bm25", "dense", "teacher"}
+    # q{j} is judged relevant to d{3j} only: p_q is the point mass there, grades the same indicator
+    expected = np.zeros((4, 30))
+    expected[np.arange(4), [c.doc_ids.index(f"d{3 * j}") for j in range(4)]] = 1.0
+    np.testing.assert_array_equal(qs.positive_probs, expected)
+    np.testing.assert_array_equal(qs.grades, expected.astype(np.int32))
+    np.testing.assert_allclose(qs.teacher, hybrid_teacher_scores(qs.proxies["bm25"], qs.proxies["dense"]), rtol=1e-6)
+    # the test judgments never enter: dropping them leaves every array unchanged
+    no_test = replace(c, qrels={"train": train, "test": train.iloc[:0]})
+    again = real_query_set(no_test, e, bm25, judged_queries(train), train)
+    for a, b in [(qs.teacher, again.teacher), (qs.positive_probs, again.positive_probs), (qs.grades, again.grades)]:
+        np.testing.assert_array_equal(a, b)
+
+
+def test_positive_probs_uniform_over_several_positives(parts):
+    c, e, bm25 = parts
+    test = c.qrels["test"]  # q4 has two judged positives, d12 and d1
+    qs = real_query_set(c, e, bm25, ["q4"], test, teacher="bm25")
+    nonzero = {c.doc_ids[j]: p for j, p in enumerate(qs.positive_probs[0]) if p > 0}
+    assert nonzero == {"d12": 0.5, "d1": 0.5}
+    np.testing.assert_array_equal(qs.teacher, qs.proxies["bm25"])
+
+
+def test_teacher_positive_for_unlabelled_queries(parts):
+    c, e, bm25 = parts
+    qs = real_query_set(c, e, bm25, ["u0", "u1"], c.qrels["train"], teacher="dense", teacher_positive=True)
+    np.testing.assert_array_equal(qs.positive_probs.argmax(1), qs.teacher.argmax(1))
+    np.testing.assert_array_equal(qs.positive_probs.max(1), [1.0, 1.0])
+    assert qs.grades.sum() == 0
+
+
+def test_query_without_positive_is_one_line_error(parts):
+    c, e, bm25 = parts
+    with pytest.raises(DataError, match=r"queries \['u0'\].*no positive") as err:
+        real_query_set(c, e, bm25, ["q0", "u0"], c.qrels["train"])
+    assert "\n" not in str(err.value)
+    zero = pd.DataFrame({"query_id": ["q0"], "doc_id": ["d0"], "relevance": [0]})
+    with pytest.raises(DataError, match="no positive"):
+        real_query_set(c, e, bm25, ["q0"], zero)
+
+
+def test_bm25_top_m_negatives_come_from_the_bm25_pool(parts):
+    c, e, bm25 = parts
+    qs = real_query_set(c, e, bm25, judged_queries(c.qrels["train"]), c.qrels["train"])
+    groups, _ = draw_groups(qs, make_sampler("local", pool_size=5, proxy="bm25"), 40, 4, np.random.default_rng(0))
+    kth = np.sort(qs.proxies["bm25"], axis=1)[:, -5]  # 5th largest BM25 score per query
+    neg_scores = np.take_along_axis(qs.proxies["bm25"][groups.query_id], groups.doc_id[:, 1:], axis=1)
+    assert np.all(neg_scores >= kth[groups.query_id][:, None])
+
+
+@pytest.mark.parametrize("name", ["diag", "full", "lowrank"])
+def test_residual_student_is_alpha_cosine_plus_bilinear(name):
+    """The fast path qᵀ(αI + W)x equals α·cos + the base student's own score, for random parameters."""
+    student, _ = make_real_student(name, 6)
+    key_q, key_x, key_p = jax.random.split(jax.random.PRNGKey(0), 3)
+    q, x = jax.random.normal(key_q, (3, 6)), jax.random.normal(key_x, (3, 5, 6))
+    params = jax.tree_util.tree_map(lambda p: p + 0.3 * jax.random.normal(key_p, p.shape), student.init(key_p))
+    base = {"diag": jnp.diag, "full": lambda w: w}
+    if name == "lowrank":
+        matrix = params["base"]["u"] @ params["base"]["v"].T
+    else:
+        matrix = base[name](params["base"]["w"])
+    expected = params["alpha"] * jnp.einsum("nd,nkd->nk", q, x) + jnp.einsum("nd,de,nke->nk", q, matrix, x)
+    np.testing.assert_allclose(student.apply(params, q, x), expected, rtol=1e-5, atol=1e-5)
+    init = student.init(key_p)
+    if name != "lowrank":  # zero correction at init: the student is the scaled dense retriever
+        np.testing.assert_allclose(student.apply(init, q, x), ALPHA_INIT * jnp.einsum("nd,nkd->nk", q, x), rtol=1e-6)
