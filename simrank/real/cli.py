@@ -72,5 +72,5 @@ def report(
 
     text = render_markdown(out)
     if paper is not None:
-        paper.write_text(text)
+        paper.write_text(render_markdown(out, heading="#"))
     typer.echo(text)
