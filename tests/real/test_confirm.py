@@ -21,7 +21,8 @@ TINY = Grid(losses=("lce", "kl"), samplers=("random", "bm25", "teacher+filter"),
 
 def test_tiny_confirm_end_to_end(tiny_beir, tmp_path):
     out = tmp_path / "out"
-    results, kappas, meta = run_confirm(tiny_beir, out, TINY)
+    results, kappas, meta = run_confirm(tiny_beir, out, TINY, eval_dirs=(tiny_beir,))
+    assert results.zs_tiny_ndcg10.between(0, 1).all() and results.zs_tiny_ndcg10_rerank.between(0, 1).all()
     assert len(results) == 2 * 3 * 2 == meta["n_models"]
     assert {"config", "seed", "simrank_version", "ndcg10", "ndcg10_rerank", "kl_corpus", "kappa"} <= set(results)
     assert pd.read_parquet(out / "results.parquet").shape == results.shape
