@@ -79,16 +79,20 @@ def pairwise_excess(f, g, tau):
 def entropy_decomposition(f, g, tau) -> dict[str, np.ndarray]:
     """Both sides of T1 per group: listwise ``CE = H + KL`` and pairwise ``RankNet = H_pair + KL_B``."""
     with x64(True):
-        f, g = jnp.asarray(f, jnp.float64), jnp.asarray(g, jnp.float64)
-        out = {
-            "listwise_ce": listnet(f, g, tau=tau),
-            "listwise_h": listwise_entropy(g, tau),
-            "listwise_kl": kl_distill(f, g, tau=tau),
-            "pairwise_ce": ranknet_soft(f, g, tau=tau),
-            "pairwise_h": pairwise_entropy(g, tau),
-            "pairwise_kl": pairwise_excess(f, g, tau),
-        }
-        return {k: np.asarray(v) for k, v in out.items()}
+        parts = _decomposition(jnp.asarray(f, jnp.float64), jnp.asarray(g, jnp.float64), jnp.float64(tau))
+        return {k: np.asarray(v) for k, v in parts.items()}
+
+
+@jax.jit
+def _decomposition(f, g, tau):
+    return {
+        "listwise_ce": listnet(f, g, tau=tau),
+        "listwise_h": listwise_entropy(g, tau),
+        "listwise_kl": kl_distill(f, g, tau=tau),
+        "pairwise_ce": ranknet_soft(f, g, tau=tau),
+        "pairwise_h": pairwise_entropy(g, tau),
+        "pairwise_kl": pairwise_excess(f, g, tau),
+    }
 
 
 def t1_residual(f, g, tau) -> float:
@@ -125,16 +129,21 @@ def t2_margins(W, A, q, docs, tau, listwise_bound=sharp_listwise_bound) -> dict[
     """
     with x64(True):
         W, A, q, docs = (jnp.asarray(v, jnp.float64) for v in (W, A, q, docs))
-        f, g = docs @ (W.T @ q), docs @ (A.T @ q)
-        k = docs.shape[0]
-        lip_f, delta = float(jnp.linalg.norm(W.T @ q)), float(diameter(docs))
-        a = lip_f * delta
-        lip_g = float(jnp.linalg.norm(A.T @ q)) / tau
-        losses = {name: float(fn(f, g, tau=tau)) for name, fn in _T2_LOSSES.items()}
+        lip_f, lip_g, delta, losses = (np.asarray(v) for v in _t2_sides(W, A, q, docs, jnp.float64(tau)))
+    k = docs.shape[0]
+    a = float(lip_f * delta)
+    losses = dict(zip(_T2_LOSSES, losses.tolist()))
     margins = {name: float(ranknet_bound(a)) - losses[name] for name in ("ranknet_soft", "ranknet_hard")}
     margins |= {name: float(listwise_bound(k, a)) - losses[name] for name in ("listnet", "kl", "lce")}
     margins["margin_mse"] = float(margin_mse_bound(lip_f, lip_g, delta)) - losses["margin_mse"]
     return margins
+
+
+@jax.jit
+def _t2_sides(W, A, q, docs, tau):
+    f, g = docs @ (W.T @ q), docs @ (A.T @ q)
+    losses = jnp.stack([fn(f, g, tau=tau) for fn in _T2_LOSSES.values()])
+    return jnp.linalg.norm(W.T @ q), jnp.linalg.norm(A.T @ q) / tau, diameter(docs), losses
 
 
 _T2_LOSSES = {

@@ -1,0 +1,282 @@
+"""Property tests of T1-T6 (simrank.theory), negative controls, and the paper's counterexamples (§8)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from simrank import theory as T
+from simrank.measures import kappa
+
+ROUND_OFF = 1e-9
+scores = lambda k: arrays(np.float64, k, elements=st.floats(-20, 20))  # noqa: E731
+taus = st.floats(0.05, 5.0)
+
+
+def simplex(n, floor=0.0):
+    return arrays(np.float64, n, elements=st.floats(0.01, 1.0)).map(lambda w: (w + floor) / (w + floor).sum())
+
+
+# ---------------------------------------------------------------- T1
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 8).flatmap(lambda k: st.tuples(scores(k), scores(k))), taus)
+def test_t1_identity_to_round_off(fg, tau):
+    f, g = fg
+    assert T.t1_residual(f[None], g[None], tau) < ROUND_OFF * (1 + np.abs(f).max() + np.abs(g).max() / tau)
+
+
+def test_t1_identity_detects_a_wrong_decomposition():
+    f, g = np.array([[0.0, 2.0, -1.0]]), np.array([[1.0, 0.0, 3.0]])
+    parts = T.entropy_decomposition(f, g, 1.0)
+    # Negative control: dropping the entropy term (the "H(g) cancels" misreading) breaks the identity.
+    assert abs(parts["listwise_ce"] - parts["listwise_kl"]).max() > 0.1
+
+
+# ---------------------------------------------------------------- T2
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 5), st.integers(0, 2**31 - 1), taus)
+def test_t2_bounds_always_hold(k, seed, tau):
+    d = 3
+    rng = np.random.default_rng(seed)
+    W, A = rng.normal(0, 2, (d, d)), rng.normal(0, 2, (d, d))
+    margins = T.t2_margins(W, A, rng.normal(size=d), rng.normal(size=(k, d)), tau)
+    assert min(margins.values()) >= -ROUND_OFF
+
+
+@pytest.mark.parametrize("k,a", [(2, 0.5), (4, 1.0), (8, 3.0)])
+def test_t2_sharp_constant_is_attained_and_a_smaller_one_fails(k, a):
+    group = T.t2_extremal_group(k, a)
+    assert abs(T.t2_margins(*group, 1.0)["lce"]) < ROUND_OFF
+    # Negative control: log k replaced by log(k − 1) (too small) is violated on the extremal group.
+    wrong = T.t2_margins(*group, 1.0, listwise_bound=lambda k, a: np.log(k - 1) + a)
+    assert wrong["lce"] < -1e-3
+
+
+def test_t2_paper_numbers():  # correction 2
+    assert T.sharp_listwise_bound(4, 1.0) == pytest.approx(2.214283, abs=1e-6)
+    assert np.log(4) + 1 == pytest.approx(2.386294, abs=1e-6)
+
+
+# ---------------------------------------------------------------- T3
+
+
+def test_t3_bound_constants():
+    B, rho2, rho_inf, n, delta = 2.0, 1.2, 1.9, 1000, 0.05
+    c = np.log1p(np.exp(B * rho_inf))
+    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) == pytest.approx(2 * B * rho2 / np.sqrt(n) + c * np.sqrt(np.log(1 / delta) / (2 * n)))
+    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, data_dependent=True) == pytest.approx(2 * B * rho2 / np.sqrt(n) + 3 * c * np.sqrt(np.log(2 / delta) / (2 * n)))
+    ck = np.log(1 + 7 * np.exp(B * rho_inf))
+    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, k=8, listwise=True) == pytest.approx(2 * np.sqrt(14) * B * rho2 / np.sqrt(n) + ck * np.sqrt(np.log(1 / delta) / (2 * n)))
+    # The population version with ρ₂ ≤ ρ_∞ ≤ R_QΔ_Q never exceeds the spec's form.
+    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) <= T.t3_spec_bound(B, 1.0, rho_inf, n, delta)
+
+
+# ---------------------------------------------------------------- T4
+
+
+def wrong_kappa_eta(k, eta):
+    return 1.0 / ((1 - eta) / k + eta * k)  # negative control: a plausible but wrong interpolation
+
+
+@settings(max_examples=50, deadline=None)
+@given(simplex(6), simplex(6), st.floats(1e-3, 1.0), st.integers(0, 5))
+def test_t4_kappa_eta_formula_is_exact(mu, nu, eta, hole):
+    nu = nu.copy()
+    nu[hole] = 0.0  # κ = ∞ is allowed: κ_η = 1/η
+    nu /= nu.sum()
+    assert T.kappa_eta_error(mu[None], nu[None], eta) < 1e-12
+    assert T.kappa_eta(kappa(mu[None], nu[None]), eta)[0] <= min(kappa(mu[None], nu[None])[0], 1 / eta) * (1 + 1e-12)
+
+
+def test_t4_wrong_kappa_eta_is_detected():
+    mu, nu = np.full((1, 4), 0.25), np.array([[0.7, 0.1, 0.1, 0.1]])
+    assert T.kappa_eta_error(mu, nu, 0.3, formula=wrong_kappa_eta) > 0.1
+
+
+@settings(max_examples=10, deadline=None)
+@given(simplex(5), simplex(5), simplex(5), scores(5), scores(5), taus)
+def test_t4_change_of_measure_on_pairs(p, nu, mu, f, g, tau):
+    loss = T.excess_ranknet_pairs(f, g, tau)
+    assert loss.min() >= -ROUND_OFF
+    assert T.change_of_measure_margin(p, nu, mu, loss) >= -ROUND_OFF * (1 + loss.max())
+
+
+def test_t4_group_loss_counterexample():  # correction 6: k = 3, ℓ = 1[x₂ = x₃ = ξ₂]
+    nu, mu = np.array([0.9, 0.1]), np.array([0.5, 0.5])
+    kap = float(kappa(mu[None], nu[None])[0])
+    assert kap == pytest.approx(5.0)
+    risk_nu, risk_mu = nu[1] ** 2, mu[1] ** 2
+    assert (risk_nu, risk_mu) == pytest.approx((0.01, 0.25))
+    assert risk_mu > kap * risk_nu and risk_mu == pytest.approx(kap**2 * risk_nu)
+
+
+def test_t4_lce_excess_over_bayes_counterexample():  # correction 6, second bullet
+    p, nu, mu = np.array([0.8, 0.2]), np.array([0.2, 0.8]), np.array([0.5, 0.5])
+    f = np.log(p / nu)
+    docs, prob = T.enumerate_groups(p, mu, 2)
+    from simrank.losses import lce
+
+    with T.x64(True):
+        risk_mu = float(T.enumerated_risk(f, docs, prob, lce))
+    bayes_mu = T.lce_population_optimum(p, mu, 2)[1]
+    assert (risk_mu, bayes_mu, risk_mu - bayes_mu) == pytest.approx((0.654145, 0.596775, 0.057370), abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(1.01, 20), st.floats(0.0, 0.7), st.floats(-0.5, 0.5), st.floats(0.05, 3), st.floats(0.05, 3), st.integers(100, 10**5))
+def test_t4_marginal_condition_matches_the_derivative(kap, risk_nu, d_risk, rho2_nu, rho2_mu, n):
+    risk_mu = max(risk_nu + d_risk, 0.0)
+    gap = dict(B=2.0, rho2_nu=rho2_nu, rho2_mu=rho2_mu, rho_inf=3.0, n=n, delta=0.05)
+    h = 1e-6
+    slope = (T.combined_bound(h, kap, risk_nu, risk_mu, **gap) - T.combined_bound(0.0, kap, risk_nu, risk_mu, **gap)) / h
+    helps = T.augmentation_helps(kap, risk_nu, risk_mu - risk_nu, T.mixture_gap(0.0, **gap), T.gap_slope_at_zero(2.0, rho2_nu, rho2_mu, n))
+    if abs(slope) > 1e-3:
+        assert helps == (slope < 0)
+
+
+def test_t4_spec_marginal_condition_is_wrong_when_the_risk_moves():
+    # The spec drops A'(0): with R_μ ≫ R_ν augmentation hurts, but the spec's condition says it helps.
+    kap, risk_nu, risk_mu = 2.0, 0.05, 0.6
+    gap = dict(B=1.0, rho2_nu=1.0, rho2_mu=1.0, rho_inf=2.0, n=10**4, delta=0.05)
+    g0, g1 = T.mixture_gap(0.0, **gap), T.gap_slope_at_zero(1.0, 1.0, 1.0, 10**4)
+    assert T.augmentation_helps(kap, risk_nu, 0.0, g0, g1)  # spec's version (A'(0) = 0)
+    assert not T.augmentation_helps(kap, risk_nu, risk_mu - risk_nu, g0, g1)  # corrected
+    eta_star, _ = T.optimal_eta(kap, risk_nu, risk_mu, **gap)
+    assert eta_star == 0.0
+
+
+def test_t4_infinite_kappa_prescribes_full_mixing():  # correction 8, last bullet
+    eta_star, _ = T.optimal_eta(np.inf, 0.1, 0.2, B=1.0, rho2_nu=0.5, rho2_mu=1.5, rho_inf=2.0, n=1000, delta=0.05)
+    assert eta_star == 1.0
+
+
+# ---------------------------------------------------------------- T5
+
+
+@settings(max_examples=4, deadline=None)
+@given(simplex(3, 0.1), simplex(3, 0.1), scores(3), st.integers(2, 4), taus)
+def test_t5_exact_optima_on_enumerable_worlds(p, nu, g, k, tau):
+    assert T.t5_lce_error(p, nu, k) < 1e-6
+    assert T.t5_distill_error(p, nu, g / 4, tau, k) < 1e-6
+
+
+def test_t5_optimum_without_the_log_nu_term_is_rejected():
+    p, nu = np.array([0.5, 0.3, 0.2]), np.array([0.2, 0.3, 0.5])
+    assert T.t5_lce_error(p, nu, 3, closed_form=lambda p, nu: T.centred(np.log(p))) > 0.5
+
+
+PAPER_P, PAPER_NU = np.array([0.5, 0.3, 0.2]), np.array([0.2, 0.3, 0.5])
+
+
+def test_t5_paper_numbers():  # corrections 1 and 9
+    for k, risk in ((2, 0.568631), (3, 0.926525), (4, 1.189275)):
+        found, value = T.lce_population_optimum(PAPER_P, PAPER_NU, k)
+        assert value == pytest.approx(risk, abs=1e-6)
+        assert found == pytest.approx([0, -0.916291, -1.832581], abs=1e-6)
+
+
+def test_t5_excluding_the_positive_changes_the_optimum():  # correction 9
+    found, _ = T.lce_population_optimum(PAPER_P, PAPER_NU, 2, exclude_positive=True)
+    assert found == pytest.approx([0, -0.782759, -1.362578], abs=1e-6)
+    assert found == pytest.approx(T.centred(np.log(PAPER_P / (PAPER_NU * (1 - PAPER_NU)))), abs=1e-6)
+
+
+def test_t5_importance_weighting_all_terms_vs_negatives_only():  # correction 10
+    omega = (1 / 3) / PAPER_NU
+    target = T.centred(np.log(PAPER_P * 3))
+    assert target == pytest.approx([0, -0.510826, -0.916291], abs=1e-6)
+    expected = {2: [0, -0.847305, -1.432320], 3: [0, -0.786108, -1.320468], 4: [0, -0.736813, -1.239407]}
+    for k, numbers in expected.items():
+        assert T.lce_population_optimum(PAPER_P, PAPER_NU, k, doc_weights=omega)[0] == pytest.approx(target, abs=1e-6)
+        assert T.lce_population_optimum(PAPER_P, PAPER_NU, k, doc_weights=omega, weight_positive=False)[0] == pytest.approx(numbers, abs=1e-6)
+
+
+# ---------------------------------------------------------------- T6
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_t6_quadratic_identity_and_mixture_monotonicity(seed):
+    rng = np.random.default_rng(seed)
+    n_q, n_d, d, r = 2, 5, 3, 2
+    queries, docs, proj = rng.normal(size=(n_q, d)), rng.normal(size=(n_d, d)), rng.normal(size=(r, d))
+    teacher = rng.normal(size=(n_q, n_d))  # arbitrary: not representable
+    p, nu, mu = (rng.dirichlet(np.ones(n_d), n_q) for _ in range(3))
+    z, y = T.pair_design(queries, docs, teacher, proj, 0.7)
+    law_mu = T.pair_law(p, mu)
+    mom_nu, mom_mu = T.moments(z, y, T.pair_law(p, nu)), T.moments(z, y, law_mu)
+    w_mu, w_nu = T.minimiser(*mom_mu), T.minimiser(*mom_nu)
+    J = lambda w: T.margin_mse_risk(w, queries, docs, teacher, proj, 0.7, law_mu)  # noqa: E731
+    assert abs(J(w_nu) - J(w_mu) - T.bias(w_nu, w_mu, mom_mu[0])) < ROUND_OFF * (1 + J(w_mu))
+    curve = T.mixture_bias_curve(mom_nu, mom_mu, mom_mu, np.linspace(0, 1, 11))
+    assert T.is_non_increasing(curve, tol=1e-9 * (1 + curve[0])) and abs(curve[-1]) < 1e-9
+
+
+def test_t6_identity_fails_for_an_inexact_minimiser():  # correction 12: the identity needs M_μ w_μ = b_μ
+    world, positive, laws = T.counterexample_world()
+    z, y = T.pair_design(world["queries"], world["docs"], world["teacher"], world["projection"], 1.0)
+    law = T.pair_law(positive, laws["mu"])
+    M, b = T.moments(z, y, law)
+    J = lambda w: T.margin_mse_risk(w, world["queries"], world["docs"], world["teacher"], world["projection"], 1.0, law)  # noqa: E731
+    wrong_w_mu, w = np.array([0.5, 0.5]), np.array([0.0, 0.0])
+    assert abs(J(w) - J(wrong_w_mu) - T.bias(w, wrong_w_mu, M)) > 0.01
+
+
+def test_t6_representable_teacher_has_zero_bias():
+    rng = np.random.default_rng(0)
+    queries, docs, proj = rng.normal(size=(2, 3)), rng.normal(size=(5, 3)), rng.normal(size=(2, 3))
+    W0 = rng.normal(size=(3, 2))
+    teacher = queries @ W0 @ proj @ docs.T
+    p, nu, mu = (rng.dirichlet(np.ones(5), 2) for _ in range(3))
+    z, y = T.pair_design(queries, docs, teacher, proj, 1.0)
+    mom_mu = T.moments(z, y, T.pair_law(p, mu))
+    assert T.bias(T.minimiser(*T.moments(z, y, T.pair_law(p, nu))), T.minimiser(*mom_mu), mom_mu[0]) < 1e-12
+
+
+def test_t6_paper_counterexample():  # correction 11
+    with_mu, with_rho = T.counterexample_curves(np.array([0, 0.25, 0.5, 0.75, 1.0]))
+    assert with_mu == pytest.approx([0.222222, 0.080000, 0.024691, 0.004535, 0.0], abs=1e-6)
+    assert T.is_non_increasing(with_mu)
+    assert with_rho == pytest.approx([2 / 9, 0.044937, 2 / 225, 0.044937, 2 / 9], abs=1e-6)
+    assert not T.is_non_increasing(with_rho)
+    world, positive, laws = T.counterexample_world()
+    z, y = T.pair_design(world["queries"], world["docs"], world["teacher"], world["projection"], 1.0)
+    ws = {name: T.minimiser(*T.moments(z, y, T.pair_law(positive, law))) for name, law in laws.items()}
+    assert ws["mu"] == pytest.approx([1 / 3, 1 / 3]) and ws["nu"] == pytest.approx([0, 1]) and ws["rho"] == pytest.approx([0, 0], abs=1e-12)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_theory_check_json_schema(tmp_path):
+    from typer.testing import CliRunner
+
+    from simrank.cli import app
+
+    out = tmp_path / "checks.json"
+    result = CliRunner().invoke(app, ["theory", "check", "--quick", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())
+    assert len(rows) >= 10 and {r["statement"] for r in rows} >= {"T1", "T2", "T5 LCE", "T6 identity"}
+    for row in rows:
+        assert {"statement", "holds", "value", "detail"} <= set(row)
+        assert isinstance(row["holds"], bool) and isinstance(row["value"], float) and isinstance(row["detail"], str)
+
+
+def test_update_paper_replaces_the_marked_block(tmp_path):
+    from simrank.theory_cli import update_paper
+
+    paper = tmp_path / "p.md"
+    paper.write_text("a\n<!-- T3-NUMBERS -->\nb\n")
+    update_paper(paper, "first")
+    update_paper(paper, "second")
+    assert paper.read_text() == "a\n<!-- T3-NUMBERS -->\nsecond\n<!-- /T3-NUMBERS -->\nb\n"
