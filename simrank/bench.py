@@ -84,9 +84,20 @@ def _worker(task: dict) -> dict:
     from simrank.sweep import run_experiment
 
     exp = experiment(task["spec"])
-    start = time.perf_counter()
+    clock = Clock()
     results = run_experiment(exp, Path(task["out"]), progress=False)
-    return {"seconds": time.perf_counter() - start, "peak_rss": _peak_rss_bytes(), "models": len(results)}
+    return {**clock.read(), "peak_rss": _peak_rss_bytes(), "models": len(results)}
+
+
+class Clock:
+    """Wall seconds and CPU seconds (all threads of this process) since construction.  On a shared
+    machine CPU seconds are the stable measure: other people's load stretches wall time, not CPU time."""
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self) -> dict:
+        return {"seconds": time.perf_counter() - self.wall, "cpu_seconds": time.process_time() - self.cpu}
 
 
 def _in_fresh_process(task: dict) -> dict:
@@ -109,15 +120,15 @@ def reference_timing(exp, vmapped: pd.DataFrame, n_groups: int | None, rng: np.r
     chosen = keys if n_groups is None or n_groups >= len(keys) else [keys[i] for i in rng.choice(len(keys), n_groups, replace=False)]
     subset = sorted(i for k in chosen for i in by_data[k])
     pool = LocalExecutor()
-    start = time.perf_counter()
+    clock = Clock()
     firsts = {chunks[i][0][0].static_key(): i for i in reversed(range(len(chunks)))}
     for i in firsts.values():  # compile each static group once (its data cache is thrown away)
         list(pool.map_chunks(exp, [(i, *chunks[i])]))
-    compile_s = time.perf_counter() - start
+    compile_time = clock.read()
     pool.data_cache.clear()
-    start = time.perf_counter()
+    clock = Clock()
     rows = pd.concat([df for _, df in pool.map_chunks(exp, [(i, *chunks[i]) for i in subset])], ignore_index=True)
-    subset_s = time.perf_counter() - start
+    subset_time = clock.read()
     merged = rows.merge(vmapped, on=["config", "seed"], suffixes=("_ref", ""))
     measures = ["train_risk", "test_risk", "gap", "ndcg10", "kl_corpus", "lipschitz"]
     diffs = {}  # max |reference − vmapped| / max(|vmapped|, 1e-3) per student
@@ -125,12 +136,15 @@ def reference_timing(exp, vmapped: pd.DataFrame, n_groups: int | None, rng: np.r
         ref_values, values = part[[f"{m}_ref" for m in measures]].to_numpy(), part[measures].to_numpy()
         diffs[student] = float(np.nanmax(np.abs(ref_values - values) / np.maximum(np.abs(values), 1e-3)))
     return {
-        "compile_s": compile_s,
-        "subset_s": subset_s,
+        "compile": compile_time,
+        "subset": subset_time,
         "subset_models": len(subset),
         "models": len(chunks),
         "data_groups": f"{len(chosen)} of {len(keys)}",
-        "estimate_s": compile_s + subset_s * len(chunks) / len(subset),
+        **{
+            f"estimate_{unit}": compile_time[unit] + subset_time[unit] * len(chunks) / len(subset)
+            for unit in ("seconds", "cpu_seconds")
+        },
         "max_rel_diff": diffs,
     }
 
@@ -195,8 +209,8 @@ def _batched_matmul_flops_per_s(models: int, rows: int, d: int) -> float:
 
 
 def scaling(mode: str) -> pd.DataFrame:
-    """Steady-state seconds of one grid point per scanned setting: the best of ``SCAN_REPEATS`` runs
-    (data rebuilt each time) after a first run that compiles."""
+    """Steady-state cost of one grid point per scanned setting: the best of ``SCAN_REPEATS`` runs (data
+    rebuilt each time) after a first run that compiles, in CPU seconds and wall seconds."""
     from simrank.executors import LocalExecutor
     from simrank.sweep import plan
 
@@ -207,17 +221,27 @@ def scaling(mode: str) -> pd.DataFrame:
             exp = experiment({"quick": mode == "quick", "single": True, "set": settings})
             todo = [(i, jobs, width) for i, (jobs, width) in enumerate(plan(exp))]
             pool = LocalExecutor()
-            start = time.perf_counter()
+            clock = Clock()
             list(pool.map_chunks(exp, todo))
-            first = time.perf_counter() - start
-            steady = _best_of(lambda: (pool.data_cache.clear(), list(pool.map_chunks(exp, todo))), SCAN_REPEATS)
-            rows.append({"factor": factor, "value": value, "seconds": steady, "compile_s": max(first - steady, 0.0)})
+            first = clock.read()
+            runs = []
+            for _ in range(SCAN_REPEATS):
+                pool.data_cache.clear()
+                clock = Clock()
+                list(pool.map_chunks(exp, todo))
+                runs.append(clock.read())
+            cpu, wall = min(r["cpu_seconds"] for r in runs), min(r["seconds"] for r in runs)
+            rows.append({"factor": factor, "value": value, "cpu_seconds": cpu, "seconds": wall,
+                         "compile_cpu_seconds": max(first["cpu_seconds"] - cpu, 0.0)})  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def slopes(table: pd.DataFrame) -> dict[str, float]:
-    """Least-squares slope of log(seconds) on log(value) per factor (1 = linear, < 1 = sub-linear)."""
-    return {f: float(np.polyfit(np.log(p["value"]), np.log(p["seconds"]), 1)[0]) for f, p in table.groupby("factor", sort=False)}
+    """Least-squares slope of log(cpu_seconds) on log(value) per factor (1 = linear, < 1 = sub-linear)."""
+    return {
+        f: float(np.polyfit(np.log(p["value"]), np.log(p["cpu_seconds"]), 1)[0])
+        for f, p in table.groupby("factor", sort=False)
+    }
 
 
 def scaling_figure(table: pd.DataFrame, fitted: dict, stem: Path) -> list[Path]:
@@ -229,18 +253,18 @@ def scaling_figure(table: pd.DataFrame, fitted: dict, stem: Path) -> list[Path]:
     fig, axes = plt.subplots(1, len(factors), figsize=(3.2 * len(factors), 3.0), squeeze=False)
     for ax, factor in zip(axes[0], factors):
         part = table[table["factor"] == factor].sort_values("value")
-        x, y = part["value"].to_numpy(float), part["seconds"].to_numpy()
+        x, y = part["value"].to_numpy(float), part["cpu_seconds"].to_numpy()
         ax.loglog(x, y, "o-", color="#0173b2", label=f"measured (slope {fitted[factor]:.2f})")
         ax.loglog(x, y[0] * x / x[0], "--", color="#de8f05", label="linear from first point")
         ax.set_xlabel(SCAN_LABELS[factor])
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
-    axes[0, 0].set_ylabel("seconds (steady state)")
+    axes[0, 0].set_ylabel("CPU seconds (steady state)")
     fig.tight_layout()
     caption = (
         "Sweep cost against corpus size N, dimension d, group size k and number of seeds (one factor at a "
         f"time; others N = {SCAN_DEFAULTS['world.n_docs']}, d = {SCAN_DEFAULTS['world.dim']}, "
-        f"k = {SCAN_DEFAULTS['data.group_size']}, {SCAN_DEFAULTS['seeds']} seeds): steady-state seconds of one "
+        f"k = {SCAN_DEFAULTS['data.group_size']}, {SCAN_DEFAULTS['seeds']} seeds): steady-state CPU seconds of one "
         "grid point (data, training, evaluation; compilation excluded), log-log, with the fitted slope and a "
         "dashed line of slope 1 through the first point."
     )
@@ -258,13 +282,14 @@ def bench_cmd(
     echo = typer.echo
     load = os.getloadavg()
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {_total_memory_gib():.0f} GiB"
-    echo(f"simrank bench ({mode}) on {machine}; load average at start {load[0]:.1f}")
+    echo(f"simrank bench ({mode}) on {machine}; 1-min load average at start {load[0]:.1f} (shared machine: "
+         "CPU seconds are the stable measure)")  # fmt: skip
     spec = {"quick": quick}
     with tempfile.TemporaryDirectory() as tmp:
         sweep = _in_fresh_process({"spec": spec, "out": str(Path(tmp) / "sweep")})
         vmapped = pd.read_parquet(Path(tmp) / "sweep" / "results.parquet")
     echo(f"\n[sweep] bias-sweep{' --quick (1 seed, %d steps)' % QUICK_STEPS if quick else ''}: {sweep['models']} models "
-         f"in {sweep['seconds']:.1f} s, peak RSS {sweep['peak_rss'] / GiB:.2f} GiB (target < 2 GiB)")  # fmt: skip
+         f"in {sweep['seconds']:.1f} s wall, {sweep['cpu_seconds']:.1f} s CPU, peak RSS {sweep['peak_rss'] / GiB:.2f} GiB (target < 2 GiB)")  # fmt: skip
 
     exp = experiment(spec)
     ref = reference_timing(exp, vmapped, None if quick else REFERENCE_SUBSET, np.random.default_rng(seed))
@@ -274,9 +299,11 @@ def bench_cmd(
         else f"random subset of {ref['data_groups']} data groups = {ref['subset_models']} models timed, "
         f"extrapolated linearly to {ref['models']}"
     )
-    speedup = ref["estimate_s"] / sweep["seconds"]
-    echo(f"[reference] one call per model: {ref['estimate_s']:.1f} s ({how}; compile {ref['compile_s']:.1f} s)")
-    echo(f"[speed-up] reference / vmapped = {speedup:.1f}x (target >= 10x)")
+    speedup = {unit: ref[f"estimate_{unit}"] / sweep[unit] for unit in ("seconds", "cpu_seconds")}
+    echo(f"[reference] one call per model: {ref['estimate_seconds']:.1f} s wall, {ref['estimate_cpu_seconds']:.1f} s CPU "
+         f"({how}; compile {ref['compile']['seconds']:.1f} s wall, included once)")  # fmt: skip
+    echo(f"[speed-up] reference / vmapped = {speedup['cpu_seconds']:.1f}x in CPU time, {speedup['seconds']:.1f}x in wall "
+         "time (target >= 10x)")  # fmt: skip
     echo("[agreement] max relative |reference - vmapped| over train/test risk, gap, nDCG@10, KL, Lipschitz: "
          + ", ".join(f"{s} {v:.1e}" for s, v in ref["max_rel_diff"].items()))  # fmt: skip
 
@@ -291,8 +318,8 @@ def bench_cmd(
     table = scaling(mode)
     table.to_csv(out / "scaling.csv", index=False)
     fitted = slopes(table)
-    echo("\n[scaling] steady-state seconds of one grid point (compilation excluded):")
-    echo(table.assign(seconds=table["seconds"].round(3), compile_s=table["compile_s"].round(2)).to_string(index=False))
+    echo("\n[scaling] steady-state cost of one grid point, best of %d runs (compilation excluded):" % SCAN_REPEATS)
+    echo(table.round(3).to_string(index=False))
     echo("log-log slopes: " + ", ".join(f"{SCAN_LABELS[f]} {s:.2f}" for f, s in fitted.items())
          + f" -> {'no worse than linear' if max(fitted.values()) <= 1.1 else 'SUPER-LINEAR somewhere'} (threshold 1.1)")  # fmt: skip
     figure = scaling_figure(table, fitted, out / "scaling")
@@ -302,10 +329,10 @@ def bench_cmd(
         big_spec = {"quick": quick, "single": True, "set": {"world.n_docs": n_docs, "world.dim": dim, "seeds": 1}}
         big = _in_fresh_process({"spec": big_spec, "out": tmp})
     square = n_docs * n_docs * 4
-    echo(f"\n[memory] N = {n_docs:,} documents at d = {dim}: {big['seconds']:.1f} s, peak RSS {big['peak_rss'] / GiB:.2f} GiB; "
+    echo(f"\n[memory] N = {n_docs:,} documents at d = {dim}: {big['seconds']:.1f} s wall, peak RSS {big['peak_rss'] / GiB:.2f} GiB; "
          f"an N×N float32 matrix alone would take {square / GiB:.1f} GiB ({'more than this machine has' if square > _total_memory_gib() * GiB else 'not excluded by memory alone'})")  # fmt: skip
 
-    report = {"mode": mode, "machine": machine, "load_average": load, "sweep": sweep, "reference": ref,
+    report = {"mode": mode, "machine": machine, "load_average": {"start": load, "end": os.getloadavg()}, "sweep": sweep, "reference": ref,
               "speedup": speedup, "trainer": tp, "slopes": fitted, "big_world": {"n_docs": n_docs, "dim": dim, **big}}  # fmt: skip
     (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     echo(f"\nwrote {out / 'bench.json'}, {out / 'scaling.csv'}, {figure[0]}")
