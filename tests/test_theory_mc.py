@@ -1,0 +1,50 @@
+"""Monte Carlo checks of T1, T3, T5, T6 (slow; `make test-slow`). Tolerances are derived in the docstrings
+of simrank.theory_mc and restated here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simrank import theory_mc as MC
+
+pytestmark = pytest.mark.slow
+
+
+def test_t1_trained_risk_approaches_the_entropy_floor():
+    rows = MC.t1_monte_carlo(n_train=(64, 1024), steps=1500)
+    # T1: no trained student goes below H(g) (float32 round-off of the two test-set means: 1e-5).
+    assert min(r["excess"] for r in rows) > -1e-5
+    for tau in (0.5, 1.0, 2.0):
+        by = {(r["structure"], r["n"]): r for r in rows if r["tau"] == tau}
+        # Capacity: the full student (which contains g/τ) beats the diagonal one at the largest n.
+        assert by["full", 1024]["excess"] < by["diagonal", 1024]["excess"]
+        # Data and convergence: no sampling noise at the realisable optimum (every per-group CE gradient
+        # vanishes at f = g/τ), so the criterion is convergence to within 5% of the floor.
+        assert by["full", 1024]["excess"] <= by["full", 64]["excess"] + 1e-5
+        assert by["full", 1024]["excess"] < 0.05 * by["full", 1024]["floor"]
+
+
+def test_t3_bound_holds_in_at_least_one_minus_delta_of_200_training_sets():
+    r = MC.t3_monte_carlo(MC.T3Config(n_sets=200))
+    # Violations ~ Bin(200, ≤ δ): at most 200δ + 3 sd allowed (see t3_monte_carlo).
+    assert r["violations_population"] <= r["violations_allowed"]
+    assert r["violations_data_dependent"] <= r["violations_allowed"]
+    assert r["violations_spec"] <= r["violations_allowed"]
+    # Non-vacuous: every certified risk R̂ + bound is below the trivial scorer's log 2 per pair.
+    assert r["risk_bound"] < np.log(2)
+    assert r["tightness"] > 1
+
+
+def test_t5_tabular_student_learns_log_p_over_nu_with_lce_and_g_over_tau_with_kl():
+    for row in MC.t5_monte_carlo():
+        # n_q eᵀ H e ~ χ²_{Q(N−1)}: reject only above the 0.999 quantile.
+        assert row["lce_stat"] < row["lce_limit"], row
+        # KL: exact empirical minimiser g/τ + c; only optimisation error (float32 Adam) remains.
+        assert row["kl_max_error"] < 1e-3, row
+
+
+def test_t6_gradient_descent_converges_to_w_nu():
+    r = MC.t6_monte_carlo()
+    # n eᵀ M S⁻¹ M e ~ χ²_p asymptotically: reject only above the 0.999 quantile.
+    assert r["stat"] < r["limit"]
