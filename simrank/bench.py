@@ -246,6 +246,7 @@ def slopes(table: pd.DataFrame) -> dict[str, float]:
 
 def scaling_figure(table: pd.DataFrame, fitted: dict, stem: Path) -> list[Path]:
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     from simrank.figures import save
 
@@ -256,6 +257,8 @@ def scaling_figure(table: pd.DataFrame, fitted: dict, stem: Path) -> list[Path]:
         x, y = part["value"].to_numpy(float), part["cpu_seconds"].to_numpy()
         ax.loglog(x, y, "o-", color="#0173b2", label=f"measured (slope {fitted[factor]:.2f})")
         ax.loglog(x, y[0] * x / x[0], "--", color="#de8f05", label="linear from first point")
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(SCAN_LABELS[factor])
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)

@@ -65,6 +65,27 @@ def test_reference_executor_matches_vmapped_sweep(tmp_path):
     np.testing.assert_allclose(reference[floats].to_numpy(), vmapped[floats].to_numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_building_a_large_world_never_allocates_an_n_by_n_matrix():
+    """Data for N = 10000 documents (every [queries, N] matrix the sweep builds) stays far below the
+    N² · 4 bytes = 400 MB of a single N×N float32 matrix (numpy allocations traced by tracemalloc)."""
+    import tracemalloc
+
+    from simrank.sweep import build_data
+
+    n_docs = 10_000
+    exp = experiment({"single": True, "set": {"world.n_docs": n_docs, "world.dim": 16, "data.n_train": 64,
+                                              "data.n_queries": 16, "data.n_test": 64, "data.n_eval_queries": 8}})  # fmt: skip
+    (point,) = exp.points()
+    tracemalloc.start()
+    try:
+        arrays, _ = build_data(point, seed=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert arrays["eval_teacher"].shape == (8, n_docs)
+    assert peak < n_docs * n_docs * 4 / 8
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     power=st.floats(-1.0, 2.5),
@@ -72,7 +93,7 @@ def test_reference_executor_matches_vmapped_sweep(tmp_path):
     values=st.lists(st.integers(1, 10**6), min_size=2, max_size=6, unique=True),
 )
 def test_slopes_recover_exact_power_laws(power, scale, values):
-    table = pd.DataFrame({"factor": "world.n_docs", "value": values, "seconds": [scale * v**power for v in values]})
+    table = pd.DataFrame({"factor": "world.n_docs", "value": values, "cpu_seconds": [scale * v**power for v in values]})
     assert slopes(table)["world.n_docs"] == pytest.approx(power, abs=1e-6)
 
 
