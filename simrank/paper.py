@@ -41,7 +41,8 @@ def verdict_table(results: dict) -> str:
 
     lines = ["| | prediction | verdict | key numbers |", "|---|---|---|---|"]
     for key, v in results.items():
-        lines.append(f"| {key} | {PREDICTIONS[key].claim} | **{v.verdict}** | {v.summary} |")
+        summary = v.summary.replace("|", "\\|")  # a literal bar inside a Markdown table cell
+        lines.append(f"| {key} | {PREDICTIONS[key].claim} | **{v.verdict}** | {summary} |")
     return "\n".join(lines) + "\n"
 
 

@@ -229,7 +229,7 @@ FIGURES = {
     "P8": (draw_p8, "P8. Left: sampling bias κ = max μ/ν against the mixing weight η for the hardest tempered sampler, with the T4 formula κ_η and the cap 1/η. Middle/right: realised target risk under uniform negatives against η, one line per hardness β, in a well-specified and a misspecified world; dashed verticals: the bound-optimal η*. Bands 95% CIs over seeds."),
     "P9": (draw_p9, "P9. True nDCG@10 against the test-query domain shift for students trained on all queries or only on the lowest-, highest- or extreme-entropy (both tails) teacher queries (same number of queries); bands 95% CIs over seeds."),
     "P10": (draw_p10, "P10. True nDCG@10 against KL(teacher ‖ student) over the corpus, one dot per model (losses × samplers × seeds)."),
-    "P11": (draw_p11, "P11. True nDCG@10 against group size k for LCE and KL distillation with uniform (pool 1000) and local (pool 20) negatives; bands 95% CIs over seeds."),
+    "P11": (draw_p11, "P11. True nDCG@10 against group size k for LCE and KL distillation with uniform (pool 1000) and local (pool 100) negatives; bands 95% CIs over seeds."),
     "P12": (draw_p12, "P12. True nDCG@10 of KL distillation for five near-equivalent samplers (pool sizes): left one line per seed (10 seeds), right the mean with its 95% CI; crossings on the left are orders a single seed would report."),
 }  # fmt: skip
 
