@@ -195,6 +195,8 @@ def draw_p11(t):
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     line_panel(ax, df, "group_size", "ndcg10", "arm")
     ax.set_xscale("log", base=2)
+    sizes = sorted(df["group_size"].unique())
+    ax.set_xticks(sizes, [str(k) for k in sizes])
     ax.set_xlabel("group size k (log scale)")
     ax.set_ylabel(NDCG)
     _legend(ax, "loss, sampler")
