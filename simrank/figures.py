@@ -51,7 +51,7 @@ def save(fig, stem: Path, caption: str) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     fig.savefig(paths[0], dpi=150, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None})  # reproducible bytes
     plt.close(fig)
     stem.with_suffix(".txt").write_text(caption + "\n")
     return paths
