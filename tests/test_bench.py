@@ -14,33 +14,9 @@ from hypothesis import strategies as st
 from simrank.bench import experiment, slopes
 from simrank.config import load_experiment
 from simrank.sweep import plan, run_experiment
+from tiny import tiny_config
 
-TINY = """
-name = "tiny-bench"
-seeds = 1
-[world]
-n_docs = 120
-dim = 4
-sphere = true
-[teacher]
-tau = 1.0
-[sampler]
-kind = "local"
-pool_size = 120
-[train]
-steps = 40
-[data]
-group_size = 4
-n_train = 64
-n_queries = 16
-n_test = 64
-n_eval_queries = 8
-kendall_docs = 16
-[grid]
-"sampler.pool_size" = [120, 10]
-"teacher.tau" = [0.5, 2.0]
-"loss.name" = ["kl", "ranknet_soft"]
-"""
+TINY = tiny_config("tiny-bench", seeds=1, losses=("kl", "ranknet_soft"))
 
 
 def test_reference_executor_matches_vmapped_sweep(tmp_path):

@@ -5,7 +5,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,34 +14,11 @@ import pytest
 from simrank.config import load_experiment
 from simrank.errors import ConfigError
 from simrank.sweep import plan, run_experiment
+from tiny import SIMRANK, tiny_config
 
-SIMRANK = [sys.executable, "-m", "simrank"]
 CHUNK = 2  # models per chunk: 8 chunks, so a kill lands between parts
 
-TINY = """
-name = "tiny-resume"
-seeds = 2
-[world]
-n_docs = 120
-dim = 4
-sphere = true
-[sampler]
-kind = "local"
-pool_size = 120
-[train]
-steps = 60
-[data]
-group_size = 4
-n_train = 64
-n_queries = 16
-n_test = 64
-n_eval_queries = 8
-kendall_docs = 16
-[grid]
-"sampler.pool_size" = [120, 10]
-"teacher.tau" = [0.5, 2.0]
-"loss.name" = ["kl", "lce"]
-"""
+TINY = tiny_config("tiny-resume", steps=60)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The bias sweep end to end: schema, sane values, reproducibility, and one-line errors at the CLI."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,33 +9,10 @@ import pytest
 
 from simrank.config import load_experiment
 from simrank.sweep import RESULT_COLUMNS, run_experiment
+from tiny import SIMRANK, tiny_config
 
-SIMRANK = [sys.executable, "-m", "simrank"]
 
-TINY = """
-name = "tiny"
-seeds = 2
-[world]
-n_docs = 120
-dim = 4
-sphere = true
-[sampler]
-kind = "local"
-pool_size = 120
-[train]
-steps = 40
-[data]
-group_size = 4
-n_train = 64
-n_queries = 16
-n_test = 64
-n_eval_queries = 8
-kendall_docs = 16
-[grid]
-"sampler.pool_size" = [120, 10]
-"teacher.tau" = [0.5, 2.0]
-"loss.name" = ["kl", "lce"]
-"""
+TINY = tiny_config()
 
 
 @pytest.fixture(scope="module")
