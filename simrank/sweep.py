@@ -318,6 +318,8 @@ def run_experiment(
         chunk_size = 1
     parts_dir = Path(out) / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in parts_dir.glob("*.tmp*"):  # half-written parts of a killed run: never read, so remove
+        leftover.unlink()
     chunks = plan(exp, CHUNK_SIZE if chunk_size is None else chunk_size)
     paths = [parts_dir / f"{_chunk_id(jobs)}.parquet" for jobs, _ in chunks]
     frames: dict[int, pd.DataFrame] = {}

@@ -72,10 +72,13 @@ def test_damaged_parts_are_recomputed_not_read(tiny, tmp_path):
     truncated.write_bytes(data[: len(data) // 2])  # a write cut short
     garbage.write_bytes(b"PAR1 this is not parquet")
     misplaced.write_bytes(donor.read_bytes())  # readable, but the rows of another chunk
+    leftover = out / "parts" / f"{truncated.stem}.tmp12345"  # a temp file whose rename never happened
+    leftover.write_bytes(b"half a parquet file")
     before = _parts(out)
     resumed = run_experiment(exp, out, resume=True, progress=False, chunk_size=CHUNK)
     after = _parts(out)
     assert {name for name in after if after[name] != before[name]} == {truncated.name, garbage.name, misplaced.name}
+    assert not leftover.exists()
     for part in (truncated, garbage, misplaced):
         pd.testing.assert_frame_equal(pd.read_parquet(part), pd.read_parquet(clean / "parts" / part.name))
     pd.testing.assert_frame_equal(resumed, reference)
