@@ -16,6 +16,11 @@ Ranking quality over a whole corpus (scores ``[n, N]``, grades ``[n, N]``):
 * ``rr_at``: ``1/rank`` of the first document with ``grade ≥ 1`` within the top ``c`` (0 if none);
 * ``kendall_tau``: Kendall's τ-a between two score vectors over the last axis;
 * ``corpus_kl``: ``KL(softmax(g/τ) ‖ softmax(f))`` over the corpus.
+
+Correlation across queries (values ``[..., n]``):
+
+* ``average_ranks``: rank of each value (1 = smallest), ties sharing the mean of their ranks;
+* ``rank_correlation``: Spearman's ρ, the Pearson correlation of the average ranks (NaN if either is constant).
 """
 
 from __future__ import annotations
@@ -138,3 +143,22 @@ def kendall_tau(a: jax.Array, b: jax.Array) -> jax.Array:
 def corpus_kl(student_scores: jax.Array, teacher_scores: jax.Array, tau) -> jax.Array:
     """``KL(softmax(g/τ) ‖ softmax(f))`` over the whole corpus, per query row."""
     return kl_distill(student_scores, teacher_scores, tau=tau)
+
+
+def average_ranks(x: jax.Array) -> jax.Array:
+    """Ranks over the last axis, 1 = smallest, ties given the mean of the ranks they span:
+    ``r_i = 1 + #{j: x_j < x_i} + (#{j: x_j = x_i} − 1)/2``."""
+    below = jnp.sum(x[..., None, :] < x[..., :, None], axis=-1)
+    equal = jnp.sum(x[..., None, :] == x[..., :, None], axis=-1)
+    return 1.0 + below + (equal - 1) / 2.0
+
+
+def rank_correlation(a: jax.Array, b: jax.Array) -> jax.Array:
+    """Spearman's ρ over the last axis: with ``r = average_ranks(a)``, ``s = average_ranks(b)``,
+    ``ρ = Σ (r_i − r̄)(s_i − s̄) / sqrt(Σ (r_i − r̄)² · Σ (s_i − s̄)²)``; NaN when ``a`` or ``b`` is constant."""
+    r = average_ranks(a)
+    s = average_ranks(b)
+    r = r - r.mean(-1, keepdims=True)
+    s = s - s.mean(-1, keepdims=True)
+    denom = jnp.sqrt(jnp.sum(r**2, -1) * jnp.sum(s**2, -1))
+    return jnp.where(denom > 0, jnp.sum(r * s, -1) / jnp.where(denom > 0, denom, 1.0), jnp.nan)

@@ -13,7 +13,7 @@ import numpy as np
 import seaborn as sns
 
 from simrank.figures import PALETTE, line_panel, save
-from simrank.predictions import PREDICTIONS, RESULTS_DIR, analyse_p8, config_value, load_results
+from simrank.predictions import PREDICTIONS, RESULTS_DIR, analyse_p8, analyse_p10, config_value, load_results
 from simrank.stats import summarise
 from simrank.theory import kappa_eta, t3_gap_bound
 
@@ -179,14 +179,32 @@ def draw_p9(t):
 
 def draw_p10(t):
     df = t["p10-kl-ndcg"]
-    fig, ax = plt.subplots(figsize=(4.5, 3.2))
-    for colour, (loss, part) in zip(sns.color_palette(PALETTE), df.groupby("loss")):
-        ax.scatter(part["kl_corpus"], part["ndcg10"], s=12, color=colour, label=loss)
-    ax.set_xscale("log")
-    ax.set_xlabel("KL(teacher ‖ student) over the corpus (nats, log scale)")
-    ax.set_ylabel(NDCG)
-    ax.grid(alpha=0.3)
-    _legend(ax, "loss")
+    ci = analyse_p10(t).table.set_index("loss")
+    losses = sorted(df["loss"].unique())
+    colours = dict(zip(losses, sns.color_palette(PALETTE)))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    jitter = np.random.default_rng(0)
+    for i, loss in enumerate(losses):
+        rho = df.loc[df["loss"] == loss, "kl_ndcg_corr"].dropna()
+        axes[0].scatter(i + jitter.uniform(-0.15, 0.15, len(rho)), rho, s=10, alpha=0.6, color=colours[loss])
+        r = ci.loc[loss]
+        axes[0].errorbar(i + 0.3, r["per_query_rho"], yerr=[[r["per_query_rho"] - r["low"]], [r["high"] - r["per_query_rho"]]],
+                         fmt="o", color="black", ms=4, capsize=3)  # fmt: skip
+    axes[0].axhline(0, color="grey", lw=0.8, ls="--")
+    axes[0].set_xticks(range(len(losses)), losses)
+    axes[0].set_xlabel("loss")
+    axes[0].set_ylabel("Spearman ρ across queries\n(per-query KL vs nDCG@10)")
+    axes[0].set_title("per query (one dot per model)", fontsize=9)
+    for loss in losses:
+        part = df[df["loss"] == loss]
+        axes[1].scatter(part["kl_corpus"], part["ndcg10"], s=12, color=colours[loss], label=loss)
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("mean KL(teacher ‖ student) over the corpus (nats, log scale)")
+    axes[1].set_ylabel(NDCG)
+    axes[1].set_title("across models (means over queries)", fontsize=9)
+    _legend(axes[1], "loss")
+    for ax in axes:
+        ax.grid(alpha=0.3)
     return fig
 
 
@@ -230,7 +248,7 @@ FIGURES = {
     "P7": (draw_p7, "P7. Sampled group diameter Δ̂ (0.99-quantile) against negative pool size in an isotropic and a cone world (unnormalised vectors, dot-product proxy); bands 95% CIs over seeds."),
     "P8": (draw_p8, "P8. Left: sampling bias κ = max μ/ν against the mixing weight η for the hardest tempered sampler, with the T4 formula κ_η and the cap 1/η. Middle/right: realised target risk under uniform negatives against η, one line per hardness β, in a well-specified and a misspecified world; dashed verticals: the bound-optimal η*. Bands 95% CIs over seeds."),
     "P9": (draw_p9, "P9. True nDCG@10 against the test-query domain shift for students trained on all queries or only on the lowest-, highest- or extreme-entropy (both tails) teacher queries (same number of queries); bands 95% CIs over seeds."),
-    "P10": (draw_p10, "P10. True nDCG@10 against KL(teacher ‖ student) over the corpus, one dot per model (losses × samplers × seeds)."),
+    "P10": (draw_p10, "P10. Left: per model (losses × samplers × seeds), Spearman ρ across its evaluation queries between per-query KL(teacher ‖ student) over the corpus and per-query true nDCG@10; black: mean over the loss's models with its 95% CI (models with constant nDCG omitted). Right: mean nDCG@10 against mean corpus KL, one dot per model."),
     "P11": (draw_p11, "P11. True nDCG@10 against group size k for LCE and KL distillation with uniform (pool 1000) and local (pool 100) negatives; bands 95% CIs over seeds."),
     "P12": (draw_p12, "P12. True nDCG@10 of KL distillation for five near-equivalent samplers (pool sizes): left one line per seed (10 seeds), right the mean with its 95% CI; crossings on the left are orders a single seed would report."),
 }  # fmt: skip

@@ -454,23 +454,40 @@ def analyse_p9(tables: dict[str, pd.DataFrame]) -> Verdict:
 
 
 def analyse_p10(tables: dict[str, pd.DataFrame]) -> Verdict:
-    """Spearman ρ(KL(teacher‖student) over the corpus, nDCG@10) across models, overall and within each loss.
+    """Per-query correlation, as theory.md states P10: each model's ``kl_ndcg_corr`` is Spearman's ρ across
+    its evaluation queries between per-query KL(teacher‖student) over the corpus and per-query nDCG@10;
+    the statistic is its mean with a 95% t-interval over the models of a loss (samplers × seeds; models
+    whose ρ is NaN because nDCG or KL is constant across queries are left out and counted).
 
-    (The runner records per-model means, so this is a per-model, not per-query, correlation.)
-    confirmed: overall CI below 0 and every within-loss ρ < 0; conditional: overall CI below 0 only;
-    refuted otherwise.
+    confirmed: the CI over all models and every loss's CI lie below 0; conditional: some loss's CI lies
+    below 0; refuted otherwise.  Secondary: Spearman ρ of the per-model means (kl_corpus, ndcg10) across
+    models, overall and within each loss, reported but not used for the verdict.
     """
     df = tables["p10-kl-ndcg"]
-    overall = spearman(df["kl_corpus"], df["ndcg10"])
-    within = {loss: spearman(c["kl_corpus"], c["ndcg10"]) for loss, c in df.groupby("loss")}
-    all_neg = all(r.r < 0 for r in within.values())
-    verdict = "refuted" if overall.high >= 0 else "confirmed" if all_neg else "conditional"
-    table = pd.DataFrame([{"loss": "all", "rho": overall.r, "low": overall.low, "high": overall.high, "n": overall.n}]
-                         + [{"loss": k, "rho": r.r, "low": r.low, "high": r.high, "n": r.n} for k, r in within.items()])  # fmt: skip
-    numbers = {"rho": overall.r, "rho_low": overall.low, "rho_high": overall.high, **{f"rho_{k}": r.r for k, r in within.items()}}
+    groups = [("all", df), *df.groupby("loss")]
+    rows, per_query = [], {}
+    for loss, part in groups:
+        corr = part["kl_ndcg_corr"].dropna()
+        r = per_query[loss] = mean_ci(corr.to_numpy())
+        across = spearman(part["kl_corpus"], part["ndcg10"])
+        rows.append({"loss": loss, "per_query_rho": r.mean, "low": r.low, "high": r.high, "models": r.n,
+                     "nan_models": len(part) - len(corr), "across_model_rho": across.r})  # fmt: skip
+    table = pd.DataFrame(rows)
+    by_loss = {k: r for k, r in per_query.items() if k != "all"}
+    negative = [k for k, r in by_loss.items() if r.high < 0]
+    overall = per_query["all"]
+    verdict = "confirmed" if overall.high < 0 and len(negative) == len(by_loss) else "conditional" if negative else "refuted"
+    numbers = {
+        "rho": overall.mean, "rho_low": overall.low, "rho_high": overall.high,
+        **{f"rho_{k}": r.mean for k, r in by_loss.items()},
+        **{f"across_model_rho_{row['loss']}": row["across_model_rho"] for row in rows},
+    }  # fmt: skip
     summary = (
-        f"Spearman ρ = {_fmt(overall.r)} [{_fmt(overall.low)}, {_fmt(overall.high)}] over {overall.n} models; within "
-        "losses " + ", ".join(f"{k} {_fmt(r.r)}" for k, r in within.items())
+        f"per-query Spearman ρ(KL, nDCG@10) averaged over {overall.n} models = {_ci(overall)}; per loss "
+        + ", ".join(f"{k} {_ci(r)}" for k, r in by_loss.items())
+        + f"; CI below 0 for {', '.join(negative) or 'no loss'}, above 0 for "
+        + (", ".join(k for k, r in by_loss.items() if r.low > 0) or "no loss")
+        + f"; across models (secondary) ρ = {_fmt(rows[0]['across_model_rho'])}"
     )
     return Verdict(verdict, summary, numbers, table)
 
@@ -544,7 +561,7 @@ PREDICTIONS = {
         Prediction("P7", "hard sampling shrinks Δ̂ in isotropic worlds, hardly in cone worlds", ("p07-diameter-geometry",), analyse_p7),
         Prediction("P8", "κ grows with hardness, mixing caps it, η's benefit matches T4", ("p08-augmentation",), analyse_p8),
         Prediction("P9", "extreme-entropy training queries hurt shifted-domain quality most", ("p09-extreme-entropy",), analyse_p9),
-        Prediction("P10", "KL(teacher‖student) correlates negatively with nDCG@10", ("p10-kl-ndcg",), analyse_p10),
+        Prediction("P10", "per-query KL(teacher‖student) correlates negatively with nDCG@10", ("p10-kl-ndcg",), analyse_p10),
         Prediction("P11", "group size matters more under LCE with local negatives than under distillation", ("p11-group-size",), analyse_p11),
         Prediction("P12", "sampler rankings that do not survive ≥ 5 seeds are noise", ("p12-seed-noise",), analyse_p12),
     ]  # fmt: skip

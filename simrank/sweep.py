@@ -38,6 +38,7 @@ from simrank.measures import (
     listwise_entropy,
     ndcg_at,
     pairwise_entropy,
+    rank_correlation,
     rr_at,
     temperature_for_entropy,
 )
@@ -52,7 +53,7 @@ RESULT_COLUMNS = [
     "loss", "student", "group_size", "n_train", "test_shift", "seed",
     "delta_hat", "delta_max", "delta_rms", "entropy_pair", "entropy_list", "kappa", "lipschitz",
     "train_risk", "test_risk", "gap", "excess_risk", "target_risk", "kl_teacher", "kl_corpus",
-    "ndcg10", "rr10", "kendall_teacher", "simrank_version", "config_hash", "config",
+    "kl_ndcg_corr", "ndcg10", "rr10", "kendall_teacher", "simrank_version", "config_hash", "config",
 ]  # fmt: skip
 
 #: Soft-target losses whose risk floor is the teacher entropy (T1); the others have floor 0.
@@ -141,7 +142,11 @@ def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
 
 def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
-    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``."""
+    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``.
+
+    Corpus measures are means over the evaluation queries, except ``kl_ndcg_corr``: Spearman's ρ (average
+    ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
+    ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries."""
     student, loss_fn, train = point_trainer(point, loss_names)
     floor_of = jnp.asarray([("", "entropy_pair", "entropy_list").index(LOSS_FLOOR.get(n, "")) for n in loss_names])
 
@@ -159,6 +164,8 @@ def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
         floor = floors[floor_of[hyper["loss_id"]]]
         scores = student.apply(params, a["eval_queries"], a["docs"][None])
         idx = a["kendall_idx"]
+        kl_per_query = corpus_kl(scores, a["eval_teacher"], tau)
+        ndcg_per_query = ndcg_at(scores, a["eval_grades"], 10)
         return {
             **entropies,
             "train_risk": train_risk,
@@ -167,8 +174,9 @@ def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
             "excess_risk": test_risk - floor,
             "target_risk": mean_loss(student, loss_fn, params, a["target"], hyper),
             "kl_teacher": jnp.mean(get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher, tau=tau)),
-            "kl_corpus": jnp.mean(corpus_kl(scores, a["eval_teacher"], tau)),
-            "ndcg10": jnp.mean(ndcg_at(scores, a["eval_grades"], 10)),
+            "kl_corpus": jnp.mean(kl_per_query),
+            "kl_ndcg_corr": rank_correlation(kl_per_query, ndcg_per_query),  # Spearman ρ across eval queries
+            "ndcg10": jnp.mean(ndcg_per_query),
             "rr10": jnp.mean(rr_at(scores, a["eval_grades"], 10)),
             "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher"][:, idx])),
             "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from simrank.measures import (
+    average_ranks,
     cosine_diameter,
     diameter,
     diameter_summary,
@@ -14,6 +15,7 @@ from simrank.measures import (
     listwise_entropy,
     ndcg_at,
     pairwise_entropy,
+    rank_correlation,
     rr_at,
 )
 from simrank.students import bilinear
@@ -75,3 +77,23 @@ def test_lipschitz_of_bilinear_is_max_norm_of_w_transpose_q():
     docs = jnp.ones((5, 3))
     expected = max(np.linalg.norm(w.T @ q) for q in np.asarray(queries))
     assert np.allclose(lipschitz(student.apply, {"w": w}, queries, docs), expected, rtol=1e-5)
+
+
+def test_rank_correlation_by_hand_with_ties():
+    a = jnp.array([1.0, 2.0, 2.0, 5.0])
+    b = jnp.array([4.0, 3.0, 1.0, 2.0])
+    assert np.allclose(average_ranks(a), [1.0, 2.5, 2.5, 4.0])  # the tied pair shares ranks 2 and 3
+    # centred ranks r = (-1.5, 0, 0, 1.5), s = (1.5, 0.5, -1.5, -0.5): Σrs = -3, Σr² = 4.5, Σs² = 5
+    assert np.allclose(rank_correlation(a, b), -3 / np.sqrt(4.5 * 5))
+    assert np.allclose(rank_correlation(a, a**3), 1.0) and np.allclose(rank_correlation(a, -a), -1.0)
+    assert np.isnan(rank_correlation(a, jnp.full(4, 0.7)))  # constant nDCG across queries: NaN, no crash
+
+
+def test_rank_correlation_matches_scipy_rowwise():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 4, size=(5, 12)).astype(np.float32)  # many ties
+    b = rng.normal(size=(5, 12)).astype(np.float32)
+    expected = [spearmanr(x, y).statistic for x, y in zip(a, b)]
+    assert np.allclose(rank_correlation(jnp.asarray(a), jnp.asarray(b)), expected, atol=1e-5)

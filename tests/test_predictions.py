@@ -104,11 +104,19 @@ def test_p7_shrink_ratios():
         assert v.numbers["shrink_isotropic_raw"] == pytest.approx(0.3, abs=0.01)
 
 
-def test_p10_sign_of_the_correlation_decides():
-    for slope, expected in ((-1.0, "confirmed"), (1.0, "refuted")):
-        df = table({"loss": ["lce", "kl"], "i": list(range(5))}, "kl_corpus", lambda loss, i, seed: 1.0 + i + 0.1 * seed)
-        df["ndcg10"] = 0.5 + slope * 0.01 * df["kl_corpus"]
-        assert analyse_p10({"p10-kl-ndcg": df}).verdict == expected
+def test_p10_per_query_correlation_decides_per_loss():
+    # per-model ρ = planted value ± σ = 1e-3 noise: the CI half-width over 8 models is ≈ 2.4 · 1e-3/√8 ≈ 8e-4,
+    # far below the planted |ρ| = 0.3; a NaN row (constant nDCG) must be left out, not poison the mean
+    for rho, expected in (({"lce": -0.3, "kl": -0.3}, "confirmed"), ({"lce": -0.3, "kl": 0.3}, "conditional"),
+                          ({"lce": 0.3, "kl": 0.3}, "refuted")):  # fmt: skip
+        df = table({"loss": ["lce", "kl"]}, "kl_ndcg_corr", lambda loss, seed: rho[loss])
+        df["kl_corpus"] = 1.0 + df["seed"] + 0.5 * (df["loss"] == "kl")
+        df["ndcg10"] = 0.5 - 0.01 * df["kl_corpus"]  # across-model ρ is always −1: it must not decide
+        df.loc[0, "kl_ndcg_corr"] = np.nan
+        v = analyse_p10({"p10-kl-ndcg": df})
+        assert v.verdict == expected
+        assert v.numbers["rho_lce"] == pytest.approx(rho["lce"], abs=0.01)
+        assert v.table.set_index("loss").loc["lce", "nan_models"] == 1
 
 
 def test_p11_group_size_effect_only_under_lce_with_local_negatives():
