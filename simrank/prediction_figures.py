@@ -182,6 +182,7 @@ def draw_p10(t):
     ci = analyse_p10(t).table.set_index("loss")
     losses = sorted(df["loss"].unique())
     colours = dict(zip(losses, sns.color_palette(PALETTE)))
+    markers = dict(zip(losses, "osD^v"))  # shape as well as colour: two of the palette's oranges are close
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     jitter = np.random.default_rng(0)
     for i, loss in enumerate(losses):
@@ -197,7 +198,7 @@ def draw_p10(t):
     axes[0].set_title("per query (one dot per model)", fontsize=9)
     for loss in losses:
         part = df[df["loss"] == loss]
-        axes[1].scatter(part["kl_corpus"], part["ndcg10"], s=12, color=colours[loss], label=loss)
+        axes[1].scatter(part["kl_corpus"], part["ndcg10"], s=14, color=colours[loss], marker=markers[loss], label=loss)
     axes[1].set_xscale("log")
     axes[1].set_xlabel("mean KL(teacher ‖ student) over the corpus (nats, log scale)")
     axes[1].set_ylabel(NDCG)
