@@ -33,11 +33,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from simrank import __version__
 from simrank.groups import QuerySet, draw_groups
-from simrank.measures import corpus_kl, diameter, diameter_summary, kappa, ndcg_at, pairwise_entropy, rr_at
+from simrank.measures import (
+    corpus_kl,
+    diameter,
+    diameter_summary,
+    kappa,
+    ndcg_at,
+    pairwise_entropy,
+    rank_correlation,
+    rr_at,
+)
 from simrank.real.beir import EMBEDDINGS_FILE, Collection, DataError, load_collection, load_embeddings
 from simrank.real.bm25 import BM25Index
 from simrank.real.evaluate import evaluate, run_from_scores, write_trec_run
@@ -255,13 +263,6 @@ def _test_arrays(data: Prepared) -> dict:
     }  # fmt: skip
 
 
-def _spearman_rows(kl: np.ndarray, ndcg: np.ndarray) -> float:
-    """Spearman correlation across test queries of per-query KL and nDCG@10 (NaN if either is constant)."""
-    if np.ptp(kl) == 0 or np.ptp(ndcg) == 0:
-        return float("nan")
-    return float(st.spearmanr(kl, ndcg).statistic)
-
-
 def run_confirm(
     data_dir: Path, out: Path, grid: Grid, progress: Callable[[str], None] = lambda s: None,
     eval_dirs: tuple[Path, ...] = (), cpu: str = "",
@@ -345,7 +346,7 @@ def _row(grid: Grid, student: str, sampler: str, loss: str, k: int, seed: int, m
         "seed": seed, "tau": grid.tau, "teacher": grid.teacher,
         **{key: float(np.mean(m[key])) for key in ("ndcg10", "rr10", "r100", "ndcg10_rerank", "rr10_rerank", "r100_rerank")},
         "kl_corpus": float(np.mean(m["kl_query"])),
-        "kl_ndcg_spearman": _spearman_rows(m["kl_query"], m["ndcg10"]),
+        "kl_ndcg_spearman": float(rank_correlation(jnp.asarray(m["kl_query"]), jnp.asarray(m["ndcg10"]))),
         "train_risk": float(m["train_risk"]), "alpha": float(m["alpha"]), **diag,
         "config": json.dumps(config, sort_keys=True), "simrank_version": __version__,
     }  # fmt: skip
