@@ -102,7 +102,7 @@ class Grid:
 
 #: Named grids: ``default`` (the measured < 15 min run), ``quick`` (~1-2 min), ``full`` (all students).
 GRIDS = {
-    "default": Grid(),
+    "default": Grid(students=("diag", "full")),
     "quick": Grid(samplers=("random", "bm25", "teacher", "teacher+filter"), group_sizes=(2, 8), seeds=3),
     "full": Grid(students=("diag", "full", "lowrank", "mlp")),
 }

@@ -26,7 +26,8 @@ HARD = ("bm25", "dense", "teacher", "ensemble")
 REFERENCE_K = 8
 CAPTION = (
     "Real-data confirm (SciFact-style BEIR folder): test nDCG@10 over the whole corpus against the training "
-    "group size, one panel per loss, one line per negative sampler; lines are means over seeds, bands 95% "
+    "group size, one panel per loss, one row per student, one line per negative sampler; lines are means over "
+    "seeds, bands 95% "
     "t-intervals; dashed grey: the dense retriever every student starts from, dotted black: the hybrid teacher."
 )
 SYNTHETIC = {
@@ -44,9 +45,9 @@ def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]
             pd.read_parquet(out / "baselines.parquet"), json.loads((out / "meta.json").read_text()))  # fmt: skip
 
 
-def main_student(results: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the first student of the grid (the one the verdicts use)."""
-    return results[results.student == results.student.iloc[0]]
+def by_student(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The rows of each student, in grid order (verdicts and figure rows are per student)."""
+    return [(name, results[results.student == name]) for name in dict.fromkeys(results.student)]
 
 
 def summary_table(results: pd.DataFrame, value: str = "ndcg10") -> pd.DataFrame:
@@ -98,7 +99,7 @@ def _reference_k(df: pd.DataFrame) -> int:
 
 
 def verdict_p4(results: pd.DataFrame) -> dict:
-    df = main_student(results)
+    df = results
     df = df[df.group_size == _reference_k(df)]
     effects = {}
     for loss in sorted(df.loss.unique()):
@@ -124,7 +125,7 @@ def verdict_p4(results: pd.DataFrame) -> dict:
 
 
 def verdict_p5(results: pd.DataFrame) -> dict:
-    df = main_student(results)
+    df = results
     df = df[df.group_size == _reference_k(df)]
     effects = {}
     for loss in sorted(df.loss.unique()):
@@ -153,8 +154,7 @@ def verdict_p8(results: pd.DataFrame, kappas: pd.DataFrame) -> dict:
     capped = bool(len(mixed) and np.all(mixed.kappa.to_numpy() <= 1 / eta * (1 + 1e-9)))
     lines = [f"tempered dense β={b:g}: κ={k:.4g}, with η={eta:g}: κ={km:.4g}"
              for b, k, km in zip(base.beta, base.kappa, mixed.kappa)]  # fmt: skip
-    trained = main_student(results)
-    trained = trained[trained.group_size == _reference_k(trained)]
+    trained = results[results.group_size == _reference_k(results)]
     for sampler, kap in trained.groupby("sampler").kappa.max().items():
         lines.append(f"trained sampler {sampler}: κ = {kap:.4g}")
     for loss in sorted(trained.loss.unique()):
@@ -181,7 +181,7 @@ def verdict_p10(results: pd.DataFrame) -> dict:
 
 
 def verdict_p11(results: pd.DataFrame) -> dict:
-    df = main_student(results)
+    df = results
     df = df[df.sampler == "bm25"]
     ks = sorted(df.group_size.unique())
     if len(ks) < 2 or not {"lce", "kl"} <= set(df.loss):
@@ -208,26 +208,29 @@ def _missing(name: str, why: str) -> dict:
 
 
 def verdicts(results: pd.DataFrame, kappas: pd.DataFrame) -> list[dict]:
+    """The P4, P5, P8, P10 and P11 verdicts on the rows of one student."""
     return [verdict_p4(results), verdict_p5(results), verdict_p8(results, kappas), verdict_p10(results),
             verdict_p11(results)]  # fmt: skip
 
 
 def confirm_figure(results: pd.DataFrame, baselines: pd.DataFrame, stem: Path) -> list[Path]:
-    """nDCG@10 against group size, one panel per loss, one line per sampler (first student)."""
-    df = main_student(results)
-    losses = list(dict.fromkeys(df.loss))
-    fig, axes = plt.subplots(1, len(losses), figsize=(3.0 * len(losses), 3.2), sharey=True, squeeze=False)
+    """nDCG@10 against group size, one panel per loss, one line per sampler, one row per student."""
+    students = by_student(results)
+    losses = list(dict.fromkeys(results.loss))
+    fig, axes = plt.subplots(len(students), len(losses), figsize=(3.0 * len(losses), 3.2 * len(students)),
+                             sharey=True, squeeze=False)  # fmt: skip
     full = baselines[baselines["mode"] == "full"].set_index("model")["nDCG@10"]
-    for ax, loss in zip(axes[0], losses):
-        line_panel(ax, df[df.loss == loss], "group_size", "ndcg10", "sampler")
-        ax.axhline(full["dense"], color="grey", ls="--", lw=1)
-        ax.axhline(full["teacher"], color="black", ls=":", lw=1)
-        ax.set_xscale("log", base=2)
-        ks = sorted(df.group_size.unique())
-        ax.set_xticks(ks, [str(k) for k in ks])
-        ax.set_title(loss)
-        ax.set_xlabel("group size k")
-    axes[0, 0].set_ylabel("test nDCG@10 (whole corpus)")
+    for row, (student, df) in enumerate(students):
+        for ax, loss in zip(axes[row], losses):
+            line_panel(ax, df[df.loss == loss], "group_size", "ndcg10", "sampler")
+            ax.axhline(full["dense"], color="grey", ls="--", lw=1)
+            ax.axhline(full["teacher"], color="black", ls=":", lw=1)
+            ax.set_xscale("log", base=2)
+            ks = sorted(df.group_size.unique())
+            ax.set_xticks(ks, [str(k) for k in ks])
+            ax.set_title(f"{loss} ({student} student)", fontsize=9)
+            ax.set_xlabel("group size k")
+        axes[row, 0].set_ylabel("test nDCG@10 (whole corpus)")
     axes[0, -1].legend(title="sampler", fontsize=7, loc="lower right")
     fig.tight_layout()
     return save(fig, stem, CAPTION)
@@ -258,8 +261,9 @@ def render_markdown(out: Path, heading: str = "##") -> str:
         f"models/s: at least {_n_models(GRIDS['full']) / (meta['n_models'] / timings['train_eval_s']) / 60:.0f} min "
         "(a lower bound: the full and MLP students cost more per step than the diagonal one).",
         "",
-        "Student: f(q, x) = α qᵀx + qᵀ diag(w) x (dense cosine plus a learned diagonal bilinear correction, α "
-        "learned from 20, w from 0), so every student starts as the dense retriever.",
+        "Students: f(q, x) = α qᵀx + h(q, x), the dense cosine plus a learned correction (α learned from 20, h = 0 "
+        "at the start, so every student starts as the dense retriever): `diag` h = qᵀ diag(w) x; `full` h = qᵀ W x "
+        "with weight decay; `lowrank` h = qᵀ U Vᵀ x with ‖U Vᵀ‖_F ≤ 1; `mlp` a 2-layer ReLU scorer.",
         "",
         f"{heading}# Baselines (test split, ir_measures)",
         "",
@@ -273,9 +277,12 @@ def render_markdown(out: Path, heading: str = "##") -> str:
         f"{heading}# Predictions: does the real data agree with the synthetic verdict?",
         "",
     ]
-    for v in verdicts(results, kappas):
-        lines += [f"* **{v['prediction']}** (synthetic: {v['synthetic']}): **{v['verdict']}**. {v['summary']}."]
-        lines += [f"  * {d}" for d in v["details"]]
+    for student, rows in by_student(results):
+        lines += [f"{heading}## {student} student", ""]
+        for v in verdicts(rows, kappas):
+            lines += [f"* **{v['prediction']}** (synthetic: {v['synthetic']}): **{v['verdict']}**. {v['summary']}."]
+            lines += [f"  * {d}" for d in v["details"]]
+        lines += [""]
     return "\n".join(lines) + "\n"
 
 
