@@ -181,8 +181,9 @@ def verdict_p10(results: pd.DataFrame) -> dict:
 
 
 def verdict_p11(results: pd.DataFrame) -> dict:
-    df = results
-    df = df[df.sampler == "bm25"]
+    """Agrees when, paired by seed, ``|effect_LCE| − |effect_KL|`` of the largest vs the smallest group size
+    (bm25 top-M negatives) has a 95% CI above 0 (the synthetic P11 rule); disagrees when it lies below 0."""
+    df = results[results.sampler == "bm25"]
     ks = sorted(df.group_size.unique())
     if len(ks) < 2 or not {"lce", "kl"} <= set(df.loss):
         return _missing("P11", "needs LCE, KL and the bm25 sampler at >= 2 group sizes")
@@ -191,16 +192,13 @@ def verdict_p11(results: pd.DataFrame) -> dict:
         diff = _paired(df[df.loss == loss], "group_size", ks[-1], ks[0])
         if diff is not None:
             effects[loss] = _effect(diff)
-    lce, kl = effects["lce"], effects["kl"]
-    if lce["changed"] and kl["equivalent"]:
-        verdict = "agrees"
-    elif lce["equivalent"] or (kl["changed"] and abs(kl["diff"]) >= abs(lce["diff"])):
-        verdict = "disagrees"
-    else:
-        verdict = "inconclusive"
+    lce, kl = (_paired(df[df.loss == loss], "group_size", ks[-1], ks[0]) for loss in ("lce", "kl"))
+    more = mean_ci(np.abs(lce) - np.abs(kl))
+    verdict = "agrees" if more.low > 0 else "disagrees" if more.high < 0 else "inconclusive"
     lines = [f"{loss} k={ks[-1]} − k={ks[0]} (bm25 top-M): {_fmt(e)}" for loss, e in effects.items()]
     return {"prediction": "P11", "synthetic": SYNTHETIC["P11"], "verdict": verdict, "details": lines,
-            "summary": f"|effect| LCE {abs(lce['diff']):.4f} vs KL {abs(kl['diff']):.4f}"}
+            "summary": f"|effect LCE| − |effect KL| = {more.mean:.4f} [{more.low:.4f}, {more.high:.4f}] over seeds "
+            f"(|effect| LCE {abs(effects['lce']['diff']):.4f}, KL {abs(effects['kl']['diff']):.4f})"}
 
 
 def _missing(name: str, why: str) -> dict:
