@@ -51,8 +51,13 @@ class Groups(NamedTuple):
     where: np.ndarray  # [n, k] valid items
 
 
-def world_query_set(world: World, teacher: Teacher, n_queries: int, random_state, shift: float = 0.0) -> QuerySet:
-    """Draw ``n_queries`` queries from the world and attach teacher scores, ``p_q``, grades and proxies."""
+def world_query_set(
+    world: World, teacher: Teacher, n_queries: int, random_state, shift: float = 0.0, grades: bool = True
+) -> QuerySet:
+    """Draw ``n_queries`` queries from the world and attach teacher scores, ``p_q``, grades and proxies.
+
+    ``grades=False`` leaves the graded labels empty (``[n, 0]``) for uses that never rank the corpus.
+    """
     queries = world.sample_queries(n_queries, random_state, shift=shift)
     g = teacher.scores(world, queries)
     return QuerySet(
@@ -60,7 +65,7 @@ def world_query_set(world: World, teacher: Teacher, n_queries: int, random_state
         queries=queries,
         teacher=g,
         positive_probs=world.positive_distribution(queries),
-        grades=world.grades(queries),
+        grades=world.grades(queries) if grades else np.zeros((n_queries, 0), np.int8),
         proxies={"dense": queries @ world.docs.T, "teacher": g, "truth": world.relevance(queries)},
     )
 

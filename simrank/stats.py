@@ -757,16 +757,7 @@ def pearson_ci(x: Any, y: Any, confidence: float = 0.95) -> CorrResult:
     needs ``n >= 4`` (NaN bounds for ``n == 3``); ``|r| == 1`` (to within 1e-12) gives
     ``low = high = r``; a constant input gives ``r = NaN``.
     """
-    confidence = _check_prob(confidence, "confidence")
-    xa, ya = _xy(x, y)
-    n = xa.size
-    if np.ptp(xa) == 0 or np.ptp(ya) == 0:
-        return CorrResult(math.nan, math.nan, math.nan, math.nan, n)
-    res = _st.pearsonr(xa, ya)
-    r = _snap_unit(res.statistic)
-    se = 1.0 / math.sqrt(n - 3) if n > 3 else math.nan
-    low, high = _fisher_ci(r, n, se, confidence)
-    return CorrResult(r, low, high, float(res.pvalue), n)
+    return _correlation(x, y, confidence, _st.pearsonr, lambda r, n: 1.0 / math.sqrt(n - 3))
 
 
 def spearman(x: Any, y: Any, confidence: float = 0.95) -> CorrResult:
@@ -782,13 +773,19 @@ def spearman(x: Any, y: Any, confidence: float = 0.95) -> CorrResult:
     needs ``n >= 4``; ``|rho| == 1`` (to within 1e-12) gives ``low = high = rho``; constant input
     gives NaN.
     """
+    return _correlation(x, y, confidence, _st.spearmanr, lambda rho, n: math.sqrt((1.0 + rho * rho / 2.0) / (n - 3)))
+
+
+def _correlation(x: Any, y: Any, confidence: float, test, standard_error) -> CorrResult:
+    """``test(x, y)``'s statistic and p-value with a Fisher-z interval of standard error
+    ``standard_error(r, n)`` (NaN for ``n <= 3``); NaN throughout for a constant input."""
     confidence = _check_prob(confidence, "confidence")
     xa, ya = _xy(x, y)
     n = xa.size
     if np.ptp(xa) == 0 or np.ptp(ya) == 0:
         return CorrResult(math.nan, math.nan, math.nan, math.nan, n)
-    res = _st.spearmanr(xa, ya)
-    rho = _snap_unit(res.statistic)
-    se = math.sqrt((1.0 + rho * rho / 2.0) / (n - 3)) if n > 3 else math.nan
-    low, high = _fisher_ci(rho, n, se, confidence)
-    return CorrResult(rho, low, high, float(res.pvalue), n)
+    res = test(xa, ya)
+    r = _snap_unit(res.statistic)
+    se = standard_error(r, n) if n > 3 else math.nan
+    low, high = _fisher_ci(r, n, se, confidence)
+    return CorrResult(r, low, high, float(res.pvalue), n)

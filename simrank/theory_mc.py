@@ -14,11 +14,11 @@ import numpy as np
 from scipy.stats import chi2
 
 from simrank import theory as T
-from simrank.config import load_experiment
-from simrank.groups import Groups, QuerySet, draw_groups, sampling_distribution, world_query_set
+from simrank.config import Point, load_experiment
+from simrank.groups import Groups, draw_groups, sampling_distribution, world_query_set
 from simrank.losses import kl_distill, lce, listnet, margin_mse, ranknet_soft
 from simrank.measures import listwise_entropy, pairwise_distances
-from simrank.samplers import Local, Mixture, Tempered, Uniform, make_sampler
+from simrank.samplers import Local, Mixture, Tempered, Uniform
 from simrank.students import bilinear, tabular
 from simrank.teacher import Teacher
 from simrank.trainer import TrainConfig, group_scores, make_trainer, mean_loss, train_many
@@ -27,26 +27,16 @@ from simrank.world import WorldConfig
 
 def default_world(experiment: str = "bias-sweep"):
     """World, teacher, sampler and group size of the main experiment's base configuration."""
-    exp = load_experiment(experiment)
-    world = WorldConfig(**exp.base["world"]).generate()
-    return world, Teacher(**exp.base["teacher"]), make_sampler(**exp.base["sampler"]), exp.base["data"]["group_size"]
+    base = Point(load_experiment(experiment).base, {})
+    return base.world.generate(), base.teacher, base.sampler(), base.data.group_size
 
 
 def iid_groups(world, teacher, sampler, n: int, group_size: int, rng: np.random.Generator) -> Groups:
     """``n`` i.i.d. groups, each with its own fresh query (so the groups are independent draws of ``P^ν``).
 
-    Builds the :class:`QuerySet` without graded labels (not used here; computing them dominates the cost).
+    Graded labels are skipped (not used here; computing them dominates the cost).
     """
-    queries = world.sample_queries(n, rng)
-    g = teacher.scores(world, queries)
-    qs = QuerySet(
-        docs=world.docs,
-        queries=queries,
-        teacher=g,
-        positive_probs=world.positive_distribution(queries),
-        grades=np.zeros((n, 0), np.int8),
-        proxies={"dense": queries @ world.docs.T, "teacher": g, "truth": world.relevance(queries)},
-    )
+    qs = world_query_set(world, teacher, n, rng, grades=False)
     return draw_groups(qs, sampler, n, group_size, rng)[0]
 
 
