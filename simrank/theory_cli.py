@@ -48,7 +48,7 @@ def _exact_checks(rng: np.random.Generator) -> list[T.Check]:
 
     p, nu = np.array([0.5, 0.3, 0.2]), np.array([0.2, 0.3, 0.5])
     lce_err = max(T.t5_lce_error(p, nu, k) for k in (2, 3, 4))
-    rows.append(T.Check("T5 LCE", "max |argmin exact LCE risk − (log p − log ν)|, k=2,3,4", lce_err, lce_err < 1e-6, "scipy BFGS on all N^k groups"))
+    rows.append(T.Check("T5 LCE", "max |argmin exact LCE risk − (log p − log ν)|, k=2,3,4", lce_err, lce_err < 1e-6, "BFGS + Newton on all N^k groups"))
     kl_err = T.t5_distill_error(p, nu, np.array([1.0, 0.3, -2.0]), 0.5, 3)
     rows.append(T.Check("T5 KL", "max |argmin exact KL risk − g/τ|", kl_err, kl_err < 1e-6, "k=3, τ=0.5"))
     iw = T.lce_population_optimum(p, nu, 3, doc_weights=(1 / 3) / nu)[0]

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -165,6 +165,10 @@ def test_t4_infinite_kappa_prescribes_full_mixing():  # correction 8, last bulle
 @settings(max_examples=4, deadline=None)
 @given(simplex(3, 0.1), simplex(3, 0.1), scores(3), st.integers(2, 4), taus)
 def test_t5_exact_optima_on_enumerable_worlds(p, nu, g, k, tau):
+    # The optimum g/τ is identifiable in float64 only while every softmax weight e^{-(gap)} is far above
+    # round-off: beyond a score gap of ~30 the risk, its gradient and Hessian no longer depend on the
+    # small scores, so no optimiser can recover them. 20 keeps the weakest weight at e^{-20} ≈ 2e-9.
+    assume(np.ptp(g / 4 / tau) <= 20)
     assert T.t5_lce_error(p, nu, k) < 1e-6
     assert T.t5_distill_error(p, nu, g / 4, tau, k) < 1e-6
 
