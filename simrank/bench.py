@@ -45,7 +45,12 @@ SCANS = {
     },
     "quick": {"world.n_docs": [300, 1000], "world.dim": [8, 16], "data.group_size": [2, 4], "seeds": [1, 2]},
 }
-SCAN_LABELS = {"world.n_docs": "corpus size N", "world.dim": "dimension d", "data.group_size": "group size k", "seeds": "seeds"}
+SCAN_LABELS = {
+    "world.n_docs": "corpus size N",
+    "world.dim": "dimension d",
+    "data.group_size": "group size k",
+    "seeds": "seeds",
+}
 BIG_WORLD = {"full": (100_000, 128), "quick": (10_000, 32)}
 QUICK_STEPS = 20
 SCAN_REPEATS = 3  # best-of repeats: the machine is shared, the minimum is the least disturbed run
@@ -117,7 +122,11 @@ def reference_timing(exp, vmapped: pd.DataFrame, n_groups: int | None, rng: np.r
     for i, (jobs, _) in enumerate(chunks):
         by_data.setdefault(jobs[0].data_key(), []).append(i)
     keys = list(by_data)
-    chosen = keys if n_groups is None or n_groups >= len(keys) else [keys[i] for i in rng.choice(len(keys), n_groups, replace=False)]
+    chosen = (
+        keys
+        if n_groups is None or n_groups >= len(keys)
+        else [keys[i] for i in rng.choice(len(keys), n_groups, replace=False)]
+    )
     subset = sorted(i for k in chosen for i in by_data[k])
     pool = LocalExecutor()
     clock = Clock()
@@ -152,7 +161,6 @@ def reference_timing(exp, vmapped: pd.DataFrame, n_groups: int | None, rng: np.r
 def trainer_throughput(exp) -> dict:
     """Groups/s of one full-width chunk of the first static group, and the achieved matmul fraction."""
     import jax
-    import jax.numpy as jnp
 
     from simrank.sweep import chunk_inputs, plan, point_trainer
 
@@ -169,10 +177,17 @@ def trainer_throughput(exp) -> dict:
     peak = _matmul_flops_per_s(1024)
     small = _batched_matmul_flops_per_s(width, min(cfg.batch_size or 64, 64), d)
     return {
-        "student": point.sections["student"]["kind"], "models": width, "steps": cfg.steps, "d": d, "k": k,
-        "seconds": seconds, "groups_per_s": groups / seconds, "flops_per_s": flops / seconds,
-        "matmul_peak_flops_per_s": peak, "matmul_small_flops_per_s": small,
-    }  # fmt: skip
+        "student": point.sections["student"]["kind"],
+        "models": width,
+        "steps": cfg.steps,
+        "d": d,
+        "k": k,
+        "seconds": seconds,
+        "groups_per_s": groups / seconds,
+        "flops_per_s": flops / seconds,
+        "matmul_peak_flops_per_s": peak,
+        "matmul_small_flops_per_s": small,
+    }
 
 
 def _best_of(fn, repeats: int) -> float:
@@ -231,8 +246,15 @@ def scaling(mode: str) -> pd.DataFrame:
                 list(pool.map_chunks(exp, todo))
                 runs.append(clock.read())
             cpu, wall = min(r["cpu_seconds"] for r in runs), min(r["seconds"] for r in runs)
-            rows.append({"factor": factor, "value": value, "cpu_seconds": cpu, "seconds": wall,
-                         "compile_cpu_seconds": max(first["cpu_seconds"] - cpu, 0.0)})  # fmt: skip
+            rows.append(
+                {
+                    "factor": factor,
+                    "value": value,
+                    "cpu_seconds": cpu,
+                    "seconds": wall,
+                    "compile_cpu_seconds": max(first["cpu_seconds"] - cpu, 0.0),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -285,14 +307,18 @@ def bench_cmd(
     echo = typer.echo
     load = os.getloadavg()
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {_total_memory_gib():.0f} GiB"
-    echo(f"simrank bench ({mode}) on {machine}; 1-min load average at start {load[0]:.1f} (shared machine: "
-         "CPU seconds are the stable measure)")  # fmt: skip
+    echo(
+        f"simrank bench ({mode}) on {machine}; 1-min load average at start {load[0]:.1f} (shared machine: "
+        "CPU seconds are the stable measure)"
+    )
     spec = {"quick": quick}
     with tempfile.TemporaryDirectory() as tmp:
         sweep = _in_fresh_process({"spec": spec, "out": str(Path(tmp) / "sweep")})
         vmapped = pd.read_parquet(Path(tmp) / "sweep" / "results.parquet")
-    echo(f"\n[sweep] bias-sweep{' --quick (1 seed, %d steps)' % QUICK_STEPS if quick else ''}: {sweep['models']} models "
-         f"in {sweep['seconds']:.1f} s wall, {sweep['cpu_seconds']:.1f} s CPU, peak RSS {sweep['peak_rss'] / GiB:.2f} GiB (target < 2 GiB)")  # fmt: skip
+    echo(
+        f"\n[sweep] bias-sweep{f' --quick (1 seed, {QUICK_STEPS} steps)' if quick else ''}: {sweep['models']} models "
+        f"in {sweep['seconds']:.1f} s wall, {sweep['cpu_seconds']:.1f} s CPU, peak RSS {sweep['peak_rss'] / GiB:.2f} GiB (target < 2 GiB)"
+    )
 
     exp = experiment(spec)
     ref = reference_timing(exp, vmapped, None if quick else REFERENCE_SUBSET, np.random.default_rng(seed))
@@ -303,28 +329,39 @@ def bench_cmd(
         f"extrapolated linearly to {ref['models']}"
     )
     speedup = {unit: ref[f"estimate_{unit}"] / sweep[unit] for unit in ("seconds", "cpu_seconds")}
-    echo(f"[reference] one call per model: {ref['estimate_seconds']:.1f} s wall, {ref['estimate_cpu_seconds']:.1f} s CPU "
-         f"({how}; compile {ref['compile']['seconds']:.1f} s wall, included once)")  # fmt: skip
-    echo(f"[speed-up] reference / vmapped = {speedup['cpu_seconds']:.1f}x in CPU time, {speedup['seconds']:.1f}x in wall "
-         "time (target >= 10x)")  # fmt: skip
-    echo("[agreement] max relative |reference - vmapped| over train/test risk, gap, nDCG@10, KL, Lipschitz: "
-         + ", ".join(f"{s} {v:.1e}" for s, v in ref["max_rel_diff"].items()))  # fmt: skip
+    echo(
+        f"[reference] one call per model: {ref['estimate_seconds']:.1f} s wall, {ref['estimate_cpu_seconds']:.1f} s CPU "
+        f"({how}; compile {ref['compile']['seconds']:.1f} s wall, included once)"
+    )
+    echo(
+        f"[speed-up] reference / vmapped = {speedup['cpu_seconds']:.1f}x in CPU time, {speedup['seconds']:.1f}x in wall "
+        "time (target >= 10x)"
+    )
+    echo(
+        "[agreement] max relative |reference - vmapped| over train/test risk, gap, nDCG@10, KL, Lipschitz: "
+        + ", ".join(f"{s} {v:.1e}" for s, v in ref["max_rel_diff"].items())
+    )
 
     tp = trainer_throughput(exp)
-    echo(f"[trainer] {tp['models']} {tp['student']} models x {tp['steps']} steps (d={tp['d']}, k={tp['k']}): "
-         f"{tp['groups_per_s']:.3g} groups/s, {tp['flops_per_s'] / 1e9:.2f} GFLOP/s = "
-         f"{tp['flops_per_s'] / tp['matmul_peak_flops_per_s']:.1%} of a 1024² matmul "
-         f"({tp['matmul_peak_flops_per_s'] / 1e9:.1f} GFLOP/s), "
-         f"{tp['flops_per_s'] / tp['matmul_small_flops_per_s']:.0%} of a batched matmul of the trainer's shape "
-         f"({tp['matmul_small_flops_per_s'] / 1e9:.1f} GFLOP/s)")  # fmt: skip
+    echo(
+        f"[trainer] {tp['models']} {tp['student']} models x {tp['steps']} steps (d={tp['d']}, k={tp['k']}): "
+        f"{tp['groups_per_s']:.3g} groups/s, {tp['flops_per_s'] / 1e9:.2f} GFLOP/s = "
+        f"{tp['flops_per_s'] / tp['matmul_peak_flops_per_s']:.1%} of a 1024² matmul "
+        f"({tp['matmul_peak_flops_per_s'] / 1e9:.1f} GFLOP/s), "
+        f"{tp['flops_per_s'] / tp['matmul_small_flops_per_s']:.0%} of a batched matmul of the trainer's shape "
+        f"({tp['matmul_small_flops_per_s'] / 1e9:.1f} GFLOP/s)"
+    )
 
     table = scaling(mode)
     table.to_csv(out / "scaling.csv", index=False)
     fitted = slopes(table)
-    echo("\n[scaling] steady-state cost of one grid point, best of %d runs (compilation excluded):" % SCAN_REPEATS)
+    echo(f"\n[scaling] steady-state cost of one grid point, best of {SCAN_REPEATS} runs (compilation excluded):")
     echo(table.round(3).to_string(index=False))
-    echo("log-log slopes: " + ", ".join(f"{SCAN_LABELS[f]} {s:.2f}" for f, s in fitted.items())
-         + f" -> {'no worse than linear' if max(fitted.values()) <= 1.1 else 'SUPER-LINEAR somewhere'} (threshold 1.1)")  # fmt: skip
+    echo(
+        "log-log slopes: "
+        + ", ".join(f"{SCAN_LABELS[f]} {s:.2f}" for f, s in fitted.items())
+        + f" -> {'no worse than linear' if max(fitted.values()) <= 1.1 else 'SUPER-LINEAR somewhere'} (threshold 1.1)"
+    )
     figure = scaling_figure(table, fitted, out / "scaling")
 
     n_docs, dim = BIG_WORLD[mode]
@@ -332,11 +369,22 @@ def bench_cmd(
         big_spec = {"quick": quick, "single": True, "set": {"world.n_docs": n_docs, "world.dim": dim, "seeds": 1}}
         big = _in_fresh_process({"spec": big_spec, "out": tmp})
     square = n_docs * n_docs * 4
-    echo(f"\n[memory] N = {n_docs:,} documents at d = {dim}: {big['seconds']:.1f} s wall, peak RSS {big['peak_rss'] / GiB:.2f} GiB; "
-         f"an N×N float32 matrix alone would take {square / GiB:.1f} GiB ({'more than this machine has' if square > _total_memory_gib() * GiB else 'not excluded by memory alone'})")  # fmt: skip
+    echo(
+        f"\n[memory] N = {n_docs:,} documents at d = {dim}: {big['seconds']:.1f} s wall, peak RSS {big['peak_rss'] / GiB:.2f} GiB; "
+        f"an N×N float32 matrix alone would take {square / GiB:.1f} GiB ({'more than this machine has' if square > _total_memory_gib() * GiB else 'not excluded by memory alone'})"
+    )
 
-    report = {"mode": mode, "machine": machine, "load_average": {"start": load, "end": os.getloadavg()}, "sweep": sweep, "reference": ref,
-              "speedup": speedup, "trainer": tp, "slopes": fitted, "big_world": {"n_docs": n_docs, "dim": dim, **big}}  # fmt: skip
+    report = {
+        "mode": mode,
+        "machine": machine,
+        "load_average": {"start": load, "end": os.getloadavg()},
+        "sweep": sweep,
+        "reference": ref,
+        "speedup": speedup,
+        "trainer": tp,
+        "slopes": fitted,
+        "big_world": {"n_docs": n_docs, "dim": dim, **big},
+    }
     (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     echo(f"\nwrote {out / 'bench.json'}, {out / 'scaling.csv'}, {figure[0]}")
 

@@ -49,7 +49,9 @@ def run(
     (out / "config.json").write_text(json.dumps(exp.resolved(), indent=2, sort_keys=True, default=list) + "\n")
     (out / "config.toml").write_text(exp.source)
     start = time.perf_counter()
-    results = run_experiment(exp, out, resume=resume, progress=progress, executor=executor, address=address, chunk_size=chunk_size)
+    results = run_experiment(
+        exp, out, resume=resume, progress=progress, executor=executor, address=address, chunk_size=chunk_size
+    )
     elapsed = time.perf_counter() - start
     figure = bias_sweep_figure(results, out / "figure")
     typer.echo(summary_table(results).to_string(index=False))
@@ -72,7 +74,9 @@ def summary_table(results):
     factors = [c for c in ("loss", "student", "sampler", "pool_size", "beta") if results[c].nunique(dropna=False) > 1]
     factors = factors or ["loss"]
     table = summarise(results, factors, "gap").merge(summarise(results, factors, "ndcg10"), on=[*factors, "n"])
-    return table[[*factors, "n", "gap_mean", "gap_low", "gap_high", "ndcg10_mean", "ndcg10_low", "ndcg10_high"]].round(4)
+    return table[[*factors, "n", "gap_mean", "gap_low", "gap_high", "ndcg10_mean", "ndcg10_low", "ndcg10_high"]].round(
+        4
+    )
 
 
 def main() -> None:

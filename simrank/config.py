@@ -60,7 +60,9 @@ class DataConfig:
         check_choice("data.train_queries", self.train_queries, QUERY_SELECTIONS)
         check_range("data.entropy_fraction", self.entropy_fraction, 1e-3, 1.0)
         if not 0.0 <= self.match_entropy < math.log(2):
-            raise ConfigError(f"data.match_entropy = {self.match_entropy!r} is not allowed; it must lie in [0, log 2) nats (0 = off)")
+            raise ConfigError(
+                f"data.match_entropy = {self.match_entropy!r} is not allowed; it must lie in [0, log 2) nats (0 = off)"
+            )
         if self.group_size < 2:
             raise ConfigError(f"data.group_size = {self.group_size} is not allowed; it must be an integer >= 2")
         check_nonnegative("data.test_shift", abs(self.test_shift))
@@ -172,13 +174,17 @@ def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = 
         path = EXPERIMENTS_DIR / f"{name_or_path}.toml"
         if not path.exists():
             known = ", ".join(n for n, _ in list_experiments())
-            raise ConfigError(f"experiment {name_or_path!r} not found; known experiments: {known} (or give a .toml path)")
+            raise ConfigError(
+                f"experiment {name_or_path!r} not found; known experiments: {known} (or give a .toml path)"
+            )
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     raw = _read_toml(path)
     unknown = set(raw) - TOP_LEVEL
     if unknown:
-        raise ConfigError(f"unknown config key {sorted(unknown)[0]!r}; allowed top-level keys: {', '.join(sorted(TOP_LEVEL))}")
+        raise ConfigError(
+            f"unknown config key {sorted(unknown)[0]!r}; allowed top-level keys: {', '.join(sorted(TOP_LEVEL))}"
+        )
     base = {s: {**DEFAULTS[s], **raw.get(s, {})} for s in SECTIONS}
     grid = dict(raw.get("grid", {}))
     n_seeds = raw.get("seeds", 5)
@@ -217,9 +223,13 @@ def validate(point: Point) -> None:
     kind = point.sections["student"].get("kind")
     sweepable = [k for k in STUDENT_KINDS if k != "tabular"]  # a table cannot score unseen queries
     if kind not in sweepable:
-        raise ConfigError(f"student.kind = {kind!r} is not allowed in an experiment; choose one of {', '.join(sweepable)}")
+        raise ConfigError(
+            f"student.kind = {kind!r} is not allowed in an experiment; choose one of {', '.join(sweepable)}"
+        )
     if data.group_size > world.n_docs:
-        raise ConfigError(f"data.group_size = {data.group_size} is not allowed; it must be <= world.n_docs = {world.n_docs}")
+        raise ConfigError(
+            f"data.group_size = {data.group_size} is not allowed; it must be <= world.n_docs = {world.n_docs}"
+        )
     pool = point.sections["sampler"].get("pool_size")
     if pool is not None and pool > world.n_docs:
         raise ConfigError(f"sampler.pool_size = {pool} is not allowed; it must be <= world.n_docs = {world.n_docs}")
@@ -228,7 +238,9 @@ def validate(point: Point) -> None:
 def _split_key(key: str) -> tuple[str, str]:
     section, _, field = key.partition(".")
     if section not in SECTIONS or not field:
-        raise ConfigError(f"config key {key!r} is not allowed; use 'section.field' with section one of {', '.join(SECTIONS)}")
+        raise ConfigError(
+            f"config key {key!r} is not allowed; use 'section.field' with section one of {', '.join(SECTIONS)}"
+        )
     return section, field
 
 

@@ -14,7 +14,7 @@ in plan order.  Every executor calls the same :func:`simrank.sweep.run_chunk`, s
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pandas as pd
 
@@ -83,7 +83,8 @@ class DaskExecutor:
 
         exp_future = self.client.scatter(exp, broadcast=True)
         futures = {
-            self.client.submit(_run_on_worker, exp_future, jobs, width, pure=False): index for index, jobs, width in todo
+            self.client.submit(_run_on_worker, exp_future, jobs, width, pure=False): index
+            for index, jobs, width in todo
         }
         for future in as_completed(futures):
             yield futures[future], future.result()

@@ -39,7 +39,14 @@ def line_panel(ax, df: pd.DataFrame, x: str, y: str, hue: str) -> None:
     colours = sns.color_palette(PALETTE, summary[hue].nunique())
     for colour, (level, part) in zip(colours, summary.groupby(hue)):
         part = part.sort_values(x)
-        ax.plot(part[x], part[f"{y}_mean"], marker="o", ms=3, color=colour, label=f"{level:g}" if isinstance(level, float) else str(level))
+        ax.plot(
+            part[x],
+            part[f"{y}_mean"],
+            marker="o",
+            ms=3,
+            color=colour,
+            label=f"{level:g}" if isinstance(level, float) else str(level),
+        )
         ax.fill_between(part[x], part[f"{y}_low"], part[f"{y}_high"], color=colour, alpha=0.2, lw=0)
     ax.set_xlabel(LABELS.get(x, x))
     ax.grid(alpha=0.3)

@@ -89,9 +89,13 @@ def select_queries(qs: QuerySet, n: int, keep: str, tau: float) -> QuerySet:
         "extreme_entropy": np.concatenate([order[: n // 2], order[qs.n_queries - (n - n // 2) :]]),
     }[keep]
     return QuerySet(
-        docs=qs.docs, queries=qs.queries[rows], teacher=qs.teacher[rows], positive_probs=qs.positive_probs[rows],
-        grades=qs.grades[rows], proxies={k: v[rows] for k, v in qs.proxies.items()},
-    )  # fmt: skip
+        docs=qs.docs,
+        queries=qs.queries[rows],
+        teacher=qs.teacher[rows],
+        positive_probs=qs.positive_probs[rows],
+        grades=qs.grades[rows],
+        proxies={k: v[rows] for k, v in qs.proxies.items()},
+    )
 
 
 def sampling_distribution(qs: QuerySet, sampler: Sampler, query_id: np.ndarray, positives: np.ndarray) -> np.ndarray:

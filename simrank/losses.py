@@ -29,7 +29,7 @@ magnitude 1e4 and ``tau`` down to 1e-3, with or without masks.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

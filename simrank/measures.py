@@ -75,7 +75,9 @@ def pairwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) ->
 _mean_pairwise_entropy = jax.jit(lambda teacher, tau: jnp.mean(pairwise_entropy(teacher, tau)))
 
 
-def temperature_for_entropy(teacher: np.ndarray, target: float, low: float = 1e-3, high: float = 1e3, tol: float = 1e-6) -> float:
+def temperature_for_entropy(
+    teacher: np.ndarray, target: float, low: float = 1e-3, high: float = 1e3, tol: float = 1e-6
+) -> float:
     """The τ at which the mean pairwise entropy of the groups ``mean_G H_pair(G; τ)`` equals ``target``
     (nats, in ``(0, log 2)``): bisection on ``log τ`` (``H_pair`` is non-decreasing in τ), clipped to [low, high]."""
     teacher = jnp.asarray(teacher)

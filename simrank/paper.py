@@ -18,7 +18,9 @@ from simrank.errors import ConfigError, check_choice
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = ROOT / "paper" / "paper.md"
 RESULTS_DIR = ROOT / "results" / "paper"  # the committed results (same as simrank.predictions.RESULTS_DIR)
-BLOCK = re.compile(r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S)
+BLOCK = re.compile(
+    r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
+)
 
 
 def ensure_results(names: list[str], root: Path = RESULTS_DIR, progress: bool = True) -> dict[str, float]:

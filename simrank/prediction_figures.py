@@ -28,7 +28,9 @@ def _legend(ax, title):
 def draw_p1(t):
     df = t["p01-gap-vs-diameter"].copy()
     B = float(config_value(df, "student", "norm_bound").iloc[0])
-    df["bound"] = [t3_gap_bound(B, r.delta_rms, r.delta_max, int(r.n_train), 0.05, data_dependent=True) for r in df.itertuples()]
+    df["bound"] = [
+        t3_gap_bound(B, r.delta_rms, r.delta_max, int(r.n_train), 0.05, data_dependent=True) for r in df.itertuples()
+    ]
     df["pool"] = df["pool_size"].map(lambda p: f"pool {p:g}")
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     colours = sns.color_palette(PALETTE, df["pool_size"].nunique())
@@ -98,14 +100,19 @@ def _by_world_loss(df, world_col, world_label, x, xlabel, y=("ndcg10", NDCG), hu
 
 def draw_p4(t):
     df = t["p04-hard-negatives"].assign(nonbilinear=lambda d: config_value(d, "world", "nonbilinear", 0.0))
-    fig, axes = _by_world_loss(df, "nonbilinear", "non-bilinear weight γ", "pool_size", "negative pool size M (log scale)")
+    fig, axes = _by_world_loss(
+        df, "nonbilinear", "non-bilinear weight γ", "pool_size", "negative pool size M (log scale)"
+    )
     for ax in axes[0]:
         ax.set_xscale("log")
     return fig
 
 
 def draw_p5(t):
-    df = t["p05-false-negatives"].assign(fn_share=lambda d: 1 - d["eta"], arm=lambda d: d["loss"] + np.where(d["sampler"].str.endswith("+filter"), " + filter", ""))
+    df = t["p05-false-negatives"].assign(
+        fn_share=lambda d: 1 - d["eta"],
+        arm=lambda d: d["loss"] + np.where(d["sampler"].str.endswith("+filter"), " + filter", ""),
+    )
     fig, ax = plt.subplots(figsize=(4.5, 3.2))
     line_panel(ax, df, "fn_share", "ndcg10", "arm")
     ax.set_xlabel("share of negatives from the true top-10 (false negatives)")
@@ -115,15 +122,23 @@ def draw_p5(t):
 
 
 def draw_p6(t):
-    df = t["p06-entropy-quality"].assign(cell=lambda d: "noise " + d["teacher_noise"].map("{:g}".format) + ", shift " + d["test_shift"].map("{:g}".format))
+    df = t["p06-entropy-quality"].assign(
+        cell=lambda d: (
+            "noise " + d["teacher_noise"].map("{:g}".format) + ", shift " + d["test_shift"].map("{:g}".format)
+        )
+    )
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
     line_panel(axes[0], df, "tau", "ndcg10", "cell")
     axes[0].set_xscale("log")
     axes[0].set_xlabel("teacher temperature τ (log scale)")
-    s = summarise(df, ["cell", "tau"], "ndcg10").merge(summarise(df, ["cell", "tau"], "entropy_list"), on=["cell", "tau", "n"])
+    s = summarise(df, ["cell", "tau"], "ndcg10").merge(
+        summarise(df, ["cell", "tau"], "entropy_list"), on=["cell", "tau", "n"]
+    )
     for colour, (cell, part) in zip(sns.color_palette(PALETTE), s.groupby("cell")):
         axes[1].plot(part["entropy_list_mean"], part["ndcg10_mean"], "o-", ms=3, color=colour, label=cell)
-        axes[1].fill_between(part["entropy_list_mean"], part["ndcg10_low"], part["ndcg10_high"], color=colour, alpha=0.2, lw=0)
+        axes[1].fill_between(
+            part["entropy_list_mean"], part["ndcg10_low"], part["ndcg10_high"], color=colour, alpha=0.2, lw=0
+        )
     axes[1].set_xlabel("teacher listwise entropy H_list (nats)")
     axes[1].grid(alpha=0.3)
     axes[0].set_ylabel(NDCG)
@@ -189,8 +204,15 @@ def draw_p10(t):
         rho = df.loc[df["loss"] == loss, "kl_ndcg_corr"].dropna()
         axes[0].scatter(i + jitter.uniform(-0.15, 0.15, len(rho)), rho, s=10, alpha=0.6, color=colours[loss])
         r = ci.loc[loss]
-        axes[0].errorbar(i + 0.3, r["per_query_rho"], yerr=[[r["per_query_rho"] - r["low"]], [r["high"] - r["per_query_rho"]]],
-                         fmt="o", color="black", ms=4, capsize=3)  # fmt: skip
+        axes[0].errorbar(
+            i + 0.3,
+            r["per_query_rho"],
+            yerr=[[r["per_query_rho"] - r["low"]], [r["high"] - r["per_query_rho"]]],
+            fmt="o",
+            color="black",
+            ms=4,
+            capsize=3,
+        )
     axes[0].axhline(0, color="grey", lw=0.8, ls="--")
     axes[0].set_xticks(range(len(losses)), losses)
     axes[0].set_xlabel("loss")
@@ -226,7 +248,7 @@ def draw_p12(t):
     df = t["p12-seed-noise"]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     colours = sns.color_palette(PALETTE, df["seed"].nunique())
-    for colour, (seed, part) in zip(colours, df.groupby("seed")):
+    for colour, (_, part) in zip(colours, df.groupby("seed")):
         part = part.sort_values("pool_size")
         axes[0].plot(part["pool_size"], part["ndcg10"], "o-", ms=2, lw=0.8, color=colour, alpha=0.8)
     axes[0].set_title("one line per seed", fontsize=9)
@@ -240,19 +262,55 @@ def draw_p12(t):
 
 
 FIGURES = {
-    "P1": (draw_p1, "P1. Left: generalisation gap of soft RankNet (bilinear student, ‖W‖_F ≤ B) against the sampled diameter Δ̂, one dot per model, colour = negative pool size. Right: mean gap and the data-dependent T3 bound (δ = 0.05) against Δ̂ per pool, log scale, bands 95% CIs over seeds."),
-    "P2": (draw_p2, "P2. Test risk minus the teacher-entropy floor H(g) (T1) against the number of training groups, one line per teacher temperature τ, for soft RankNet (floor H_pair) and ListNet (floor H_list); dashed line = the floor; bands 95% CIs over seeds."),
-    "P3": (draw_p3, "P3. Generalisation gap of listwise KL distillation against negative pool size. Left: one line per teacher temperature τ (raw factorial). Right: one line per target mean pairwise entropy, τ chosen per sampler and seed by bisection so the training groups' H_pair matches; bands 95% CIs. Parallel lines = no interaction."),
-    "P4": (draw_p4, "P4. True nDCG@10 over the whole corpus against negative pool size (20 = local hard negatives, 1000 = uniform), LCE vs listwise KL; left well-specified world, right world with a non-bilinear relevance part; bands 95% CIs over 8 seeds."),
-    "P5": (draw_p5, "P5. True nDCG@10 against the share of negatives drawn from the 10 truly most relevant documents (false negatives), for LCE and KL distillation, with and without the false-negative filter (margin 0); bands 95% CIs over seeds."),
-    "P6": (draw_p6, "P6. True nDCG@10 of KL distillation against teacher temperature τ (left) and the resulting teacher listwise entropy (right), per teacher noise and test-query shift; bands 95% CIs over seeds."),
-    "P7": (draw_p7, "P7. Sampled group diameter Δ̂ (0.99-quantile) against negative pool size in an isotropic and a cone world (unnormalised vectors, dot-product proxy); bands 95% CIs over seeds."),
-    "P8": (draw_p8, "P8. Left: sampling bias κ = max μ/ν against the mixing weight η for the hardest tempered sampler, with the T4 formula κ_η and the cap 1/η. Middle/right: realised target risk under uniform negatives against η, one line per hardness β, in a well-specified and a misspecified world; dashed verticals: the bound-optimal η*. Bands 95% CIs over seeds."),
-    "P9": (draw_p9, "P9. True nDCG@10 against the test-query domain shift for students trained on all queries or only on the lowest-, highest- or extreme-entropy (both tails) teacher queries (same number of queries); bands 95% CIs over seeds."),
-    "P10": (draw_p10, "P10. Left: per model (losses × samplers × seeds), Spearman ρ across its evaluation queries between per-query KL(teacher ‖ student) over the corpus and per-query true nDCG@10; black: mean over the loss's models with its 95% CI (models with constant nDCG omitted). Right: mean nDCG@10 against mean corpus KL, one dot per model."),
-    "P11": (draw_p11, "P11. True nDCG@10 against group size k for LCE and KL distillation with uniform (pool 1000) and local (pool 100) negatives; bands 95% CIs over seeds."),
-    "P12": (draw_p12, "P12. True nDCG@10 of KL distillation for five near-equivalent samplers (pool sizes): left one line per seed (10 seeds), right the mean with its 95% CI; crossings on the left are orders a single seed would report."),
-}  # fmt: skip
+    "P1": (
+        draw_p1,
+        "P1. Left: generalisation gap of soft RankNet (bilinear student, ‖W‖_F ≤ B) against the sampled diameter Δ̂, one dot per model, colour = negative pool size. Right: mean gap and the data-dependent T3 bound (δ = 0.05) against Δ̂ per pool, log scale, bands 95% CIs over seeds.",
+    ),
+    "P2": (
+        draw_p2,
+        "P2. Test risk minus the teacher-entropy floor H(g) (T1) against the number of training groups, one line per teacher temperature τ, for soft RankNet (floor H_pair) and ListNet (floor H_list); dashed line = the floor; bands 95% CIs over seeds.",
+    ),
+    "P3": (
+        draw_p3,
+        "P3. Generalisation gap of listwise KL distillation against negative pool size. Left: one line per teacher temperature τ (raw factorial). Right: one line per target mean pairwise entropy, τ chosen per sampler and seed by bisection so the training groups' H_pair matches; bands 95% CIs. Parallel lines = no interaction.",
+    ),
+    "P4": (
+        draw_p4,
+        "P4. True nDCG@10 over the whole corpus against negative pool size (20 = local hard negatives, 1000 = uniform), LCE vs listwise KL; left well-specified world, right world with a non-bilinear relevance part; bands 95% CIs over 8 seeds.",
+    ),
+    "P5": (
+        draw_p5,
+        "P5. True nDCG@10 against the share of negatives drawn from the 10 truly most relevant documents (false negatives), for LCE and KL distillation, with and without the false-negative filter (margin 0); bands 95% CIs over seeds.",
+    ),
+    "P6": (
+        draw_p6,
+        "P6. True nDCG@10 of KL distillation against teacher temperature τ (left) and the resulting teacher listwise entropy (right), per teacher noise and test-query shift; bands 95% CIs over seeds.",
+    ),
+    "P7": (
+        draw_p7,
+        "P7. Sampled group diameter Δ̂ (0.99-quantile) against negative pool size in an isotropic and a cone world (unnormalised vectors, dot-product proxy); bands 95% CIs over seeds.",
+    ),
+    "P8": (
+        draw_p8,
+        "P8. Left: sampling bias κ = max μ/ν against the mixing weight η for the hardest tempered sampler, with the T4 formula κ_η and the cap 1/η. Middle/right: realised target risk under uniform negatives against η, one line per hardness β, in a well-specified and a misspecified world; dashed verticals: the bound-optimal η*. Bands 95% CIs over seeds.",
+    ),
+    "P9": (
+        draw_p9,
+        "P9. True nDCG@10 against the test-query domain shift for students trained on all queries or only on the lowest-, highest- or extreme-entropy (both tails) teacher queries (same number of queries); bands 95% CIs over seeds.",
+    ),
+    "P10": (
+        draw_p10,
+        "P10. Left: per model (losses × samplers × seeds), Spearman ρ across its evaluation queries between per-query KL(teacher ‖ student) over the corpus and per-query true nDCG@10; black: mean over the loss's models with its 95% CI (models with constant nDCG omitted). Right: mean nDCG@10 against mean corpus KL, one dot per model.",
+    ),
+    "P11": (
+        draw_p11,
+        "P11. True nDCG@10 against group size k for LCE and KL distillation with uniform (pool 1000) and local (pool 100) negatives; bands 95% CIs over seeds.",
+    ),
+    "P12": (
+        draw_p12,
+        "P12. True nDCG@10 of KL distillation for five near-equivalent samplers (pool sizes): left one line per seed (10 seeds), right the mean with its 95% CI; crossings on the left are orders a single seed would report.",
+    ),
+}
 
 
 def make_figure(key: str, out_dir: Path = FIGURES_DIR, root: Path = RESULTS_DIR) -> list[Path]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -103,9 +103,17 @@ def analyse_p1(tables: dict[str, pd.DataFrame]) -> Verdict:
         verdict = "conditional"
     else:
         verdict = "refuted"
-    numbers = {"r": corr.r, "r_low": corr.low, "r_high": corr.high, "r2_means": float(r2), "slope": float(slope),
-               "bound_holds": holds, "tightness_min": float(tightness.min()), "tightness_max": float(tightness.max()),
-               "non_vacuous": non_vacuous}  # fmt: skip
+    numbers = {
+        "r": corr.r,
+        "r_low": corr.low,
+        "r_high": corr.high,
+        "r2_means": float(r2),
+        "slope": float(slope),
+        "bound_holds": holds,
+        "tightness_min": float(tightness.min()),
+        "tightness_max": float(tightness.max()),
+        "non_vacuous": non_vacuous,
+    }
     summary = (
         f"r(Δ̂, gap) = {_fmt(corr.r)} [{_fmt(corr.low)}, {_fmt(corr.high)}] over {len(df)} models; a line through "
         f"the {len(means)} locality means has R² = {_fmt(r2, 2)} (slope {_fmt(slope)} nats per unit Δ̂); the T3 bound "
@@ -134,10 +142,21 @@ def analyse_p2(tables: dict[str, pd.DataFrame]) -> Verdict:
     n_lo, n_hi = df["n_train"].min(), df["n_train"].max()
     rows = []
     for (loss, tau), cell in df.groupby(["loss", "tau"]):
-        drop = paired(by_seed(cell, cell["n_train"] == n_lo, "excess_risk"), by_seed(cell, cell["n_train"] == n_hi, "excess_risk"))
+        drop = paired(
+            by_seed(cell, cell["n_train"] == n_lo, "excess_risk"), by_seed(cell, cell["n_train"] == n_hi, "excess_risk")
+        )
         at_hi = cell[cell["n_train"] == n_hi]
-        rows.append({"loss": loss, "tau": tau, "floor": at_hi[FLOORS[loss]].mean(), "excess_small_n": cell[cell["n_train"] == n_lo]["excess_risk"].mean(),
-                     "excess_large_n": at_hi["excess_risk"].mean(), "drop_low": drop.low, "drop_high": drop.high})  # fmt: skip
+        rows.append(
+            {
+                "loss": loss,
+                "tau": tau,
+                "floor": at_hi[FLOORS[loss]].mean(),
+                "excess_small_n": cell[cell["n_train"] == n_lo]["excess_risk"].mean(),
+                "excess_large_n": at_hi["excess_risk"].mean(),
+                "drop_low": drop.low,
+                "drop_high": drop.high,
+            }
+        )
     table = pd.DataFrame(rows)
     falls = int((table["drop_low"] > 0).sum())
     rel = float((table["excess_large_n"] / table["floor"]).max())
@@ -164,9 +183,14 @@ def _anova_row(df: pd.DataFrame, a: str, b: str) -> dict:
     aov = two_way_anova(df, a, b, "gap")
     inter = aov.loc[f"{a}:{b}"]
     main = max(aov.loc[a, "eta_sq"], aov.loc[b, "eta_sq"])
-    return {"eta_sq_locality": aov.loc[a, "eta_sq"], "eta_sq_entropy": aov.loc[b, "eta_sq"],
-            "eta_sq_interaction": inter["eta_sq"], "partial_eta_sq_interaction": inter["partial_eta_sq"],
-            "p_interaction": inter["p"], "negligible": bool(inter["eta_sq"] <= P3_NEGLIGIBLE * main)}  # fmt: skip
+    return {
+        "eta_sq_locality": aov.loc[a, "eta_sq"],
+        "eta_sq_entropy": aov.loc[b, "eta_sq"],
+        "eta_sq_interaction": inter["eta_sq"],
+        "partial_eta_sq_interaction": inter["partial_eta_sq"],
+        "p_interaction": inter["p"],
+        "negligible": bool(inter["eta_sq"] <= P3_NEGLIGIBLE * main),
+    }
 
 
 def analyse_p3(tables: dict[str, pd.DataFrame]) -> Verdict:
@@ -179,7 +203,9 @@ def analyse_p3(tables: dict[str, pd.DataFrame]) -> Verdict:
     raw = _anova_row(tables["p03-additivity"], "pool_size", "tau")
     matched_df = tables["p03-additivity-matched"].assign(entropy=lambda d: config_value(d, "data", "match_entropy"))
     matched = _anova_row(matched_df, "pool_size", "entropy")
-    table = pd.DataFrame([{"design": "raw (pool × τ)", **raw}, {"design": "entropy-matched (pool × H_pair)", **matched}])
+    table = pd.DataFrame(
+        [{"design": "raw (pool × τ)", **raw}, {"design": "entropy-matched (pool × H_pair)", **matched}]
+    )
     n_ok = int(raw["negligible"]) + int(matched["negligible"])
     verdict = {2: "confirmed", 1: "conditional", 0: "refuted"}[n_ok]
     numbers = {f"{d}_{k}": v for d, row in (("raw", raw), ("matched", matched)) for k, v in row.items()}
@@ -211,11 +237,21 @@ def analyse_p4(tables: dict[str, pd.DataFrame]) -> Verdict:
         row = {"nonbilinear": world}
         for loss in ("lce", "kl"):
             cell = (nonbilinear == world) & (df["loss"] == loss)
-            a, b = by_seed(df, cell & (df["pool_size"] == hard), "ndcg10"), by_seed(df, cell & (df["pool_size"] == easy), "ndcg10")
+            a, b = (
+                by_seed(df, cell & (df["pool_size"] == hard), "ndcg10"),
+                by_seed(df, cell & (df["pool_size"] == easy), "ndcg10"),
+            )
             d = paired(a, b)
             t = tost(a.sort_index(), b.sort_index(), P4_MARGIN, ALPHA, paired=True)
-            row.update({f"{loss}_diff": d.mean, f"{loss}_low": d.low, f"{loss}_high": d.high, f"{loss}_tost_p": t.p,
-                        f"{loss}_equivalent": t.equivalent})  # fmt: skip
+            row.update(
+                {
+                    f"{loss}_diff": d.mean,
+                    f"{loss}_low": d.low,
+                    f"{loss}_high": d.high,
+                    f"{loss}_tost_p": t.p,
+                    f"{loss}_equivalent": t.equivalent,
+                }
+            )
         row["holds"] = bool((row["lce_low"] > 0 or row["lce_high"] < 0) and row["kl_equivalent"])
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -228,7 +264,9 @@ def analyse_p4(tables: dict[str, pd.DataFrame]) -> Verdict:
         for r in table.itertuples()
     ]
     numbers = {"worlds_holding": n, "worlds": len(table), "margin": P4_MARGIN, "seeds": int(df["seed"].nunique())}
-    summary = f"nDCG@10(pool {hard:g}) − nDCG@10(uniform), ±{P4_MARGIN} margin, {numbers['seeds']} seeds: " + "; ".join(parts)
+    summary = f"nDCG@10(pool {hard:g}) − nDCG@10(uniform), ±{P4_MARGIN} margin, {numbers['seeds']} seeds: " + "; ".join(
+        parts
+    )
     return Verdict(verdict, summary, numbers, table)
 
 
@@ -255,9 +293,19 @@ def analyse_p5(tables: dict[str, pd.DataFrame]) -> Verdict:
         harm, gain = paired(harm_a, base), paired(gain_a, base)
         eq_harm = tost(harm_a.sort_index(), base.sort_index(), P5_MARGIN, ALPHA, paired=True)
         eq_gain = tost(gain_a.sort_index(), base.sort_index(), P5_MARGIN, ALPHA, paired=True)
-        rows.append({"loss": loss, "harm": harm.mean, "harm_low": harm.low, "harm_high": harm.high,
-                     "harm_equivalent_0": eq_harm.equivalent, "gain": gain.mean, "gain_low": gain.low,
-                     "gain_high": gain.high, "gain_equivalent_0": eq_gain.equivalent})  # fmt: skip
+        rows.append(
+            {
+                "loss": loss,
+                "harm": harm.mean,
+                "harm_low": harm.low,
+                "harm_high": harm.high,
+                "harm_equivalent_0": eq_harm.equivalent,
+                "gain": gain.mean,
+                "gain_low": gain.low,
+                "gain_high": gain.high,
+                "gain_equivalent_0": eq_gain.equivalent,
+            }
+        )
     table = pd.DataFrame(rows).set_index("loss")
     lce, kl = table.loc["lce"], table.loc["kl"]
     lce_ok = lce["harm_low"] > 0 and lce["gain_low"] > 0
@@ -294,24 +342,43 @@ def analyse_p6(tables: dict[str, pd.DataFrame]) -> Verdict:
         at = {t: by_seed(cell, cell["tau"] == t, "ndcg10") for t in (taus[0], peak, taus[-1])}
         rise, fall = paired(at[peak], at[taus[0]]), paired(at[peak], at[taus[-1]])
         interior = taus[0] < peak < taus[-1]
-        rows.append({"teacher_noise": noise, "test_shift": shift, "peak_tau": peak, "peak_ndcg": means.max(),
-                     "peak_entropy": cell[cell["tau"] == peak]["entropy_list"].mean(),
-                     "rise_low": rise.low, "fall_low": fall.low,
-                     "inverted_u": bool(interior and rise.low > 0 and fall.low > 0)})  # fmt: skip
+        rows.append(
+            {
+                "teacher_noise": noise,
+                "test_shift": shift,
+                "peak_tau": peak,
+                "peak_ndcg": means.max(),
+                "peak_entropy": cell[cell["tau"] == peak]["entropy_list"].mean(),
+                "rise_low": rise.low,
+                "fall_low": fall.low,
+                "inverted_u": bool(interior and rise.low > 0 and fall.low > 0),
+            }
+        )
     table = pd.DataFrame(rows)
     shifts = sorted(df["test_shift"].unique())
     shift_effects = []
     for noise, cell in df.groupby("teacher_noise"):
         peak = table[(table["teacher_noise"] == noise) & (table["test_shift"] == shifts[0])]["peak_tau"].iloc[0]
         at_peak = cell[cell["tau"] == peak]
-        shift_effects.append(paired(by_seed(at_peak, at_peak["test_shift"] == shifts[-1], "ndcg10"),
-                                    by_seed(at_peak, at_peak["test_shift"] == shifts[0], "ndcg10")))  # fmt: skip
+        shift_effects.append(
+            paired(
+                by_seed(at_peak, at_peak["test_shift"] == shifts[-1], "ndcg10"),
+                by_seed(at_peak, at_peak["test_shift"] == shifts[0], "ndcg10"),
+            )
+        )
     n_u = int(table["inverted_u"].sum())
     shift_worse = all(e.high < 0 for e in shift_effects)
     verdict = "confirmed" if n_u == len(table) and shift_worse else "conditional" if n_u else "refuted"
-    numbers = {"cells_inverted_u": n_u, "cells": len(table), "shift_effect_max": max(e.mean for e in shift_effects),
-               "shift_worse": shift_worse}  # fmt: skip
-    peaks = ", ".join(f"noise {r.teacher_noise:g}/shift {r.test_shift:g}: τ* = {r.peak_tau:g} (H = {r.peak_entropy:.2f} nats)" for r in table.itertuples())
+    numbers = {
+        "cells_inverted_u": n_u,
+        "cells": len(table),
+        "shift_effect_max": max(e.mean for e in shift_effects),
+        "shift_worse": shift_worse,
+    }
+    peaks = ", ".join(
+        f"noise {r.teacher_noise:g}/shift {r.test_shift:g}: τ* = {r.peak_tau:g} (H = {r.peak_entropy:.2f} nats)"
+        for r in table.itertuples()
+    )
     summary = (
         f"inverted U in {n_u}/{len(table)} (noise, shift) cells ({peaks}); the shift of {shifts[-1]:g} changes the "
         f"peak nDCG@10 by " + " and ".join(_ci(e) for e in shift_effects) + " (noise levels in increasing order)"
@@ -335,10 +402,20 @@ def analyse_p7(tables: dict[str, pd.DataFrame]) -> Verdict:
     hard, easy = df["pool_size"].min(), df["pool_size"].max()
     rows = []
     for world, cell in df.groupby("world"):
-        ratio = by_seed(cell, cell["pool_size"] == hard, "delta_hat") / by_seed(cell, cell["pool_size"] == easy, "delta_hat")
+        ratio = by_seed(cell, cell["pool_size"] == hard, "delta_hat") / by_seed(
+            cell, cell["pool_size"] == easy, "delta_hat"
+        )
         r = mean_ci((1 - ratio).to_numpy())
         geometry, _, sphere = world.partition("-")
-        rows.append({"geometry": geometry, "vectors": "unit sphere" if sphere else "raw", "shrink": r.mean, "low": r.low, "high": r.high})
+        rows.append(
+            {
+                "geometry": geometry,
+                "vectors": "unit sphere" if sphere else "raw",
+                "shrink": r.mean,
+                "low": r.low,
+                "high": r.high,
+            }
+        )
     table = pd.DataFrame(rows)
     outcomes, parts = [], []
     for vectors, cell in table.groupby("vectors"):
@@ -370,7 +447,8 @@ def analyse_p8(tables: dict[str, pd.DataFrame]) -> Verdict:
     refuted otherwise.
     """
     df = tables["p08-augmentation"].assign(
-        nonbilinear=lambda d: config_value(d, "world", "nonbilinear", 0.0), beta=lambda d: config_value(d, "sampler", "beta")
+        nonbilinear=lambda d: config_value(d, "world", "nonbilinear", 0.0),
+        beta=lambda d: config_value(d, "sampler", "beta"),
     )
     B = float(config_value(df, "student", "norm_bound").iloc[0])
     base = df[df["eta"] == 0]
@@ -378,31 +456,57 @@ def analyse_p8(tables: dict[str, pd.DataFrame]) -> Verdict:
     grows = bool(np.all(np.diff(np.log(kappa_by_beta.to_numpy())) > 0))
     ref = base.groupby(["nonbilinear", "beta", "seed"])["kappa"].first()
     mixed = df[df["eta"] > 0]
-    predicted = kappa_eta(ref.loc[list(zip(mixed["nonbilinear"], mixed["beta"], mixed["seed"]))].to_numpy(), mixed["eta"].to_numpy())
+    predicted = kappa_eta(
+        ref.loc[list(zip(mixed["nonbilinear"], mixed["beta"], mixed["seed"]))].to_numpy(), mixed["eta"].to_numpy()
+    )
     kappa_err = float(np.max(np.abs(predicted - mixed["kappa"].to_numpy()) / mixed["kappa"].to_numpy()))
     capped = bool(np.all(mixed["kappa"] <= 1 / mixed["eta"] * (1 + P8_KAPPA_RTOL)))
     rows = []
     for (world, beta), cell in df[df["beta"] > 0].groupby(["nonbilinear", "beta"]):
         at0, at1 = cell[cell["eta"] == 0], cell[cell["eta"] == cell["eta"].max()]
         eta_star, _ = optimal_eta(
-            at0["kappa"].mean(), at0["train_risk"].mean(), at0["target_risk"].mean(), B=B,
-            rho2_nu=at0["delta_rms"].mean(), rho2_mu=at1["delta_rms"].mean(), rho_inf=at1["delta_max"].max(),
-            n=int(cell["n_train"].iloc[0]), delta=DELTA,
-        )  # fmt: skip
+            at0["kappa"].mean(),
+            at0["train_risk"].mean(),
+            at0["target_risk"].mean(),
+            B=B,
+            rho2_nu=at0["delta_rms"].mean(),
+            rho2_mu=at1["delta_rms"].mean(),
+            rho_inf=at1["delta_max"].max(),
+            n=int(cell["n_train"].iloc[0]),
+            delta=DELTA,
+        )
         r0 = by_seed(cell, cell["eta"] == 0, "target_risk")
-        gains = {e: paired(r0, by_seed(cell, cell["eta"] == e, "target_risk")) for e in sorted(cell["eta"].unique()) if e > 0}
+        gains = {
+            e: paired(r0, by_seed(cell, cell["eta"] == e, "target_risk")) for e in sorted(cell["eta"].unique()) if e > 0
+        }
         best = max(gains, key=lambda e: gains[e].mean)
         helps = any(g.low > 0 for g in gains.values())
-        rows.append({"nonbilinear": world, "beta": beta, "kappa": at0["kappa"].mean(), "eta_star": eta_star,
-                     "best_eta": best, "gain": gains[best].mean, "gain_low": gains[best].low,
-                     "gain_high": gains[best].high, "predicted_help": eta_star > 0, "realised_help": helps,
-                     "match": (eta_star > 0) == helps})  # fmt: skip
+        rows.append(
+            {
+                "nonbilinear": world,
+                "beta": beta,
+                "kappa": at0["kappa"].mean(),
+                "eta_star": eta_star,
+                "best_eta": best,
+                "gain": gains[best].mean,
+                "gain_low": gains[best].low,
+                "gain_high": gains[best].high,
+                "predicted_help": eta_star > 0,
+                "realised_help": helps,
+                "match": (eta_star > 0) == helps,
+            }
+        )
     table = pd.DataFrame(rows)
     n_match = int(table["match"].sum())
     ok = grows and capped and kappa_err < P8_KAPPA_RTOL
     verdict = "confirmed" if ok and n_match == len(table) else "conditional" if ok and n_match else "refuted"
-    numbers = {"kappa_grows": grows, "kappa_capped": capped, "kappa_eta_rel_error": kappa_err,
-               "cells_matching": n_match, "cells": len(table)}  # fmt: skip
+    numbers = {
+        "kappa_grows": grows,
+        "kappa_capped": capped,
+        "kappa_eta_rel_error": kappa_err,
+        "cells_matching": n_match,
+        "cells": len(table),
+    }
     cells = "; ".join(
         f"γ = {r.nonbilinear:g}, β = {r.beta:g}: κ = {r.kappa:.3g}, η* = {r.eta_star:.2f}, best η = {r.best_eta:g} lowers "
         f"the target risk by {_fmt(r.gain)} [{_fmt(r.gain_low)}, {_fmt(r.gain_high)}]"
@@ -441,8 +545,13 @@ def analyse_p9(tables: dict[str, pd.DataFrame]) -> Verdict:
     shifted = mean_ci(harms[("extreme_entropy", shifts[-1])].to_numpy())
     more = paired(harms[("extreme_entropy", shifts[-1])], harms[("extreme_entropy", shifts[0])])
     verdict = "confirmed" if shifted.low > 0 and more.low > 0 else "conditional" if shifted.low > 0 else "refuted"
-    numbers = {"harm_shifted": shifted.mean, "harm_shifted_low": shifted.low, "harm_increase": more.mean,
-               "harm_increase_low": more.low, "harm_increase_high": more.high}  # fmt: skip
+    numbers = {
+        "harm_shifted": shifted.mean,
+        "harm_shifted_low": shifted.low,
+        "harm_increase": more.mean,
+        "harm_increase_low": more.low,
+        "harm_increase_high": more.high,
+    }
     summary = (
         f"training only on extreme-entropy queries costs {_ci(shifted)} nDCG@10 under a shift of {shifts[-1]:g}, "
         f"{_ci(more)} more than without shift"
@@ -470,18 +579,31 @@ def analyse_p10(tables: dict[str, pd.DataFrame]) -> Verdict:
         corr = part["kl_ndcg_corr"].dropna()
         r = per_query[loss] = mean_ci(corr.to_numpy())
         across = spearman(part["kl_corpus"], part["ndcg10"])
-        rows.append({"loss": loss, "per_query_rho": r.mean, "low": r.low, "high": r.high, "models": r.n,
-                     "nan_models": len(part) - len(corr), "across_model_rho": across.r})  # fmt: skip
+        rows.append(
+            {
+                "loss": loss,
+                "per_query_rho": r.mean,
+                "low": r.low,
+                "high": r.high,
+                "models": r.n,
+                "nan_models": len(part) - len(corr),
+                "across_model_rho": across.r,
+            }
+        )
     table = pd.DataFrame(rows)
     by_loss = {k: r for k, r in per_query.items() if k != "all"}
     negative = [k for k, r in by_loss.items() if r.high < 0]
     overall = per_query["all"]
-    verdict = "confirmed" if overall.high < 0 and len(negative) == len(by_loss) else "conditional" if negative else "refuted"
+    verdict = (
+        "confirmed" if overall.high < 0 and len(negative) == len(by_loss) else "conditional" if negative else "refuted"
+    )
     numbers = {
-        "rho": overall.mean, "rho_low": overall.low, "rho_high": overall.high,
+        "rho": overall.mean,
+        "rho_low": overall.low,
+        "rho_high": overall.high,
         **{f"rho_{k}": r.mean for k, r in by_loss.items()},
         **{f"across_model_rho_{row['loss']}": row["across_model_rho"] for row in rows},
-    }  # fmt: skip
+    }
     summary = (
         f"per-query Spearman ρ(KL, nDCG@10) averaged over {overall.n} models = {_ci(overall)}; per loss "
         + ", ".join(f"{k} {_ci(r)}" for k, r in by_loss.items())
@@ -539,8 +661,14 @@ def analyse_p12(tables: dict[str, pd.DataFrame]) -> Verdict:
     n_sig = int(pairs["significant"].sum())
     disagree = stab["mean_kendall_tau"] < 1
     verdict = "refuted" if not disagree else "confirmed" if n_sig < len(pairs) else "conditional"
-    numbers = {"top1": float(stab["top1"]), "top1_fraction": stab["top1_fraction"], "mean_kendall_tau": stab["mean_kendall_tau"],
-               "significant_pairs": n_sig, "pairs": len(pairs), "seeds": stab["n_seeds"]}  # fmt: skip
+    numbers = {
+        "top1": float(stab["top1"]),
+        "top1_fraction": stab["top1_fraction"],
+        "mean_kendall_tau": stab["mean_kendall_tau"],
+        "significant_pairs": n_sig,
+        "pairs": len(pairs),
+        "seeds": stab["n_seeds"],
+    }
     summary = (
         f"over {stab['n_seeds']} seeds the best pool ({stab['top1']:g}) wins on {stab['top1_fraction']:.0%} of single "
         f"seeds, a single seed's ranking has mean Kendall τ = {stab['mean_kendall_tau']:.2f} with the all-seed one, and "
@@ -554,17 +682,53 @@ PREDICTIONS = {
     for p in [
         Prediction("P1", "the gap grows linearly in Δ_Q at fixed τ; T3 is tight", ("p01-gap-vs-diameter",), analyse_p1),
         Prediction("P2", "trained risk floors at H(g)", ("p02-entropy-floor",), analyse_p2),
-        Prediction("P3", "locality × entropy interaction on the gap is negligible", ("p03-additivity", "p03-additivity-matched"), analyse_p3),
-        Prediction("P4", "hard negatives change nDCG@10 under LCE, not under distillation", ("p04-hard-negatives",), analyse_p4),
-        Prediction("P5", "false negatives hurt LCE, not distillation; filtering helps LCE only", ("p05-false-negatives",), analyse_p5),
-        Prediction("P6", "quality is inverted-U in teacher entropy, worst under domain shift", ("p06-entropy-quality",), analyse_p6),
-        Prediction("P7", "hard sampling shrinks Δ̂ in isotropic worlds, hardly in cone worlds", ("p07-diameter-geometry",), analyse_p7),
-        Prediction("P8", "κ grows with hardness, mixing caps it, η's benefit matches T4", ("p08-augmentation",), analyse_p8),
-        Prediction("P9", "extreme-entropy training queries hurt shifted-domain quality most", ("p09-extreme-entropy",), analyse_p9),
-        Prediction("P10", "per-query KL(teacher‖student) correlates negatively with nDCG@10", ("p10-kl-ndcg",), analyse_p10),
-        Prediction("P11", "group size matters more under LCE with local negatives than under distillation", ("p11-group-size",), analyse_p11),
+        Prediction(
+            "P3",
+            "locality × entropy interaction on the gap is negligible",
+            ("p03-additivity", "p03-additivity-matched"),
+            analyse_p3,
+        ),
+        Prediction(
+            "P4", "hard negatives change nDCG@10 under LCE, not under distillation", ("p04-hard-negatives",), analyse_p4
+        ),
+        Prediction(
+            "P5",
+            "false negatives hurt LCE, not distillation; filtering helps LCE only",
+            ("p05-false-negatives",),
+            analyse_p5,
+        ),
+        Prediction(
+            "P6",
+            "quality is inverted-U in teacher entropy, worst under domain shift",
+            ("p06-entropy-quality",),
+            analyse_p6,
+        ),
+        Prediction(
+            "P7",
+            "hard sampling shrinks Δ̂ in isotropic worlds, hardly in cone worlds",
+            ("p07-diameter-geometry",),
+            analyse_p7,
+        ),
+        Prediction(
+            "P8", "κ grows with hardness, mixing caps it, η's benefit matches T4", ("p08-augmentation",), analyse_p8
+        ),
+        Prediction(
+            "P9",
+            "extreme-entropy training queries hurt shifted-domain quality most",
+            ("p09-extreme-entropy",),
+            analyse_p9,
+        ),
+        Prediction(
+            "P10", "per-query KL(teacher‖student) correlates negatively with nDCG@10", ("p10-kl-ndcg",), analyse_p10
+        ),
+        Prediction(
+            "P11",
+            "group size matters more under LCE with local negatives than under distillation",
+            ("p11-group-size",),
+            analyse_p11,
+        ),
         Prediction("P12", "sampler rankings that do not survive ≥ 5 seeds are noise", ("p12-seed-noise",), analyse_p12),
-    ]  # fmt: skip
+    ]
 }
 
 

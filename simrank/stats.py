@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Hashable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -183,9 +184,7 @@ def mean_ci(values: Any, confidence: float = 0.95) -> MeanCI:
 # --------------------------------------------------------------------------
 
 
-def summarise(
-    df: pd.DataFrame, by: list[str] | str, value: str, confidence: float = 0.95
-) -> pd.DataFrame:
+def summarise(df: pd.DataFrame, by: list[str] | str, value: str, confidence: float = 0.95) -> pd.DataFrame:
     """Group ``df`` by ``by`` and apply :func:`mean_ci` to ``value`` in each group.
 
     Each row of ``df`` is one observation (normally one seed).  For every group
@@ -201,8 +200,9 @@ def summarise(
     for key, grp in df.groupby(by, sort=True, observed=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         r = mean_ci(grp[value].to_numpy(), confidence)
-        rows.append({**dict(zip(by, key)), f"{value}_mean": r.mean, f"{value}_low": r.low,
-                     f"{value}_high": r.high, "n": r.n})
+        rows.append(
+            {**dict(zip(by, key)), f"{value}_mean": r.mean, f"{value}_low": r.low, f"{value}_high": r.high, "n": r.n}
+        )
     cols = by + [f"{value}_mean", f"{value}_low", f"{value}_high", "n"]
     out = pd.DataFrame(rows, columns=cols)
     out["n"] = out["n"].astype(int)
@@ -429,8 +429,14 @@ def equivalence_groups(
                 group[lv], is_ref[lv], pval[lv] = label, False, p
 
     rows = [
-        {**_level_records(by, lv), f"{value}_mean": means[lv], "n": len(obs[lv]),
-         "group": group[lv], "reference": is_ref[lv], "p_tost": pval[lv]}
+        {
+            **_level_records(by, lv),
+            f"{value}_mean": means[lv],
+            "n": len(obs[lv]),
+            "group": group[lv],
+            "reference": is_ref[lv],
+            "p_tost": pval[lv],
+        }
         for lv in order
     ]
     return pd.DataFrame(rows, columns=by + [f"{value}_mean", "n", "group", "reference", "p_tost"])
@@ -545,8 +551,15 @@ def two_way_anova(df: pd.DataFrame, a: str, b: str, value: str) -> pd.DataFrame:
             "partial_eta_sq": s / (s + ss_res) if (s + ss_res) > 0 else math.nan,
             "omega_sq": (s - d * ms_res) / (ss_tot + ms_res) if (ss_tot + ms_res) > 0 else math.nan,
         }
-    rows["Residual"] = {"sum_sq": ss_res, "df": df_res, "F": math.nan, "p": math.nan,
-                        "eta_sq": math.nan, "partial_eta_sq": math.nan, "omega_sq": math.nan}
+    rows["Residual"] = {
+        "sum_sq": ss_res,
+        "df": df_res,
+        "F": math.nan,
+        "p": math.nan,
+        "eta_sq": math.nan,
+        "partial_eta_sq": math.nan,
+        "omega_sq": math.nan,
+    }
     out = pd.DataFrame.from_dict(rows, orient="index")
     return out[["sum_sq", "df", "F", "p", "eta_sq", "partial_eta_sq", "omega_sq"]]
 
@@ -560,9 +573,7 @@ def _level_name(by: list[str], lv: tuple):
     return lv[0] if len(by) == 1 else lv
 
 
-def rank_stability(
-    df: pd.DataFrame, by: list[str] | str, value: str, seed_col: str = "seed"
-) -> dict[str, Any]:
+def rank_stability(df: pd.DataFrame, by: list[str] | str, value: str, seed_col: str = "seed") -> dict[str, Any]:
     """How well single seeds reproduce the ranking of the seed-averaged means.
 
     Let ``x[s, l]`` be the mean of ``value`` for level ``l`` on seed ``s``
@@ -687,8 +698,17 @@ def pairwise_rank_significance(
             else:
                 t = math.copysign(math.inf, md) if md != 0 else math.nan
                 p = 0.0 if md != 0 else 1.0
-        recs.append({"level_hi": _level_name(by, levels[i]), "level_lo": _level_name(by, levels[j]),
-                     "mean_diff": md, "t": t, "df": float(n - 1), "p": p, "n": n})
+        recs.append(
+            {
+                "level_hi": _level_name(by, levels[i]),
+                "level_lo": _level_name(by, levels[j]),
+                "mean_diff": md,
+                "t": t,
+                "df": float(n - 1),
+                "p": p,
+                "n": n,
+            }
+        )
     cols = ["level_hi", "level_lo", "mean_diff", "t", "df", "p", "p_adj", "n", "significant"]
     out = pd.DataFrame(recs, columns=[c for c in cols if c not in ("p_adj", "significant")])
     p = out["p"].to_numpy(dtype=float)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -49,12 +49,43 @@ from simrank.world import World, WorldConfig
 
 #: Columns every results table carries (documented in the README).
 RESULT_COLUMNS = [
-    "experiment", "world", "sampler", "pool_size", "beta", "locality", "tau", "eta", "teacher_noise",
-    "loss", "student", "group_size", "n_train", "test_shift", "seed",
-    "delta_hat", "delta_max", "delta_rms", "entropy_pair", "entropy_list", "kappa", "lipschitz",
-    "train_risk", "test_risk", "gap", "excess_risk", "target_risk", "kl_teacher", "kl_corpus",
-    "kl_ndcg_corr", "ndcg10", "rr10", "kendall_teacher", "simrank_version", "config_hash", "config",
-]  # fmt: skip
+    "experiment",
+    "world",
+    "sampler",
+    "pool_size",
+    "beta",
+    "locality",
+    "tau",
+    "eta",
+    "teacher_noise",
+    "loss",
+    "student",
+    "group_size",
+    "n_train",
+    "test_shift",
+    "seed",
+    "delta_hat",
+    "delta_max",
+    "delta_rms",
+    "entropy_pair",
+    "entropy_list",
+    "kappa",
+    "lipschitz",
+    "train_risk",
+    "test_risk",
+    "gap",
+    "excess_risk",
+    "target_risk",
+    "kl_teacher",
+    "kl_corpus",
+    "kl_ndcg_corr",
+    "ndcg10",
+    "rr10",
+    "kendall_teacher",
+    "simrank_version",
+    "config_hash",
+    "config",
+]
 
 #: Soft-target losses whose risk floor is the teacher entropy (T1); the others have floor 0.
 LOSS_FLOOR = {"listnet": "entropy_list", "ranknet_soft": "entropy_pair"}
@@ -76,8 +107,17 @@ class Job:
     def static_key(self) -> str:
         s = self.point.sections
         w, d = self.point.world, self.point.data
-        key = [s["student"], s["train"], d.group_size, d.n_train, d.n_test, d.n_eval_queries,
-               d.kendall_docs, w.n_docs, w.dim]  # fmt: skip
+        key = [
+            s["student"],
+            s["train"],
+            d.group_size,
+            d.n_train,
+            d.n_test,
+            d.n_eval_queries,
+            d.kendall_docs,
+            w.n_docs,
+            w.dim,
+        ]
         return json.dumps(key, sort_keys=True, default=list)
 
     def data_key(self) -> str:
@@ -105,10 +145,15 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
     eval_qs = world_query_set(world, teacher, data.n_eval_queries, eval_rng, shift=data.test_shift)
     kendall_idx = eval_rng.choice(world.n_docs, size=min(data.kendall_docs, world.n_docs), replace=False)
     arrays = {
-        "train": train, "test": test, "target": target, "docs": world.docs,
-        "eval_queries": eval_qs.queries, "eval_teacher": eval_qs.teacher, "eval_grades": eval_qs.grades,
+        "train": train,
+        "test": test,
+        "target": target,
+        "docs": world.docs,
+        "eval_queries": eval_qs.queries,
+        "eval_teacher": eval_qs.teacher,
+        "eval_grades": eval_qs.grades,
         "kendall_idx": kendall_idx.astype(np.int32),
-    }  # fmt: skip
+    }
     deltas = np.asarray(diameter(train.docs))
     entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
     stats = {
@@ -158,9 +203,13 @@ def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
             "entropy_pair": jnp.mean(pairwise_entropy(a["train"].teacher, tau)),
             "entropy_list": jnp.mean(listwise_entropy(a["train"].teacher, tau)),
         }
-        floors = jnp.stack([
-            0.0, jnp.mean(pairwise_entropy(a["test"].teacher, tau)), jnp.mean(listwise_entropy(a["test"].teacher, tau))
-        ])  # fmt: skip
+        floors = jnp.stack(
+            [
+                0.0,
+                jnp.mean(pairwise_entropy(a["test"].teacher, tau)),
+                jnp.mean(listwise_entropy(a["test"].teacher, tau)),
+            ]
+        )
         floor = floors[floor_of[hyper["loss_id"]]]
         scores = student.apply(params, a["eval_queries"], a["docs"][None])
         idx = a["kendall_idx"]
@@ -173,7 +222,9 @@ def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
             "gap": test_risk - train_risk,
             "excess_risk": test_risk - floor,
             "target_risk": mean_loss(student, loss_fn, params, a["target"], hyper),
-            "kl_teacher": jnp.mean(get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher, tau=tau)),
+            "kl_teacher": jnp.mean(
+                get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher, tau=tau)
+            ),
             "kl_corpus": jnp.mean(kl_per_query),
             "kl_ndcg_corr": rank_correlation(kl_per_query, ndcg_per_query),  # Spearman ρ across eval queries
             "ndcg10": jnp.mean(ndcg_per_query),
@@ -285,7 +336,10 @@ def chunk_inputs(exp: Experiment, jobs: list[Job], width: int, data_cache: dict)
     arrays = _stack([b[0] for b in built + [built[-1]] * (width - len(jobs))])
     keys = jnp.stack([jax.random.PRNGKey(j.seed) for j in padded])
     hyper = {
-        "tau": jnp.asarray([b[1].get("tau", j.point.tau) for j, b in zip(padded, built + [built[-1]] * (width - len(jobs)))], dtype=jnp.float32),
+        "tau": jnp.asarray(
+            [b[1].get("tau", j.point.tau) for j, b in zip(padded, built + [built[-1]] * (width - len(jobs)))],
+            dtype=jnp.float32,
+        ),
         "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
     }
     return keys, hyper, arrays, [b[1] for b in built], loss_names

@@ -437,9 +437,7 @@ def mixture_bias_curve(nu_moments, mix_moments, mu_moments, etas) -> np.ndarray:
     """``B_μ(η)`` for ``ν_η = (1−η) ν + η ρ`` (``mix_moments`` = ``(M_ρ, b_ρ)``; ρ = μ is Theorem 6(e))."""
     (M_nu, b_nu), (M_rho, b_rho), (M_mu, b_mu) = nu_moments, mix_moments, mu_moments
     w_mu = minimiser(M_mu, b_mu)
-    return np.array(
-        [bias(minimiser((1 - e) * M_nu + e * M_rho, (1 - e) * b_nu + e * b_rho), w_mu, M_mu) for e in etas]
-    )
+    return np.array([bias(minimiser((1 - e) * M_nu + e * M_rho, (1 - e) * b_nu + e * b_rho), w_mu, M_mu) for e in etas])
 
 
 def counterexample_world():

@@ -28,27 +28,73 @@ def _exact_checks(rng: np.random.Generator) -> list[T.Check]:
     rows = []
     f, g = rng.normal(0, 3, (200, 6)), rng.normal(0, 3, (200, 6))
     res = T.t1_residual(f, g, 0.7)
-    rows.append(T.Check("T1", "max |CE − H − KL| (listwise & pairwise), 200 groups", res, res < ROUND_OFF, "float64 round-off"))
+    rows.append(
+        T.Check("T1", "max |CE − H − KL| (listwise & pairwise), 200 groups", res, res < ROUND_OFF, "float64 round-off")
+    )
 
     margins = []
     for _ in range(200):
         d, k = 3, int(rng.integers(2, 7))
-        margins.append(min(T.t2_margins(rng.normal(size=(d, d)), rng.normal(size=(d, d)), rng.normal(size=d), rng.normal(size=(k, d)), float(rng.uniform(0.2, 3))).values()))
+        margins.append(
+            min(
+                T.t2_margins(
+                    rng.normal(size=(d, d)),
+                    rng.normal(size=(d, d)),
+                    rng.normal(size=d),
+                    rng.normal(size=(k, d)),
+                    float(rng.uniform(0.2, 3)),
+                ).values()
+            )
+        )
     tight = T.t2_margins(*T.t2_extremal_group(4, 1.0), 1.0)["lce"]
-    rows.append(T.Check("T2", "min (bound − loss) over 6 losses × 200 groups", min(margins), min(margins) >= -ROUND_OFF, f"sharp listwise bound attained: slack {tight:.1e} at k=4, LΔ=1"))
+    rows.append(
+        T.Check(
+            "T2",
+            "min (bound − loss) over 6 losses × 200 groups",
+            min(margins),
+            min(margins) >= -ROUND_OFF,
+            f"sharp listwise bound attained: slack {tight:.1e} at k=4, LΔ=1",
+        )
+    )
 
     mu = np.full(5, 0.2)
     errs = [T.kappa_eta_error(mu[None], rng.dirichlet(np.ones(5), 50), eta) for eta in (0.1, 0.5, 0.9)]
-    rows.append(T.Check("T4 κ_η", "max rel. error of 1/((1−η)/κ+η) vs measured κ(μ, ν_η)", max(errs), max(errs) < 1e-12, "150 random ν"))
+    rows.append(
+        T.Check(
+            "T4 κ_η",
+            "max rel. error of 1/((1−η)/κ+η) vs measured κ(μ, ν_η)",
+            max(errs),
+            max(errs) < 1e-12,
+            "150 random ν",
+        )
+    )
     cm = []
     for _ in range(100):
         p, nu = rng.dirichlet(np.ones(5)), rng.dirichlet(np.ones(5))
-        cm.append(T.change_of_measure_margin(p, nu, mu, T.excess_ranknet_pairs(rng.normal(size=5), rng.normal(size=5), 1.0)))
-    rows.append(T.Check("T4 R_μ ≤ κR_ν", "min (κ R_ν − R_μ), excess soft RankNet on pairs", min(cm), min(cm) >= -ROUND_OFF, "100 random (p, ν, f, g)"))
+        cm.append(
+            T.change_of_measure_margin(p, nu, mu, T.excess_ranknet_pairs(rng.normal(size=5), rng.normal(size=5), 1.0))
+        )
+    rows.append(
+        T.Check(
+            "T4 R_μ ≤ κR_ν",
+            "min (κ R_ν − R_μ), excess soft RankNet on pairs",
+            min(cm),
+            min(cm) >= -ROUND_OFF,
+            "100 random (p, ν, f, g)",
+        )
+    )
 
     p, nu = np.array([0.5, 0.3, 0.2]), np.array([0.2, 0.3, 0.5])
     lce_err = max(T.t5_lce_error(p, nu, k) for k in (2, 3, 4))
-    rows.append(T.Check("T5 LCE", "max |argmin exact LCE risk − (log p − log ν)|, k=2,3,4", lce_err, lce_err < 1e-6, "BFGS + Newton on all N^k groups"))
+    rows.append(
+        T.Check(
+            "T5 LCE",
+            "max |argmin exact LCE risk − (log p − log ν)|, k=2,3,4",
+            lce_err,
+            lce_err < 1e-6,
+            "BFGS + Newton on all N^k groups",
+        )
+    )
     kl_err = T.t5_distill_error(p, nu, np.array([1.0, 0.3, -2.0]), 0.5, 3)
     rows.append(T.Check("T5 KL", "max |argmin exact KL risk − g/τ|", kl_err, kl_err < 1e-6, "k=3, τ=0.5"))
     iw = T.lce_population_optimum(p, nu, 3, doc_weights=(1 / 3) / nu)[0]
@@ -57,9 +103,25 @@ def _exact_checks(rng: np.random.Generator) -> list[T.Check]:
 
     etas = np.linspace(0, 1, 21)
     with_mu, with_rho = T.counterexample_curves(etas)
-    rows.append(T.Check("T6 monotone", "B(η) mixing with μ non-increasing (max increase)", float(np.diff(with_mu).max()), T.is_non_increasing(with_mu), "correction 11: spec's non-monotonicity claim is false"))
+    rows.append(
+        T.Check(
+            "T6 monotone",
+            "B(η) mixing with μ non-increasing (max increase)",
+            float(np.diff(with_mu).max()),
+            T.is_non_increasing(with_mu),
+            "correction 11: spec's non-monotonicity claim is false",
+        )
+    )
     rise = float(np.diff(with_rho).max())
-    rows.append(T.Check("T6 ρ≠μ", "B_μ(η) mixing with ρ ≠ μ is non-monotone (max increase > 0)", rise, not T.is_non_increasing(with_rho), f"B(0)=B(1)={with_rho[0]:.6f}, B(1/2)={with_rho[10]:.6f}"))
+    rows.append(
+        T.Check(
+            "T6 ρ≠μ",
+            "B_μ(η) mixing with ρ ≠ μ is non-monotone (max increase > 0)",
+            rise,
+            not T.is_non_increasing(with_rho),
+            f"B(0)=B(1)={with_rho[0]:.6f}, B(1/2)={with_rho[10]:.6f}",
+        )
+    )
     return rows + [_t6_identity()]
 
 
@@ -73,7 +135,13 @@ def _t6_identity() -> T.Check:
     w_mu, w_nu = T.minimiser(M_mu, b_mu), T.minimiser(*T.moments(z, y, T.pair_law(qs.positive_probs, nu)))
     J = lambda w: T.margin_mse_risk(w, qs.queries, qs.docs, qs.teacher, projection, 1.0, law_mu)  # noqa: E731
     res = abs(J(w_nu) - J(w_mu) - T.bias(w_nu, w_mu, M_mu))
-    return T.Check("T6 identity", "|J_μ(w_ν) − J_μ(w_μ) − (w_ν−w_μ)ᵀM_μ(w_ν−w_μ)|", res, res < ROUND_OFF, f"B(ν)={T.bias(w_nu, w_mu, M_mu):.4f}, tempered β=2")
+    return T.Check(
+        "T6 identity",
+        "|J_μ(w_ν) − J_μ(w_μ) − (w_ν−w_μ)ᵀM_μ(w_ν−w_μ)|",
+        res,
+        res < ROUND_OFF,
+        f"B(ν)={T.bias(w_nu, w_mu, M_mu):.4f}, tempered β=2",
+    )
 
 
 def _monte_carlo_checks(t3_config: MC.T3Config) -> tuple[list[T.Check], dict]:
@@ -84,19 +152,51 @@ def _monte_carlo_checks(t3_config: MC.T3Config) -> tuple[list[T.Check], dict]:
     above = min(r["excess"] for r in t1)
     # No sampling noise at the realisable optimum (every per-group gradient of CE vanishes at f = g/τ), so the
     # criterion is convergence: the full student's risk within 5% of H(g), and never below it (T1).
-    rows.append(T.Check("T1 MC", "max (R − H)/H, full bilinear, τ∈{0.5,1,2}", worst, worst < 0.05 and above > -1e-5, f"min excess over all students {above:.1e}"))
+    rows.append(
+        T.Check(
+            "T1 MC",
+            "max (R − H)/H, full bilinear, τ∈{0.5,1,2}",
+            worst,
+            worst < 0.05 and above > -1e-5,
+            f"min excess over all students {above:.1e}",
+        )
+    )
 
     t3 = MC.t3_monte_carlo(t3_config)
     ok = t3["violations_population"] <= t3["violations_allowed"] and t3["risk_bound"] < np.log(2)
-    rows.append(T.Check("T3 MC", "tightness bound/mean gap (Thm 3(a))", t3["tightness"], ok, f"{t3['violations_population']}/{t3['n_sets']} violations (≤{t3['violations_allowed']:.1f} allowed); R̂+bound ≤ {t3['risk_bound']:.4f} < log 2; n={t3['n']}, B={t3['norm_bound']:g}"))
+    rows.append(
+        T.Check(
+            "T3 MC",
+            "tightness bound/mean gap (Thm 3(a))",
+            t3["tightness"],
+            ok,
+            f"{t3['violations_population']}/{t3['n_sets']} violations (≤{t3['violations_allowed']:.1f} allowed); R̂+bound ≤ {t3['risk_bound']:.4f} < log 2; n={t3['n']}, B={t3['norm_bound']:g}",
+        )
+    )
 
     t5 = MC.t5_monte_carlo()
     worst5 = max(r["lce_stat"] / r["lce_limit"] for r in t5)
     kl5 = max(r["kl_max_error"] for r in t5)
-    rows.append(T.Check("T5 MC", "max χ² stat / 0.999 quantile (LCE → log p/ν), 3 samplers", worst5, worst5 < 1 and kl5 < 1e-3, f"KL → g/τ max error {kl5:.1e}"))
+    rows.append(
+        T.Check(
+            "T5 MC",
+            "max χ² stat / 0.999 quantile (LCE → log p/ν), 3 samplers",
+            worst5,
+            worst5 < 1 and kl5 < 1e-3,
+            f"KL → g/τ max error {kl5:.1e}",
+        )
+    )
 
     t6 = MC.t6_monte_carlo()
-    rows.append(T.Check("T6 MC", "χ²_p stat / 0.999 quantile (SGD → w_ν)", t6["stat"] / t6["limit"], t6["stat"] < t6["limit"], f"{t6['steps']} GD steps"))
+    rows.append(
+        T.Check(
+            "T6 MC",
+            "χ²_p stat / 0.999 quantile (SGD → w_ν)",
+            t6["stat"] / t6["limit"],
+            t6["stat"] < t6["limit"],
+            f"{t6['steps']} GD steps",
+        )
+    )
     return rows, t3
 
 
@@ -122,7 +222,9 @@ def update_paper(path: Path, block: str) -> None:
 @theory_app.command()
 def check(
     json_file: Path = typer.Option(None, "--json", help="write the rows as a JSON list to this file"),
-    paper: Path = typer.Option(None, "--paper", help="regenerate the T3 numbers block of this markdown file (full 200-set T3 run)"),
+    paper: Path = typer.Option(
+        None, "--paper", help="regenerate the T3 numbers block of this markdown file (full 200-set T3 run)"
+    ),
     quick: bool = typer.Option(False, "--quick", help="exact checks only (no Monte Carlo)"),
 ) -> None:
     """Run every check of T1-T6 and print one row per statement; exit 1 if any fails."""
@@ -132,7 +234,9 @@ def check(
     rows, t3 = run_checks(config, monte_carlo=not quick)
     typer.echo(f"{'statement':16s} {'compared':62s} {'value':>11s}  result")
     for r in rows:
-        typer.echo(f"{r.statement:16s} {r.compared[:62]:62s} {r.value:11.3g}  {'holds' if r.holds else 'FAILS'}  ({r.detail})")
+        typer.echo(
+            f"{r.statement:16s} {r.compared[:62]:62s} {r.value:11.3g}  {'holds' if r.holds else 'FAILS'}  ({r.detail})"
+        )
     if json_file is not None:
         json_file.write_text(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False) + "\n")
     if paper is not None and t3 is not None:

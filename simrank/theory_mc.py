@@ -78,7 +78,9 @@ def t3_monte_carlo(config: T3Config = T3Config()) -> dict:
     world, teacher, sampler, _ = default_world()
     k, tau, B = config.group_size, teacher.tau, config.norm_bound
     rng = np.random.default_rng(config.seed)
-    test = _concat([iid_groups(world, teacher, sampler, config.n, k, rng) for _ in range(-(-config.n_test // config.n))])
+    test = _concat(
+        [iid_groups(world, teacher, sampler, config.n, k, rng) for _ in range(-(-config.n_test // config.n))]
+    )
     radius = 1.0 if world.config.sphere else float("inf")
     rho_inf = radius * float(pairwise_distances(jnp.asarray(world.docs)).max())
     rho2 = T.rms_query_diameter(test.query, test.docs)
@@ -90,7 +92,10 @@ def t3_monte_carlo(config: T3Config = T3Config()) -> dict:
     test_fn = jax.jit(jax.vmap(lambda p: ranknet_soft(group_scores(student, p, test), test.teacher, tau=tau)))
     train_risk, test_risk, test_se, rho2_hat = [], [], [], []
     for start in range(0, config.n_sets, config.chunk):
-        sets = [iid_groups(world, teacher, sampler, config.n, k, rng) for _ in range(min(config.chunk, config.n_sets - start))]
+        sets = [
+            iid_groups(world, teacher, sampler, config.n, k, rng)
+            for _ in range(min(config.chunk, config.n_sets - start))
+        ]
         stacked = _stack(sets)
         keys = jax.random.split(jax.random.PRNGKey(config.seed + start), len(sets))
         params, _ = train_many(train, keys, stacked, {"tau": jnp.full(len(sets), tau)})
@@ -177,7 +182,9 @@ def t1_monte_carlo(taus=(0.5, 1.0, 2.0), n_train=(64, 1024), steps=1500, n_test=
                 train = make_trainer(student, listnet, TrainConfig(steps, None, 0.05))
                 params, _ = jax.jit(train)(jax.random.PRNGKey(seed), data, {"tau": tau})
                 risk = float(mean_loss(student, listnet, params, test, {"tau": tau}))
-                rows.append({"tau": tau, "structure": name, "n": n, "risk": risk, "floor": floor, "excess": risk - floor})
+                rows.append(
+                    {"tau": tau, "structure": name, "n": n, "risk": risk, "floor": floor, "excess": risk - floor}
+                )
     return rows
 
 
@@ -226,9 +233,19 @@ def t5_monte_carlo(n_groups=6000, group_size=3, tau=2.0, steps=3000, seed=0) -> 
                 hessian = np.asarray(jax.hessian(T.enumerated_risk)(jnp.asarray(optimum), docs, prob, lce))
             e = fitted["lce"][q] - optimum
             stat += n_groups / n_q * e @ hessian @ e
-            kl_error = max(kl_error, float(np.abs(T.centred(fitted["kl"][q]) - T.distill_optimum(qs.teacher[q], tau)).max()))
+            kl_error = max(
+                kl_error, float(np.abs(T.centred(fitted["kl"][q]) - T.distill_optimum(qs.teacher[q], tau)).max())
+            )
         dof = n_q * (n_d - 1)
-        rows.append({"sampler": name, "lce_stat": float(stat), "lce_dof": dof, "lce_limit": float(chi2.ppf(0.999, dof)), "kl_max_error": kl_error})
+        rows.append(
+            {
+                "sampler": name,
+                "lce_stat": float(stat),
+                "lce_dof": dof,
+                "lce_limit": float(chi2.ppf(0.999, dof)),
+                "kl_max_error": kl_error,
+            }
+        )
     return rows
 
 
@@ -274,4 +291,11 @@ def t6_monte_carlo(n_groups=20_000, sampler=Tempered(2.0, "dense"), seed=3, tol=
     e = w_hat - w_nu
     stat = n_groups * e @ M @ np.linalg.solve(S, M @ e)
     p = len(w_nu)
-    return {"stat": float(stat), "dof": p, "limit": float(chi2.ppf(0.999, p)), "steps": steps, "w_nu": w_nu, "w_hat": w_hat}
+    return {
+        "stat": float(stat),
+        "dof": p,
+        "limit": float(chi2.ppf(0.999, p)),
+        "steps": steps,
+        "w_nu": w_nu,
+        "w_hat": w_hat,
+    }

@@ -12,8 +12,8 @@ keys, groups and hyperparameters trains many models in one call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import jax
 import jax.numpy as jnp

@@ -58,7 +58,7 @@ class WorldConfig:
         check_positive("world.dim", self.dim)
         check_positive("world.positive_temperature", self.positive_temperature)
 
-    def generate(self) -> "World":
+    def generate(self) -> World:
         rng = np.random.default_rng(self.random_state)
         d = self.dim
         direction = _unit(rng.standard_normal(d))

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiny import tiny_config
 
 from simrank.bench import experiment, slopes
 from simrank.config import load_experiment
 from simrank.sweep import plan, run_experiment
-from tiny import tiny_config
 
 TINY = tiny_config("tiny-bench", seeds=1, losses=("kl", "ranknet_soft"))
 
@@ -49,8 +49,19 @@ def test_building_a_large_world_never_allocates_an_n_by_n_matrix():
     from simrank.sweep import build_data
 
     n_docs = 10_000
-    exp = experiment({"single": True, "set": {"world.n_docs": n_docs, "world.dim": 16, "data.n_train": 64,
-                                              "data.n_queries": 16, "data.n_test": 64, "data.n_eval_queries": 8}})  # fmt: skip
+    exp = experiment(
+        {
+            "single": True,
+            "set": {
+                "world.n_docs": n_docs,
+                "world.dim": 16,
+                "data.n_train": 64,
+                "data.n_queries": 16,
+                "data.n_test": 64,
+                "data.n_eval_queries": 8,
+            },
+        }
+    )
     (point,) = exp.points()
     tracemalloc.start()
     try:
@@ -86,10 +97,23 @@ def test_experiment_spec_single_point_and_overrides():
 
 @pytest.mark.slow
 def test_bench_quick_reports_every_measurement(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "simrank", "bench", "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "simrank", "bench", "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
-    for tag in ("[sweep]", "[reference]", "[speed-up]", "[agreement]", "[trainer]", "[scaling]", "log-log slopes", "[memory]"):
+    for tag in (
+        "[sweep]",
+        "[reference]",
+        "[speed-up]",
+        "[agreement]",
+        "[trainer]",
+        "[scaling]",
+        "log-log slopes",
+        "[memory]",
+    ):
         assert tag in proc.stdout
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["sweep"]["models"] == report["reference"]["models"] == report["reference"]["subset_models"]

@@ -45,7 +45,9 @@ def test_dask_local_cluster_matches_local_executor(tmp_path):
     exp = load_experiment(str(config))
     assert len(plan(exp, CHUNK)) == 2  # two tasks on two workers: they may finish out of order
     local = run_experiment(exp, tmp_path / "local", progress=False, chunk_size=CHUNK)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         on_dask = run_experiment(
             exp, tmp_path / "dask", progress=False, executor="dask", address=cluster.scheduler_address, chunk_size=CHUNK
         )

@@ -314,9 +314,9 @@ def test_jit_vmap_grad_compose():
     rng = np.random.default_rng(1)
     f = jnp.asarray(rng.normal(size=(2, 3, 5)), jnp.float32)
     g = jnp.asarray(rng.normal(size=(2, 3, 5)), jnp.float32)
-    per_list = jax.jit(jax.vmap(jax.vmap(lambda x, y: {n: jax.grad(l)(x, y, tau=0.5) for n, l in LOSSES.items()})))
+    per_list = jax.jit(jax.vmap(jax.vmap(lambda x, y: {n: jax.grad(fn)(x, y, tau=0.5) for n, fn in LOSSES.items()})))
     grads = per_list(f, g)
-    means = jax.jit(lambda x, y: {n: l(x, y, tau=0.5, reduce_fn=jnp.mean) for n, l in LOSSES.items()})(f, g)
+    means = jax.jit(lambda x, y: {n: fn(x, y, tau=0.5, reduce_fn=jnp.mean) for n, fn in LOSSES.items()})(f, g)
     per_list_losses = all_losses(f, g, 0.5)
     for name, (total, grad) in all_values_and_grads(f, g, 0.5).items():
         assert per_list_losses[name].shape == (2, 3)

@@ -13,7 +13,10 @@ from simrank.predictions import PREDICTIONS, experiments_needed
 def test_render_replaces_only_the_marked_bodies():
     text = "intro\n<!-- BEGIN generated:a -->\nold\n<!-- END generated:a -->\nmiddle\n<!-- BEGIN generated:b -->\n<!-- END generated:b -->\n"
     out = render(text, {"a": "new a\n", "b": "new b\n"})
-    assert out == "intro\n<!-- BEGIN generated:a -->\nnew a\n<!-- END generated:a -->\nmiddle\n<!-- BEGIN generated:b -->\nnew b\n<!-- END generated:b -->\n"
+    assert (
+        out
+        == "intro\n<!-- BEGIN generated:a -->\nnew a\n<!-- END generated:a -->\nmiddle\n<!-- BEGIN generated:b -->\nnew b\n<!-- END generated:b -->\n"
+    )
     assert render(out, {"a": "new a\n", "b": "new b\n"}) == out  # idempotent
 
 

@@ -34,8 +34,10 @@ def test_select_queries_by_teacher_entropy():
     qs = world_query_set(world, Teacher(), 40, 0)
     h = np.asarray(softmax_entropy(qs.teacher / 1.0))
     order = np.sort(h)  # float32 entropies over 200 documents: the batch changes the summation order (rtol 1e-5)
-    entropy = {k: np.sort(np.asarray(softmax_entropy(select_queries(qs, 10, k, 1.0).teacher))) for k in
-               ("all", "low_entropy", "high_entropy", "extreme_entropy")}  # fmt: skip
+    entropy = {
+        k: np.sort(np.asarray(softmax_entropy(select_queries(qs, 10, k, 1.0).teacher)))
+        for k in ("all", "low_entropy", "high_entropy", "extreme_entropy")
+    }
     np.testing.assert_allclose(entropy["all"], np.sort(h[:10]), rtol=1e-5)
     np.testing.assert_allclose(entropy["low_entropy"], order[:10], rtol=1e-5)
     np.testing.assert_allclose(entropy["high_entropy"], order[-10:], rtol=1e-5)

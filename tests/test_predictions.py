@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simrank.predictions import P4_MARGIN, analyse_p3, analyse_p4, analyse_p5, analyse_p7, analyse_p10, analyse_p11, analyse_p12
+from simrank.predictions import (
+    P4_MARGIN,
+    analyse_p3,
+    analyse_p4,
+    analyse_p5,
+    analyse_p7,
+    analyse_p10,
+    analyse_p11,
+    analyse_p12,
+)
 
 SEEDS = 8
 SIGMA = 1e-3  # paired CI half-width ≈ 2.36 · 1e-3 · √2/√8 ≈ 1.2e-3
@@ -29,7 +38,9 @@ def table(factors: dict[str, list], value: str, fn, sigma: float = SIGMA, config
         lv = dict(zip(factors, levels))
         for s in range(SEEDS):
             cfg = config(lv) if config else {}
-            rows.append({**lv, "seed": s, value: fn(**lv, seed=s) + sigma * rng.standard_normal(), "config": json.dumps(cfg)})
+            rows.append(
+                {**lv, "seed": s, value: fn(**lv, seed=s) + sigma * rng.standard_normal(), "config": json.dumps(cfg)}
+            )
     return pd.DataFrame(rows)
 
 
@@ -38,8 +49,12 @@ def p4_table(kl_effect: float) -> pd.DataFrame:
         hard = pool_size == 20
         return 0.5 + (0.1 if loss == "lce" and hard else 0.0) + (kl_effect if loss == "kl" and hard else 0.0)
 
-    df = table({"pool_size": [20.0, 1000.0], "loss": ["lce", "kl"], "world": [0.0, 0.5]}, "ndcg10", ndcg,
-               config=lambda lv: {"world": {"nonbilinear": lv["world"]}})  # fmt: skip
+    df = table(
+        {"pool_size": [20.0, 1000.0], "loss": ["lce", "kl"], "world": [0.0, 0.5]},
+        "ndcg10",
+        ndcg,
+        config=lambda lv: {"world": {"nonbilinear": lv["world"]}},
+    )
     return df
 
 
@@ -86,8 +101,12 @@ def test_p3_additive_is_confirmed_and_interaction_refutes():
     factors = {"pool_size": [20.0, 100.0, 1000.0], "tau": [0.3, 1.0, 3.0]}
     for fn, expected in ((additive, "confirmed"), (interacting, "refuted")):
         raw = table(factors, "gap", fn)
-        matched = table({"pool_size": factors["pool_size"], "h": [0.2, 0.4, 0.6]}, "gap",
-                        lambda pool_size, h, seed: fn(pool_size, h, seed), config=lambda lv: {"data": {"match_entropy": lv["h"]}})  # fmt: skip
+        matched = table(
+            {"pool_size": factors["pool_size"], "h": [0.2, 0.4, 0.6]},
+            "gap",
+            lambda pool_size, h, seed: fn(pool_size, h, seed),
+            config=lambda lv: {"data": {"match_entropy": lv["h"]}},
+        )
         assert analyse_p3({"p03-additivity": raw, "p03-additivity-matched": matched}).verdict == expected
 
 
@@ -97,8 +116,11 @@ def test_p7_shrink_ratios():
         return 2.0 * (1 - shrink) if pool_size == 10 else 2.0
 
     for cone, expected in ((0.05, "confirmed"), (0.25, "conditional"), (0.35, "refuted")):
-        df = table({"world": ["isotropic", "cone"], "pool_size": [10.0, 1000.0]}, "delta_hat",
-                   lambda world, pool_size, seed: delta(world, pool_size, seed, cone))  # fmt: skip
+        df = table(
+            {"world": ["isotropic", "cone"], "pool_size": [10.0, 1000.0]},
+            "delta_hat",
+            lambda world, pool_size, seed: delta(world, pool_size, seed, cone),
+        )
         v = analyse_p7({"p07-diameter-geometry": df})
         assert v.verdict == expected
         assert v.numbers["shrink_isotropic_raw"] == pytest.approx(0.3, abs=0.01)
@@ -107,8 +129,11 @@ def test_p7_shrink_ratios():
 def test_p10_per_query_correlation_decides_per_loss():
     # per-model ρ = planted value ± σ = 1e-3 noise: the CI half-width over 8 models is ≈ 2.4 · 1e-3/√8 ≈ 8e-4,
     # far below the planted |ρ| = 0.3; a NaN row (constant nDCG) must be left out, not poison the mean
-    for rho, expected in (({"lce": -0.3, "kl": -0.3}, "confirmed"), ({"lce": -0.3, "kl": 0.3}, "conditional"),
-                          ({"lce": 0.3, "kl": 0.3}, "refuted")):  # fmt: skip
+    for rho, expected in (
+        ({"lce": -0.3, "kl": -0.3}, "confirmed"),
+        ({"lce": -0.3, "kl": 0.3}, "conditional"),
+        ({"lce": 0.3, "kl": 0.3}, "refuted"),
+    ):
         df = table({"loss": ["lce", "kl"]}, "kl_ndcg_corr", lambda loss, seed: rho[loss])
         df["kl_corpus"] = 1.0 + df["seed"] + 0.5 * (df["loss"] == "kl")
         df["ndcg10"] = 0.5 - 0.01 * df["kl_corpus"]  # across-model ρ is always −1: it must not decide
@@ -125,8 +150,11 @@ def test_p11_group_size_effect_only_under_lce_with_local_negatives():
         return 0.5 + slope * np.log2(group_size)
 
     for kl_slope, expected in ((0.0, "confirmed"), (0.02, "refuted")):
-        df = table({"group_size": [4, 8, 16], "loss": ["lce", "kl"], "pool_size": [20.0, 1000.0]}, "ndcg10",
-                   lambda **kw: ndcg(**kw, kl_slope=kl_slope))  # fmt: skip
+        df = table(
+            {"group_size": [4, 8, 16], "loss": ["lce", "kl"], "pool_size": [20.0, 1000.0]},
+            "ndcg10",
+            lambda **kw: ndcg(**kw, kl_slope=kl_slope),
+        )
         assert analyse_p11({"p11-group-size": df}).verdict == expected
 
 

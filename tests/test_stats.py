@@ -78,12 +78,14 @@ def test_mean_ci_coverage_monte_carlo():
 
 
 def test_summarise_columns_and_values():
-    df = pd.DataFrame({
-        "teacher": ["t1"] * 4 + ["t2"] * 3 + ["t3"],
-        "loss": ["l"] * 8,
-        "seed": [0, 1, 2, 3, 0, 1, 2, 0],
-        "ndcg": [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.6, 0.9],
-    })
+    df = pd.DataFrame(
+        {
+            "teacher": ["t1"] * 4 + ["t2"] * 3 + ["t3"],
+            "loss": ["l"] * 8,
+            "seed": [0, 1, 2, 3, 0, 1, 2, 0],
+            "ndcg": [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.6, 0.9],
+        }
+    )
     out = S.summarise(df, ["teacher", "loss"], "ndcg")
     assert list(out.columns) == ["teacher", "loss", "ndcg_mean", "ndcg_low", "ndcg_high", "n"]
     assert list(out["teacher"]) == ["t1", "t2", "t3"]
@@ -146,10 +148,8 @@ def test_tost_pvalues_hand_computation_welch():
     assert r.ci_low == pytest.approx(diff - q * se)
     assert r.ci_high == pytest.approx(diff + q * se)
     # the one-sided tests agree with scipy's Welch t-test shifted by the margin
-    assert r.p_lower == pytest.approx(
-        sps.ttest_ind(a + margin, b, equal_var=False, alternative="greater").pvalue)
-    assert r.p_upper == pytest.approx(
-        sps.ttest_ind(a - margin, b, equal_var=False, alternative="less").pvalue)
+    assert r.p_lower == pytest.approx(sps.ttest_ind(a + margin, b, equal_var=False, alternative="greater").pvalue)
+    assert r.p_upper == pytest.approx(sps.ttest_ind(a - margin, b, equal_var=False, alternative="less").pvalue)
     # decision == CI inside (-margin, margin)
     assert r.equivalent == (-margin < r.ci_low and r.ci_high < margin)
 
@@ -214,6 +214,7 @@ def test_tost_inverted_rule_negative_control():
     Construct examples on which that inverted rule and the correct rule disagree,
     in both directions, and check that ``tost`` follows the correct one.
     """
+
     def inverted(r):  # the erroneous rule: "no significant TOST -> equivalent"
         return r.p >= r.alpha
 
@@ -264,8 +265,8 @@ def test_tost_symmetric_in_swap_unpaired(a, b, margin, alpha):
 @settings(max_examples=100, deadline=None)
 @given(
     ab=st.integers(min_value=2, max_value=12).flatmap(
-        lambda n: st.tuples(st.lists(_floats, min_size=n, max_size=n),
-                            st.lists(_floats, min_size=n, max_size=n))),
+        lambda n: st.tuples(st.lists(_floats, min_size=n, max_size=n), st.lists(_floats, min_size=n, max_size=n))
+    ),
     margin=st.floats(min_value=1e-3, max_value=1e3),
 )
 def test_tost_symmetric_in_swap_paired(ab, margin):
@@ -278,8 +279,7 @@ def test_tost_symmetric_in_swap_paired(ab, margin):
 
 
 @settings(max_examples=200, deadline=None)
-@given(x=st.lists(_floats, min_size=1, max_size=30),
-       conf=st.floats(min_value=0.5, max_value=0.999))
+@given(x=st.lists(_floats, min_size=1, max_size=30), conf=st.floats(min_value=0.5, max_value=0.999))
 def test_mean_ci_brackets_mean(x, conf):
     r = S.mean_ci(x, conf)
     assert r.n == len(x)
@@ -447,7 +447,10 @@ def test_anova_unbalanced_runs_nonnegative_and_invariant():
     y = df["y"].to_numpy()
     XB = pd.get_dummies(df["B"], drop_first=False).to_numpy(float)
     XAB = np.hstack([XB, pd.get_dummies(df["A"], drop_first=True).to_numpy(float)])
-    rss = lambda X: float(np.sum((y - X @ np.linalg.lstsq(X, y, rcond=None)[0]) ** 2))
+
+    def rss(X):
+        return float(np.sum((y - X @ np.linalg.lstsq(X, y, rcond=None)[0]) ** 2))
+
     assert out.loc["A", "sum_sq"] == pytest.approx(rss(XB) - rss(XAB))
 
 
@@ -478,14 +481,19 @@ def test_rank_stability_one_level_always_wins():
 
 
 def test_rank_stability_identical_rankings_and_ties():
-    rows = [{"m": m, "seed": s, "v": base + 0.01 * s}
-            for s in range(5) for m, base in (("x", 3.0), ("y", 2.0), ("z", 1.0))]
+    rows = [
+        {"m": m, "seed": s, "v": base + 0.01 * s} for s in range(5) for m, base in (("x", 3.0), ("y", 2.0), ("z", 1.0))
+    ]
     out = S.rank_stability(pd.DataFrame(rows), ["m"], "v")
     assert out["top1"] == "x" and out["top1_fraction"] == 1.0
     assert out["mean_kendall_tau"] == pytest.approx(1.0)
     # a 2-way tie on a seed gives half credit
-    rows = [{"m": "x", "seed": 0, "v": 1.0}, {"m": "y", "seed": 0, "v": 1.0},
-            {"m": "x", "seed": 1, "v": 2.0}, {"m": "y", "seed": 1, "v": 0.0}]
+    rows = [
+        {"m": "x", "seed": 0, "v": 1.0},
+        {"m": "y", "seed": 0, "v": 1.0},
+        {"m": "x", "seed": 1, "v": 2.0},
+        {"m": "y", "seed": 1, "v": 0.0},
+    ]
     out = S.rank_stability(pd.DataFrame(rows), "m", "v")
     assert out["top1"] == "x"
     assert out["top1_fraction"] == pytest.approx(0.75)

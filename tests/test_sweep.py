@@ -1,16 +1,14 @@
 """The bias sweep end to end: schema, sane values, reproducibility, and one-line errors at the CLI."""
 
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from tiny import SIMRANK, tiny_config
 
 from simrank.config import load_experiment
 from simrank.sweep import RESULT_COLUMNS, run_experiment
-from tiny import SIMRANK, tiny_config
-
 
 TINY = tiny_config()
 
@@ -18,8 +16,12 @@ TINY = tiny_config()
 @pytest.fixture(scope="module")
 def quick_sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("quick")
-    proc = subprocess.run([*SIMRANK, "run", "bias-sweep", "--quick", "--out", str(out), "--no-progress"],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    proc = subprocess.run(
+        [*SIMRANK, "run", "bias-sweep", "--quick", "--out", str(out), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     return out, proc.stdout
 
@@ -28,7 +30,9 @@ def test_quick_sweep_writes_the_documented_schema(quick_sweep):
     out, stdout = quick_sweep
     df = pd.read_parquet(out / "results.parquet")
     assert list(df.columns) == RESULT_COLUMNS
-    assert {"results.parquet", "config.json", "config.toml", "figure.png", "figure.pdf"} <= {p.name for p in out.iterdir()}
+    assert {"results.parquet", "config.json", "config.toml", "figure.png", "figure.pdf"} <= {
+        p.name for p in out.iterdir()
+    }
     assert df["simrank_version"].nunique() == 1 and df["config_hash"].nunique() == 1
     assert "gap_mean" in stdout and "rows in" in stdout
     assert np.isfinite(df[["train_risk", "test_risk", "ndcg10", "rr10", "entropy_pair"]].to_numpy()).all()

@@ -72,10 +72,16 @@ def test_t2_paper_numbers():  # correction 2
 def test_t3_bound_constants():
     B, rho2, rho_inf, n, delta = 2.0, 1.2, 1.9, 1000, 0.05
     c = np.log1p(np.exp(B * rho_inf))
-    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) == pytest.approx(2 * B * rho2 / np.sqrt(n) + c * np.sqrt(np.log(1 / delta) / (2 * n)))
-    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, data_dependent=True) == pytest.approx(2 * B * rho2 / np.sqrt(n) + 3 * c * np.sqrt(np.log(2 / delta) / (2 * n)))
+    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) == pytest.approx(
+        2 * B * rho2 / np.sqrt(n) + c * np.sqrt(np.log(1 / delta) / (2 * n))
+    )
+    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, data_dependent=True) == pytest.approx(
+        2 * B * rho2 / np.sqrt(n) + 3 * c * np.sqrt(np.log(2 / delta) / (2 * n))
+    )
     ck = np.log(1 + 7 * np.exp(B * rho_inf))
-    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, k=8, listwise=True) == pytest.approx(2 * np.sqrt(14) * B * rho2 / np.sqrt(n) + ck * np.sqrt(np.log(1 / delta) / (2 * n)))
+    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, k=8, listwise=True) == pytest.approx(
+        2 * np.sqrt(14) * B * rho2 / np.sqrt(n) + ck * np.sqrt(np.log(1 / delta) / (2 * n))
+    )
     # The population version with ρ₂ ≤ ρ_∞ ≤ R_QΔ_Q never exceeds the spec's form.
     assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) <= T.t3_spec_bound(B, 1.0, rho_inf, n, delta)
 
@@ -132,13 +138,24 @@ def test_t4_lce_excess_over_bayes_counterexample():  # correction 6, second bull
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.floats(1.01, 20), st.floats(0.0, 0.7), st.floats(-0.5, 0.5), st.floats(0.05, 3), st.floats(0.05, 3), st.integers(100, 10**5))
+@given(
+    st.floats(1.01, 20),
+    st.floats(0.0, 0.7),
+    st.floats(-0.5, 0.5),
+    st.floats(0.05, 3),
+    st.floats(0.05, 3),
+    st.integers(100, 10**5),
+)
 def test_t4_marginal_condition_matches_the_derivative(kap, risk_nu, d_risk, rho2_nu, rho2_mu, n):
     risk_mu = max(risk_nu + d_risk, 0.0)
     gap = dict(B=2.0, rho2_nu=rho2_nu, rho2_mu=rho2_mu, rho_inf=3.0, n=n, delta=0.05)
     h = 1e-6
-    slope = (T.combined_bound(h, kap, risk_nu, risk_mu, **gap) - T.combined_bound(0.0, kap, risk_nu, risk_mu, **gap)) / h
-    helps = T.augmentation_helps(kap, risk_nu, risk_mu - risk_nu, T.mixture_gap(0.0, **gap), T.gap_slope_at_zero(2.0, rho2_nu, rho2_mu, n))
+    slope = (
+        T.combined_bound(h, kap, risk_nu, risk_mu, **gap) - T.combined_bound(0.0, kap, risk_nu, risk_mu, **gap)
+    ) / h
+    helps = T.augmentation_helps(
+        kap, risk_nu, risk_mu - risk_nu, T.mixture_gap(0.0, **gap), T.gap_slope_at_zero(2.0, rho2_nu, rho2_mu, n)
+    )
     if abs(slope) > 1e-3:
         assert helps == (slope < 0)
 
@@ -201,7 +218,9 @@ def test_t5_importance_weighting_all_terms_vs_negatives_only():  # correction 10
     expected = {2: [0, -0.847305, -1.432320], 3: [0, -0.786108, -1.320468], 4: [0, -0.736813, -1.239407]}
     for k, numbers in expected.items():
         assert T.lce_population_optimum(PAPER_P, PAPER_NU, k, doc_weights=omega)[0] == pytest.approx(target, abs=1e-6)
-        assert T.lce_population_optimum(PAPER_P, PAPER_NU, k, doc_weights=omega, weight_positive=False)[0] == pytest.approx(numbers, abs=1e-6)
+        assert T.lce_population_optimum(PAPER_P, PAPER_NU, k, doc_weights=omega, weight_positive=False)[
+            0
+        ] == pytest.approx(numbers, abs=1e-6)
 
 
 # ---------------------------------------------------------------- T6
@@ -255,7 +274,11 @@ def test_t6_paper_counterexample():  # correction 11
     world, positive, laws = T.counterexample_world()
     z, y = T.pair_design(world["queries"], world["docs"], world["teacher"], world["projection"], 1.0)
     ws = {name: T.minimiser(*T.moments(z, y, T.pair_law(positive, law))) for name, law in laws.items()}
-    assert ws["mu"] == pytest.approx([1 / 3, 1 / 3]) and ws["nu"] == pytest.approx([0, 1]) and ws["rho"] == pytest.approx([0, 0], abs=1e-12)
+    assert (
+        ws["mu"] == pytest.approx([1 / 3, 1 / 3])
+        and ws["nu"] == pytest.approx([0, 1])
+        and ws["rho"] == pytest.approx([0, 0], abs=1e-12)
+    )
 
 
 # ---------------------------------------------------------------- CLI

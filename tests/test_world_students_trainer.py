@@ -63,7 +63,11 @@ def test_norm_bound_is_enforced(groups):
     assert float(jnp.linalg.norm(student.matrix(params))) <= 0.5 + 1e-5
 
 
-@pytest.mark.parametrize("student", [bilinear(4), bilinear(4, structure="low_rank", rank=2), mlp(4, hidden=8)], ids=["full", "low_rank", "mlp"])
+@pytest.mark.parametrize(
+    "student",
+    [bilinear(4), bilinear(4, structure="low_rank", rank=2), mlp(4, hidden=8)],
+    ids=["full", "low_rank", "mlp"],
+)
 def test_training_lowers_the_loss(groups, student):
     train = make_trainer(student, kl_distill, TrainConfig(steps=100, batch_size=None, learning_rate=0.05))
     params, curve = train(jax.random.PRNGKey(0), groups, {"tau": 1.0})

@@ -196,9 +196,7 @@ def _aligned_rows(file_ids: np.ndarray, want: tuple[str, ...], what: str, path: 
 
 def _check_vectors(emb: np.ndarray, ids: np.ndarray, name: str, path: Path) -> None:
     if emb.dtype != np.float32 or emb.ndim != 2 or emb.shape[0] != len(ids):
-        raise DataError(
-            f"{path}: {name} is {emb.dtype} {emb.shape}, expected float32 of shape ({len(ids)}, dim)"
-        )
+        raise DataError(f"{path}: {name} is {emb.dtype} {emb.shape}, expected float32 of shape ({len(ids)}, dim)")
     bad = ~np.isfinite(emb).all(axis=1)
     if bad.any():
         raise DataError(f"{path}: {name} vector of id {str(ids[bad.argmax()])!r} has NaN/inf; expected finite values")

@@ -34,7 +34,9 @@ def confirm(
         check_positive("--seeds", seeds)
         grid = replace(grid, seeds=seeds)
     data = Path(data) if data is not None else default_data_dir()
-    out = Path(out) if out is not None else Path("results") / ("real-confirm" + ("" if name == "default" else f"-{name}"))
+    out = (
+        Path(out) if out is not None else Path("results") / ("real-confirm" + ("" if name == "default" else f"-{name}"))
+    )
     run_confirm(data, out, grid, progress=typer.echo, eval_dirs=tuple(eval_data), cpu=f"{os.cpu_count()} CPU cores")
     results, _, baselines, meta = load_run(out)
     typer.echo(format_table(summary_table(results)))
@@ -42,7 +44,9 @@ def confirm(
     report = render_markdown(out)
     (out / "report.md").write_text(report)
     typer.echo("\n" + report)
-    typer.echo(f"{meta['n_models']} models in {meta['timings']['total_s']:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}")
+    typer.echo(
+        f"{meta['n_models']} models in {meta['timings']['total_s']:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}"
+    )
 
 
 @real_app.command()

@@ -258,14 +258,21 @@ def _test_arrays(data: Prepared) -> dict:
     mask = np.zeros(data.test.grades.shape, bool)
     np.put_along_axis(mask, data.candidates, True, axis=1)
     return {
-        "queries": data.test.queries, "docs": data.test.docs, "grades": data.test.grades,
-        "teacher": data.test.teacher, "candidate_mask": mask,
-    }  # fmt: skip
+        "queries": data.test.queries,
+        "docs": data.test.docs,
+        "grades": data.test.grades,
+        "teacher": data.test.teacher,
+        "candidate_mask": mask,
+    }
 
 
 def run_confirm(
-    data_dir: Path, out: Path, grid: Grid, progress: Callable[[str], None] = lambda s: None,
-    eval_dirs: tuple[Path, ...] = (), cpu: str = "",
+    data_dir: Path,
+    out: Path,
+    grid: Grid,
+    progress: Callable[[str], None] = lambda s: None,
+    eval_dirs: tuple[Path, ...] = (),
+    cpu: str = "",
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Train and measure the whole grid; write ``results.parquet``, TREC runs (seed 0) and baselines.
 
@@ -292,8 +299,9 @@ def run_confirm(
     train_start = time.perf_counter()
     for student_name in grid.students:
         student, decay = make_real_student(student_name, data.train.docs.shape[1])
-        config = TrainConfig(grid.steps, grid.batch_size, grid.learning_rate, "adam",
-                             grid.weight_decay if decay is None else decay)  # fmt: skip
+        config = TrainConfig(
+            grid.steps, grid.batch_size, grid.learning_rate, "adam", grid.weight_decay if decay is None else decay
+        )
         runner = make_runner(student, config, grid.losses, min(DEPTH, n_docs))
         for k in grid.group_sizes:
             for seed in range(grid.seeds):
@@ -314,14 +322,16 @@ def run_confirm(
                 for s_i, name in enumerate(grid.samplers):
                     for l_i, loss in enumerate(grid.losses):
                         m = {key: v[s_i, l_i] for key, v in measures.items()}
-                        model = jax.tree_util.tree_map(lambda p: p[s_i, l_i], params)
+                        model = jax.tree_util.tree_map(lambda p, i=s_i, j=l_i: p[i, j], params)
                         row = _row(grid, student_name, name, loss, k, seed, m, built[s_i][1])
                         for eval_set in eval_sets:
                             row.update(eval_set.measure(student, model))
                         rows.append(row)
                         if seed == TREC_SEED and k == trec_k:
                             trec_checks.append(_write_runs(data, out, f"{student_name}-{loss}-{name}-k{k}", m))
-                progress(f"student={student_name} k={k} seed={seed}: {n_s * n_l} models in {time.perf_counter() - t0:.1f} s")
+                progress(
+                    f"student={student_name} k={k} seed={seed}: {n_s * n_l} models in {time.perf_counter() - t0:.1f} s"
+                )
     timings["train_eval_s"] = time.perf_counter() - train_start
     results = pd.DataFrame(rows)
     results.to_parquet(out / "results.parquet", index=False)
@@ -330,26 +340,54 @@ def run_confirm(
     baselines.to_parquet(out / "baselines.parquet", index=False)
     timings["total_s"] = time.perf_counter() - start
     timings["max_ir_measures_discrepancy"] = float(max(trec_checks, default=0.0))
-    meta = {"grid": asdict(grid), "timings": timings, "data": str(data_dir), "n_models": len(results),
-            "eval_data": [str(d) for d in eval_dirs], "simrank_version": __version__, "cpu": cpu}  # fmt: skip
+    meta = {
+        "grid": asdict(grid),
+        "timings": timings,
+        "data": str(data_dir),
+        "n_models": len(results),
+        "eval_data": [str(d) for d in eval_dirs],
+        "simrank_version": __version__,
+        "cpu": cpu,
+    }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return results, kappas, meta
 
 
 def _row(grid: Grid, student: str, sampler: str, loss: str, k: int, seed: int, m: dict, diag: dict) -> dict:
-    config = {"student": student, "sampler": grid.sampler_spec(sampler), "loss": loss, "group_size": k,
-              "tau": grid.tau, "teacher": grid.teacher, "teacher_weights": list(grid.teacher_weights),
-              "n_groups": grid.n_groups, "steps": grid.steps, "batch_size": grid.batch_size,
-              "learning_rate": grid.learning_rate}  # fmt: skip
+    config = {
+        "student": student,
+        "sampler": grid.sampler_spec(sampler),
+        "loss": loss,
+        "group_size": k,
+        "tau": grid.tau,
+        "teacher": grid.teacher,
+        "teacher_weights": list(grid.teacher_weights),
+        "n_groups": grid.n_groups,
+        "steps": grid.steps,
+        "batch_size": grid.batch_size,
+        "learning_rate": grid.learning_rate,
+    }
     return {
-        "experiment": "real-confirm", "student": student, "loss": loss, "sampler": sampler, "group_size": k,
-        "seed": seed, "tau": grid.tau, "teacher": grid.teacher,
-        **{key: float(np.mean(m[key])) for key in ("ndcg10", "rr10", "r100", "ndcg10_rerank", "rr10_rerank", "r100_rerank")},
+        "experiment": "real-confirm",
+        "student": student,
+        "loss": loss,
+        "sampler": sampler,
+        "group_size": k,
+        "seed": seed,
+        "tau": grid.tau,
+        "teacher": grid.teacher,
+        **{
+            key: float(np.mean(m[key]))
+            for key in ("ndcg10", "rr10", "r100", "ndcg10_rerank", "rr10_rerank", "r100_rerank")
+        },
         "kl_corpus": float(np.mean(m["kl_query"])),
         "kl_ndcg_spearman": float(rank_correlation(jnp.asarray(m["kl_query"]), jnp.asarray(m["ndcg10"]))),
-        "train_risk": float(m["train_risk"]), "alpha": float(m["alpha"]), **diag,
-        "config": json.dumps(config, sort_keys=True), "simrank_version": __version__,
-    }  # fmt: skip
+        "train_risk": float(m["train_risk"]),
+        "alpha": float(m["alpha"]),
+        **diag,
+        "config": json.dumps(config, sort_keys=True),
+        "simrank_version": __version__,
+    }
 
 
 def _write_runs(data: Prepared, out: Path, tag: str, m: dict) -> float:
@@ -360,19 +398,23 @@ def _write_runs(data: Prepared, out: Path, tag: str, m: dict) -> float:
         run = _run_frame(data, m[f"top{suffix}"], m[f"top_scores{suffix}"])
         write_trec_run(out / "runs" / f"{tag}-{mode}.trec", run, tag)
         ev = evaluate(run, data.collection.qrels["test"]).mean
-        diffs += [abs(ev["nDCG@10"] - float(np.mean(m[f"ndcg10{suffix}"]))),
-                  abs(ev["RR@10"] - float(np.mean(m[f"rr10{suffix}"]))),
-                  abs(ev["R@100"] - float(np.mean(m[f"r100{suffix}"])))]  # fmt: skip
+        diffs += [
+            abs(ev["nDCG@10"] - float(np.mean(m[f"ndcg10{suffix}"]))),
+            abs(ev["RR@10"] - float(np.mean(m[f"rr10{suffix}"]))),
+            abs(ev["R@100"] - float(np.mean(m[f"r100{suffix}"]))),
+        ]
     return max(diffs)
 
 
 def _run_frame(data: Prepared, top: np.ndarray, top_scores: np.ndarray) -> pd.DataFrame:
     keep = np.isfinite(top_scores)
-    return pd.DataFrame({
-        "query_id": np.repeat(np.asarray(data.test_ids, dtype=object), top.shape[1])[keep.ravel()],
-        "doc_id": np.asarray(data.collection.doc_ids, dtype=object)[top.ravel()][keep.ravel()],
-        "score": top_scores.ravel()[keep.ravel()].astype(np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "query_id": np.repeat(np.asarray(data.test_ids, dtype=object), top.shape[1])[keep.ravel()],
+            "doc_id": np.asarray(data.collection.doc_ids, dtype=object)[top.ravel()][keep.ravel()],
+            "score": top_scores.ravel()[keep.ravel()].astype(np.float64),
+        }
+    )
 
 
 def evaluate_baselines(data: Prepared, out: Path) -> pd.DataFrame:
@@ -418,14 +460,20 @@ def prepare_zero_shot(data_dir: Path) -> ZeroShot:
     query_ids = judged_queries(qrels)
     candidates, _ = BM25Index.build(collection).top_k(collection.query_texts_for(query_ids), DEPTH)
     return ZeroShot(
-        name=Path(data_dir).name, queries=embeddings.query_emb[[embeddings.query_row[q] for q in query_ids]],
-        docs=embeddings.doc_emb, query_ids=query_ids, doc_ids=collection.doc_ids, qrels=qrels, candidates=candidates,
-    )  # fmt: skip
+        name=Path(data_dir).name,
+        queries=embeddings.query_emb[[embeddings.query_row[q] for q in query_ids]],
+        docs=embeddings.doc_emb,
+        query_ids=query_ids,
+        doc_ids=collection.doc_ids,
+        qrels=qrels,
+        candidates=candidates,
+    )
 
 
 def check_dims(train_dim: int, eval_sets: list[ZeroShot]) -> None:
     """Zero-shot folders must share the training embeddings' dimension."""
     for z in eval_sets:
         if z.docs.shape[1] != train_dim:
-            raise DataError(f"--eval-data {z.name}: embedding dim {z.docs.shape[1]}, expected {train_dim} (the training data's)")
-
+            raise DataError(
+                f"--eval-data {z.name}: embedding dim {z.docs.shape[1]}, expected {train_dim} (the training data's)"
+            )

@@ -71,8 +71,11 @@ def encode_collection(
 
     def encode(texts) -> np.ndarray:
         return model.encode(
-            list(texts), batch_size=batch_size, show_progress_bar=progress,
-            convert_to_numpy=True, normalize_embeddings=True,
+            list(texts),
+            batch_size=batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
         ).astype(np.float32)
 
     arrays = {

@@ -48,11 +48,13 @@ def run_from_scores(
     else:
         sub_idx, vals = top_k(np.take_along_axis(scores, candidates, axis=1), depth)
         idx = np.take_along_axis(candidates, sub_idx, axis=1)
-    return pd.DataFrame({
-        "query_id": np.repeat(np.asarray(query_ids, dtype=object), idx.shape[1]),
-        "doc_id": np.asarray(doc_ids, dtype=object)[idx.ravel()],
-        "score": vals.ravel().astype(np.float64),
-    })
+    return pd.DataFrame(
+        {
+            "query_id": np.repeat(np.asarray(query_ids, dtype=object), idx.shape[1]),
+            "doc_id": np.asarray(doc_ids, dtype=object)[idx.ravel()],
+            "score": vals.ravel().astype(np.float64),
+        }
+    )
 
 
 def evaluate(run: pd.DataFrame, qrels: pd.DataFrame, measures: Sequence[str] = MEASURES) -> Evaluation:

@@ -41,8 +41,12 @@ SYNTHETIC = {
 
 def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
     out = Path(out)
-    return (pd.read_parquet(out / "results.parquet"), pd.read_parquet(out / "kappas.parquet"),
-            pd.read_parquet(out / "baselines.parquet"), json.loads((out / "meta.json").read_text()))  # fmt: skip
+    return (
+        pd.read_parquet(out / "results.parquet"),
+        pd.read_parquet(out / "kappas.parquet"),
+        pd.read_parquet(out / "baselines.parquet"),
+        json.loads((out / "meta.json").read_text()),
+    )
 
 
 def by_student(results: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
@@ -64,10 +68,14 @@ def summary_table(results: pd.DataFrame, value: str = "ndcg10") -> pd.DataFrame:
 
 def format_table(table: pd.DataFrame, value: str = "ndcg10") -> str:
     """One line per row: ``mean [low, high] group``."""
-    shown = table.assign(**{
-        value: [f"{m:.4f} [{lo:.4f}, {hi:.4f}]" for m, lo, hi in
-                zip(table[f"{value}_mean"], table[f"{value}_low"], table[f"{value}_high"])]
-    })  # fmt: skip
+    shown = table.assign(
+        **{
+            value: [
+                f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
+                for m, lo, hi in zip(table[f"{value}_mean"], table[f"{value}_low"], table[f"{value}_high"])
+            ]
+        }
+    )
     return shown[["student", "group_size", "loss", "sampler", value, "group", "n"]].to_string(index=False)
 
 
@@ -83,13 +91,23 @@ def _effect(diff: np.ndarray) -> dict:
     """Mean paired difference, its 95% CI, and the TOST verdict against ±EQ_MARGIN."""
     ci = mean_ci(diff)
     eq = tost(diff, np.zeros_like(diff), EQ_MARGIN, paired=True)
-    return {"diff": ci.mean, "low": ci.low, "high": ci.high, "changed": bool(ci.low > 0 or ci.high < 0),
-            "equivalent": eq.equivalent, "p_tost": eq.p}  # fmt: skip
+    return {
+        "diff": ci.mean,
+        "low": ci.low,
+        "high": ci.high,
+        "changed": bool(ci.low > 0 or ci.high < 0),
+        "equivalent": eq.equivalent,
+        "p_tost": eq.p,
+    }
 
 
 def _fmt(e: dict) -> str:
-    state = {(True, True): "changed, within the margin", (True, False): "changed",
-             (False, True): "equivalent", (False, False): "undecided"}[(e["changed"], e["equivalent"])]
+    state = {
+        (True, True): "changed, within the margin",
+        (True, False): "changed",
+        (False, True): "equivalent",
+        (False, False): "undecided",
+    }[(e["changed"], e["equivalent"])]
     return f"{e['diff']:+.4f} [{e['low']:+.4f}, {e['high']:+.4f}] ({state}, TOST p={e['p_tost']:.3f})"
 
 
@@ -120,8 +138,13 @@ def verdict_p4(results: pd.DataFrame) -> dict:
     else:
         verdict = "inconclusive"
     lines = [f"{loss} {hard} − random: {_fmt(e)}" for (loss, hard), e in effects.items()]
-    return {"prediction": "P4", "synthetic": SYNTHETIC["P4"], "verdict": verdict, "details": lines,
-            "summary": f"LCE changed by a hard sampler: {lce_changes}; KL equivalent to random for every hard sampler: {kl_equal}"}  # fmt: skip
+    return {
+        "prediction": "P4",
+        "synthetic": SYNTHETIC["P4"],
+        "verdict": verdict,
+        "details": lines,
+        "summary": f"LCE changed by a hard sampler: {lce_changes}; KL equivalent to random for every hard sampler: {kl_equal}",
+    }
 
 
 def verdict_p5(results: pd.DataFrame) -> dict:
@@ -142,8 +165,13 @@ def verdict_p5(results: pd.DataFrame) -> dict:
     else:
         verdict = "inconclusive"
     lines = [f"{loss} filter − no filter (teacher top-M): {_fmt(e)}" for loss, e in effects.items()]
-    return {"prediction": "P5", "synthetic": SYNTHETIC["P5"], "verdict": verdict, "details": lines,
-            "summary": f"filtering helps LCE: {lce['changed'] and lce['diff'] > 0}; no change under KL (TOST): {kl['equivalent']}"}  # fmt: skip
+    return {
+        "prediction": "P5",
+        "synthetic": SYNTHETIC["P5"],
+        "verdict": verdict,
+        "details": lines,
+        "summary": f"filtering helps LCE: {lce['changed'] and lce['diff'] > 0}; no change under KL (TOST): {kl['equivalent']}",
+    }
 
 
 def verdict_p8(results: pd.DataFrame, kappas: pd.DataFrame) -> dict:
@@ -152,8 +180,10 @@ def verdict_p8(results: pd.DataFrame, kappas: pd.DataFrame) -> dict:
     grows = bool(np.all(np.diff(base.kappa.to_numpy()) > 0))
     eta = float(mixed.eta.iloc[0]) if len(mixed) else float("nan")
     capped = bool(len(mixed) and np.all(mixed.kappa.to_numpy() <= 1 / eta * (1 + 1e-9)))
-    lines = [f"tempered dense β={b:g}: κ={k:.4g}, with η={eta:g}: κ={km:.4g}"
-             for b, k, km in zip(base.beta, base.kappa, mixed.kappa)]  # fmt: skip
+    lines = [
+        f"tempered dense β={b:g}: κ={k:.4g}, with η={eta:g}: κ={km:.4g}"
+        for b, k, km in zip(base.beta, base.kappa, mixed.kappa)
+    ]
     trained = results[results.group_size == _reference_k(results)]
     for sampler, kap in trained.groupby("sampler").kappa.max().items():
         lines.append(f"trained sampler {sampler}: κ = {kap:.4g}")
@@ -162,9 +192,14 @@ def verdict_p8(results: pd.DataFrame, kappas: pd.DataFrame) -> dict:
         if diff is not None:
             lines.append(f"{loss} benefit of η (mixture − bm25 top-M): {_fmt(_effect(diff))}")
     verdict = "agrees" if grows and capped else "disagrees"
-    return {"prediction": "P8", "synthetic": SYNTHETIC["P8"], "verdict": verdict, "details": lines,
-            "summary": f"κ strictly increasing in β: {grows}; mixture κ ≤ 1/η = {1 / eta:g}: {capped} "
-                       "(the benefit of η is reported, T4's marginal condition is not evaluated here)"}  # fmt: skip
+    return {
+        "prediction": "P8",
+        "synthetic": SYNTHETIC["P8"],
+        "verdict": verdict,
+        "details": lines,
+        "summary": f"κ strictly increasing in β: {grows}; mixture κ ≤ 1/η = {1 / eta:g}: {capped} "
+        "(the benefit of η is reported, T4's marginal condition is not evaluated here)",
+    }
 
 
 def verdict_p10(results: pd.DataFrame) -> dict:
@@ -174,10 +209,14 @@ def verdict_p10(results: pd.DataFrame) -> dict:
     ci = mean_ci(rho)
     verdict = "agrees" if ci.high < 0 else ("disagrees" if ci.low > 0 else "inconclusive")
     by_loss = results.groupby("loss").kl_ndcg_spearman.mean()
-    return {"prediction": "P10", "synthetic": SYNTHETIC["P10"], "verdict": verdict,
-            "details": [f"{loss}: mean Spearman {r:+.3f}" for loss, r in by_loss.items()],
-            "summary": f"Spearman(KL_q, nDCG@10_q) across test queries, mean over {ci.n} models: "
-                       f"{ci.mean:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]; negative for {np.mean(rho < 0):.0%} of models"}  # fmt: skip
+    return {
+        "prediction": "P10",
+        "synthetic": SYNTHETIC["P10"],
+        "verdict": verdict,
+        "details": [f"{loss}: mean Spearman {r:+.3f}" for loss, r in by_loss.items()],
+        "summary": f"Spearman(KL_q, nDCG@10_q) across test queries, mean over {ci.n} models: "
+        f"{ci.mean:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]; negative for {np.mean(rho < 0):.0%} of models",
+    }
 
 
 def verdict_p11(results: pd.DataFrame) -> dict:
@@ -196,9 +235,14 @@ def verdict_p11(results: pd.DataFrame) -> dict:
     more = mean_ci(np.abs(lce) - np.abs(kl))
     verdict = "agrees" if more.low > 0 else "disagrees" if more.high < 0 else "inconclusive"
     lines = [f"{loss} k={ks[-1]} − k={ks[0]} (bm25 top-M): {_fmt(e)}" for loss, e in effects.items()]
-    return {"prediction": "P11", "synthetic": SYNTHETIC["P11"], "verdict": verdict, "details": lines,
-            "summary": f"|effect LCE| − |effect KL| = {more.mean:.4f} [{more.low:.4f}, {more.high:.4f}] over seeds "
-            f"(|effect| LCE {abs(effects['lce']['diff']):.4f}, KL {abs(effects['kl']['diff']):.4f})"}
+    return {
+        "prediction": "P11",
+        "synthetic": SYNTHETIC["P11"],
+        "verdict": verdict,
+        "details": lines,
+        "summary": f"|effect LCE| − |effect KL| = {more.mean:.4f} [{more.low:.4f}, {more.high:.4f}] over seeds "
+        f"(|effect| LCE {abs(effects['lce']['diff']):.4f}, KL {abs(effects['kl']['diff']):.4f})",
+    }
 
 
 def _missing(name: str, why: str) -> dict:
@@ -207,16 +251,22 @@ def _missing(name: str, why: str) -> dict:
 
 def verdicts(results: pd.DataFrame, kappas: pd.DataFrame) -> list[dict]:
     """The P4, P5, P8, P10 and P11 verdicts on the rows of one student."""
-    return [verdict_p4(results), verdict_p5(results), verdict_p8(results, kappas), verdict_p10(results),
-            verdict_p11(results)]  # fmt: skip
+    return [
+        verdict_p4(results),
+        verdict_p5(results),
+        verdict_p8(results, kappas),
+        verdict_p10(results),
+        verdict_p11(results),
+    ]
 
 
 def confirm_figure(results: pd.DataFrame, baselines: pd.DataFrame, stem: Path) -> list[Path]:
     """nDCG@10 against group size, one panel per loss, one line per sampler, one row per student."""
     students = by_student(results)
     losses = list(dict.fromkeys(results.loss))
-    fig, axes = plt.subplots(len(students), len(losses), figsize=(3.0 * len(losses), 3.2 * len(students)),
-                             sharey=True, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(students), len(losses), figsize=(3.0 * len(losses), 3.2 * len(students)), sharey=True, squeeze=False
+    )
     full = baselines[baselines["mode"] == "full"].set_index("model")["nDCG@10"]
     for row, (student, df) in enumerate(students):
         for ax, loss in zip(axes[row], losses):
@@ -289,12 +339,21 @@ def _n_models(grid) -> int:
 
 
 def _table_for_markdown(table: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "student": table.student, "k": table.group_size, "loss": table.loss, "sampler": table.sampler,
-        "nDCG@10": [f"{m:.4f} [{lo:.4f}, {hi:.4f}]" for m, lo, hi in zip(table.ndcg10_mean, table.ndcg10_low, table.ndcg10_high)],
-        "nDCG@10 re-ranking BM25 top-100": [f"{m:.4f}" for m in table.ndcg10_rerank_mean],
-        "group": table.group, "seeds": table.n,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "student": table.student,
+            "k": table.group_size,
+            "loss": table.loss,
+            "sampler": table.sampler,
+            "nDCG@10": [
+                f"{m:.4f} [{lo:.4f}, {hi:.4f}]"
+                for m, lo, hi in zip(table.ndcg10_mean, table.ndcg10_low, table.ndcg10_high)
+            ],
+            "nDCG@10 re-ranking BM25 top-100": [f"{m:.4f}" for m in table.ndcg10_rerank_mean],
+            "group": table.group,
+            "seeds": table.n,
+        }
+    )
 
 
 def _markdown_table(df: pd.DataFrame) -> str:

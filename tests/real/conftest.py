@@ -43,16 +43,21 @@ def tiny_beir(tmp_path: Path) -> Path:
     rng = np.random.default_rng(0)
     root = tmp_path / "tiny"
     (root / "qrels").mkdir(parents=True)
-    write_jsonl(root / "corpus.jsonl", [
-        {"_id": f"d{i}", "title": f"Title {i}", "text": " ".join(rng.choice(COMMON, 5 + i % 7)) + f" zeta{i}"}
-        for i in range(N_DOCS)
-    ])
-    write_jsonl(root / "queries.jsonl", [
-        {"_id": f"q{j}", "text": f"the {COMMON[j]} of zeta{3 * j}", "metadata": {}} for j in range(N_LABELLED)
-    ])
-    write_jsonl(root / "queries-unlabeled.jsonl", [
-        {"_id": f"u{j}", "text": f"{COMMON[j]} and zeta{j + 1}"} for j in range(N_UNLABELLED)
-    ])
+    write_jsonl(
+        root / "corpus.jsonl",
+        [
+            {"_id": f"d{i}", "title": f"Title {i}", "text": " ".join(rng.choice(COMMON, 5 + i % 7)) + f" zeta{i}"}
+            for i in range(N_DOCS)
+        ],
+    )
+    write_jsonl(
+        root / "queries.jsonl",
+        [{"_id": f"q{j}", "text": f"the {COMMON[j]} of zeta{3 * j}", "metadata": {}} for j in range(N_LABELLED)],
+    )
+    write_jsonl(
+        root / "queries-unlabeled.jsonl",
+        [{"_id": f"u{j}", "text": f"{COMMON[j]} and zeta{j + 1}"} for j in range(N_UNLABELLED)],
+    )
     judged = [(f"q{j}", f"d{3 * j}", 1) for j in range(N_LABELLED)]
     write_qrels(root / "qrels" / "train.tsv", judged[:4])
     write_qrels(root / "qrels" / "test.tsv", judged[4:] + [("q4", "d1", 1)])

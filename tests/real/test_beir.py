@@ -160,8 +160,16 @@ def _numeric_ids(z):
     return {"doc_ids": np.arange(len(z["doc_ids"]))}, "doc_ids is int64"
 
 
-BAD_EMBEDDINGS = [_nan_vector, _unnormalised, _mismatched_doc_ids, _missing_query_ids, _float64, _wrong_rows,
-                  _dim_mismatch, _numeric_ids]
+BAD_EMBEDDINGS = [
+    _nan_vector,
+    _unnormalised,
+    _mismatched_doc_ids,
+    _missing_query_ids,
+    _float64,
+    _wrong_rows,
+    _dim_mismatch,
+    _numeric_ids,
+]
 
 
 @pytest.mark.parametrize("corrupt", BAD_EMBEDDINGS, ids=[c.__name__ for c in BAD_EMBEDDINGS])

@@ -15,8 +15,16 @@ from simrank.real.beir import EMBEDDINGS_FILE, default_data_dir
 from simrank.real.confirm import Grid, run_confirm
 from simrank.real.report import confirm_figure, render_markdown, summary_table, verdicts
 
-TINY = Grid(losses=("lce", "kl"), samplers=("random", "bm25", "teacher+filter"), group_sizes=(4,), seeds=2,
-            pool_size=10, n_groups=32, steps=20, batch_size=16)  # fmt: skip
+TINY = Grid(
+    losses=("lce", "kl"),
+    samplers=("random", "bm25", "teacher+filter"),
+    group_sizes=(4,),
+    seeds=2,
+    pool_size=10,
+    n_groups=32,
+    steps=20,
+    batch_size=16,
+)
 
 
 def test_tiny_confirm_end_to_end(tiny_beir, tmp_path):
@@ -83,8 +91,10 @@ SCIFACT = default_data_dir()
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (SCIFACT / EMBEDDINGS_FILE).is_file(),
-                    reason=f"SciFact with embeddings not found at {SCIFACT}; set SIMRANK_DATA to run this check")  # fmt: skip
+@pytest.mark.skipif(
+    not (SCIFACT / EMBEDDINGS_FILE).is_file(),
+    reason=f"SciFact with embeddings not found at {SCIFACT}; set SIMRANK_DATA to run this check",
+)
 def test_small_confirm_on_scifact(tmp_path):
     grid = Grid(losses=("lce", "kl"), samplers=("random", "bm25"), group_sizes=(4,), seeds=2, steps=50)
     results, _, meta = run_confirm(SCIFACT, tmp_path, grid)

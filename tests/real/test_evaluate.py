@@ -50,8 +50,9 @@ def test_rerank_mode_only_ranks_candidates():
 
 
 def test_trec_files_round_trip(tmp_path):
-    run = pd.DataFrame({"query_id": ["q2", "q1", "q1", "q1"], "doc_id": ["b", "d", "a", "c"],
-                        "score": [0.5, 1 / 3, 2.0, 2 / 3]})
+    run = pd.DataFrame(
+        {"query_id": ["q2", "q1", "q1", "q1"], "doc_id": ["b", "d", "a", "c"], "score": [0.5, 1 / 3, 2.0, 2 / 3]}
+    )
     write_trec_run(tmp_path / "run.txt", run, tag="bm25")
     lines = (tmp_path / "run.txt").read_text().splitlines()
     assert lines[0] == "q1 Q0 a 1 2.0 bm25" and lines[1].split()[:4] == ["q1", "Q0", "c", "2"]

@@ -21,8 +21,9 @@ def test_constant_row_gives_zeros_not_nan():
 def test_hybrid_is_weighted_sum_of_zscores():
     rng = np.random.default_rng(2)
     b, d = rng.random((3, 50)), rng.random((3, 50))
-    np.testing.assert_allclose(hybrid_teacher_scores(b, d, (0.3, 2.0)), 0.3 * zscore_rows(b) + 2.0 * zscore_rows(d),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        hybrid_teacher_scores(b, d, (0.3, 2.0)), 0.3 * zscore_rows(b) + 2.0 * zscore_rows(d), rtol=1e-6
+    )
     np.testing.assert_array_equal(teacher_scores("hybrid", b, d, (0.3, 2.0)), hybrid_teacher_scores(b, d, (0.3, 2.0)))
     np.testing.assert_array_equal(teacher_scores("bm25", b, d, (1, 1)), b.astype(np.float32))
     np.testing.assert_array_equal(teacher_scores("dense", b, d, (1, 1)), d.astype(np.float32))
