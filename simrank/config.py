@@ -30,13 +30,12 @@ from pathlib import Path
 
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
 from simrank.losses import LOSSES
+from simrank.paths import experiments_dir
 from simrank.samplers import make_sampler
 from simrank.students import STUDENT_KINDS
 from simrank.teacher import Teacher
 from simrank.trainer import TrainConfig
 from simrank.world import WorldConfig
-
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 
 
 @dataclass(frozen=True)
@@ -164,14 +163,14 @@ DEFAULTS = {
 
 def list_experiments() -> list[tuple[str, str]]:
     """``(name, description)`` of every config in ``experiments/``."""
-    return [(p.stem, _read_toml(p).get("description", "")) for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))]
+    return [(p.stem, _read_toml(p).get("description", "")) for p in sorted(experiments_dir().glob("*.toml"))]
 
 
 def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = None) -> Experiment:
     """Load ``experiments/NAME.toml`` or a TOML file path, apply ``--quick`` overrides, validate."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
-        path = EXPERIMENTS_DIR / f"{name_or_path}.toml"
+        path = experiments_dir() / f"{name_or_path}.toml"
         if not path.exists():
             known = ", ".join(n for n, _ in list_experiments())
             raise ConfigError(

@@ -30,17 +30,24 @@ magnitude 1e4 and ``tau`` down to 1e-3, with or without masks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import xlogy
 
 Array = jax.Array
 
 __all__ = [
+    "FLOOR_COLUMNS",
     "LOSSES",
+    "LOSS_SPECS",
+    "LossSpec",
     "binary_entropy",
+    "floor_of",
     "get_loss",
+    "get_loss_spec",
     "kl_distill",
     "lce",
     "listnet",
@@ -211,19 +218,72 @@ def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights
 
 # ----------------------------------------------------------------------------- registry
 
-LOSSES: dict[str, Callable[..., Array]] = {
-    "lce": lce,
-    "kl": kl_distill,
-    "listnet": listnet,
-    "margin_mse": margin_mse,
-    "ranknet_soft": ranknet_soft,
-    "ranknet_hard": ranknet_hard,
+
+@dataclass(frozen=True)
+class LossSpec:
+    """What the rest of simrank needs to know about a loss.
+
+    Attributes:
+      fn: the loss function ``fn(f, g, *, tau, where, weights, reduce_fn) -> [...]``.
+      floor: the results column holding the loss's T1 risk floor (``"entropy_list"`` for ListNet, whose
+        floor is ``H(softmax(g/τ))``; ``"entropy_pair"`` for soft RankNet, whose floor is the mean binary
+        entropy of ``σ((g_i − g_j)/τ)``), or ``None`` when the floor is 0.
+      needs_teacher: False when the loss ignores ``teacher_scores`` (one-hot contrastive ``lce``).
+      pairwise: True when the loss averages over pairs of items.
+    """
+
+    fn: Callable[..., Array]
+    floor: str | None = None
+    needs_teacher: bool = True
+    pairwise: bool = False
+
+
+#: The single loss registry: name -> :class:`LossSpec`. Every layer (sweep, verdicts, theory, real data)
+#: looks losses up here.
+LOSS_SPECS: dict[str, LossSpec] = {
+    "lce": LossSpec(lce, needs_teacher=False),
+    "kl": LossSpec(kl_distill),
+    "listnet": LossSpec(listnet, floor="entropy_list"),
+    "margin_mse": LossSpec(margin_mse),
+    "ranknet_soft": LossSpec(ranknet_soft, floor="entropy_pair", pairwise=True),
+    "ranknet_hard": LossSpec(ranknet_hard, pairwise=True),
 }
+
+#: name -> loss function (a view of :data:`LOSS_SPECS`).
+LOSSES: dict[str, Callable[..., Array]] = {name: spec.fn for name, spec in LOSS_SPECS.items()}
+
+#: The entropy columns a loss's floor can name, in a fixed order (index 0: floor 0).
+FLOOR_COLUMNS: tuple[str | None, ...] = (None, "entropy_pair", "entropy_list")
+
+
+def floor_of(losses, table) -> np.ndarray:
+    """Per-row T1 risk floor of a results table: the row's ``LOSS_SPECS[loss].floor`` column, 0 where none.
+
+    Args:
+      losses: ``[n]`` loss names.
+      table: mapping of column name -> ``[n]`` values (a ``pandas.DataFrame`` works).
+
+    Returns:
+      ``[n]`` float array.
+    """
+    losses = np.asarray(losses)
+    out = np.zeros(len(losses))
+    for name in np.unique(losses):
+        column = get_loss_spec(str(name)).floor
+        if column is not None:
+            rows = losses == name
+            out[rows] = np.asarray(table[column], float)[rows]
+    return out
+
+
+def get_loss_spec(name: str) -> LossSpec:
+    """The :class:`LossSpec` registered as ``name``; a one-line ``ValueError`` naming the allowed names otherwise."""
+    try:
+        return LOSS_SPECS[name]
+    except KeyError:
+        raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(LOSS_SPECS)}") from None
 
 
 def get_loss(name: str) -> Callable[..., Array]:
-    """Look up a loss in :data:`LOSSES` by name."""
-    try:
-        return LOSSES[name]
-    except KeyError:
-        raise ValueError(f"unknown loss {name!r}; allowed: {', '.join(LOSSES)}") from None
+    """The loss function registered as ``name`` (see :data:`LOSS_SPECS`)."""
+    return get_loss_spec(name).fn

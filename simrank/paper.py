@@ -14,10 +14,9 @@ import numpy as np
 import typer
 
 from simrank.errors import ConfigError, check_choice
+from simrank.paths import PAPER_DIR, RESULTS_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-PAPER = ROOT / "paper" / "paper.md"
-RESULTS_DIR = ROOT / "results" / "paper"  # the committed results (same as simrank.predictions.RESULTS_DIR)
+PAPER = PAPER_DIR / "paper.md"
 BLOCK = re.compile(
     r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
 )

@@ -13,11 +13,12 @@ import numpy as np
 import seaborn as sns
 
 from simrank.figures import PALETTE, line_panel, save
+from simrank.losses import floor_of
+from simrank.paths import FIGURES_DIR
 from simrank.predictions import PREDICTIONS, RESULTS_DIR, analyse_p8, analyse_p10, config_value, load_results
 from simrank.stats import summarise
 from simrank.theory import kappa_eta, t3_gap_bound
 
-FIGURES_DIR = Path(__file__).resolve().parent.parent / "figures"
 NDCG = "true nDCG@10 (fraction)"
 
 
@@ -55,7 +56,7 @@ def draw_p1(t):
 
 def draw_p2(t):
     df = t["p02-entropy-floor"].copy()
-    df["floor"] = np.where(df["loss"] == "listnet", df["entropy_list"], df["entropy_pair"])
+    df["floor"] = floor_of(df["loss"], df)
     df["train_excess"] = df["train_risk"] - df["floor"]
     losses = sorted(df["loss"].unique())
     fig, axes = plt.subplots(1, len(losses), figsize=(4 * len(losses), 3.2), squeeze=False)

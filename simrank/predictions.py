@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simrank.paper import RESULTS_DIR
+from simrank.losses import floor_of
+from simrank.paths import RESULTS_DIR
 from simrank.stats import mean_ci, pairwise_rank_significance, pearson_ci, rank_stability, spearman, tost, two_way_anova
 from simrank.theory import kappa_eta, optimal_eta, t3_gap_bound
 
@@ -126,7 +127,6 @@ def analyse_p1(tables: dict[str, pd.DataFrame]) -> Verdict:
 
 # ------------------------------------------------------------------------------------------ P2
 P2_FLOOR_TOL = 1e-4  # float32 round-off on a mean of ~10⁴ per-pair terms, far below any excess we report
-FLOORS = {"ranknet_soft": "entropy_pair", "listnet": "entropy_list"}
 
 
 def analyse_p2(tables: dict[str, pd.DataFrame]) -> Verdict:
@@ -137,7 +137,7 @@ def analyse_p2(tables: dict[str, pd.DataFrame]) -> Verdict:
     conditional: floor holds, excess falls in some cells only; refuted: floor violated or never falls.
     """
     df = tables["p02-entropy-floor"].copy()
-    df["train_excess"] = df["train_risk"] - [r[FLOORS[loss]] for loss, r in zip(df["loss"], df.to_dict("records"))]
+    df["train_excess"] = df["train_risk"] - floor_of(df["loss"], df)
     min_excess = float(min(df["train_excess"].min(), df["excess_risk"].min()))
     n_lo, n_hi = df["n_train"].min(), df["n_train"].max()
     rows = []
@@ -150,7 +150,7 @@ def analyse_p2(tables: dict[str, pd.DataFrame]) -> Verdict:
             {
                 "loss": loss,
                 "tau": tau,
-                "floor": at_hi[FLOORS[loss]].mean(),
+                "floor": floor_of(at_hi["loss"], at_hi).mean(),
                 "excess_small_n": cell[cell["n_train"] == n_lo]["excess_risk"].mean(),
                 "excess_large_n": at_hi["excess_risk"].mean(),
                 "drop_low": drop.low,

@@ -27,7 +27,7 @@ from simrank import __version__
 from simrank.config import Experiment, Point
 from simrank.errors import check_choice, check_positive
 from simrank.groups import draw_groups, select_queries, world_query_set
-from simrank.losses import get_loss
+from simrank.losses import FLOOR_COLUMNS, get_loss, get_loss_spec
 from simrank.measures import (
     corpus_kl,
     diameter,
@@ -87,8 +87,6 @@ RESULT_COLUMNS = [
     "config",
 ]
 
-#: Soft-target losses whose risk floor is the teacher entropy (T1); the others have floor 0.
-LOSS_FLOOR = {"listnet": "entropy_list", "ranknet_soft": "entropy_pair"}
 CHUNK_SIZE = 128
 
 
@@ -193,7 +191,7 @@ def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
     ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries."""
     student, loss_fn, train = point_trainer(point, loss_names)
-    floor_of = jnp.asarray([("", "entropy_pair", "entropy_list").index(LOSS_FLOOR.get(n, "")) for n in loss_names])
+    floor_of = jnp.asarray([FLOOR_COLUMNS.index(get_loss_spec(n).floor) for n in loss_names])
 
     def evaluate(params, hyper, a):
         tau = hyper["tau"]

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import minimize
 
-from simrank.losses import kl_distill, lce, listnet, margin_mse, ranknet_hard, ranknet_soft
+from simrank.losses import get_loss, kl_distill, lce, listnet, margin_mse, ranknet_soft
 from simrank.measures import diameter, kappa, listwise_entropy, pairwise_entropy
 from simrank.students import bilinear
 
@@ -146,14 +146,7 @@ def _t2_sides(W, A, q, docs, tau):
     return jnp.linalg.norm(W.T @ q), jnp.linalg.norm(A.T @ q) / tau, diameter(docs), losses
 
 
-_T2_LOSSES = {
-    "ranknet_soft": ranknet_soft,
-    "ranknet_hard": ranknet_hard,
-    "listnet": listnet,
-    "kl": kl_distill,
-    "lce": lce,
-    "margin_mse": margin_mse,
-}
+_T2_LOSSES = {name: get_loss(name) for name in ("ranknet_soft", "ranknet_hard", "listnet", "kl", "lce", "margin_mse")}
 
 
 def t2_extremal_group(k: int, a: float):

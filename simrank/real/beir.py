@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from simrank.errors import ConfigError
+from simrank.paths import default_data_dir
 
 EMBEDDINGS_FILE = "embeddings-all-MiniLM-L6-v2.npz"
 QRELS_HEADER = ("query-id", "corpus-id", "score")
@@ -39,14 +40,6 @@ NORM_TOL = 1e-3
 
 class DataError(ConfigError):
     """A dataset file is missing or malformed; the message is one line (the CLI prints it, exit 2)."""
-
-
-def default_data_dir() -> Path:
-    """``$SIMRANK_DATA`` if set, else ``<repo>/../shared/data/scifact``."""
-    env = os.environ.get("SIMRANK_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "scifact"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def confirm(
 ) -> None:
     """Train the grid on DATA, write results.parquet, TREC runs, figure and report; print table and verdicts."""
     from simrank.errors import ConfigError, check_positive
-    from simrank.real.beir import default_data_dir
+    from simrank.paths import default_data_dir
     from simrank.real.confirm import GRIDS, run_confirm
     from simrank.real.report import confirm_figure, format_table, load_run, render_markdown, summary_table
 

@@ -36,6 +36,7 @@ import pandas as pd
 
 from simrank import __version__
 from simrank.groups import QuerySet, draw_groups
+from simrank.losses import LOSS_SPECS
 from simrank.measures import (
     corpus_kl,
     diameter,
@@ -59,7 +60,7 @@ ALPHA_INIT = 20.0  # cosine scale at init: softmax(20 cos) is the usual contrast
 DEPTH = 100  # BM25 candidates re-ranked, and the depth of every run
 SCORE_CHUNK = 16  # test queries scored at once (bounds the MLP's [chunk, N, 3d] activations)
 TREC_SEED, TREC_GROUP_SIZE = 0, 8  # models whose runs are written and re-scored with ir_measures
-LOSSES = ("lce", "kl", "margin_mse", "ranknet_soft", "ranknet_hard")
+LOSSES = tuple(name for name in LOSS_SPECS if name != "listnet")  # listnet = kl + a constant in f
 DISTILLATION = ("kl", "margin_mse", "ranknet_soft", "ranknet_hard")
 
 

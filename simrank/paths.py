@@ -1,0 +1,42 @@
+"""Where simrank's files live: the experiment configs (package data, so they ship with ``pip install``), and
+the paper, figures and committed results of a source checkout.
+
+``experiments/`` at the top of the repository is installed as the package ``simrank.experiments`` (see
+``[tool.setuptools.package-dir]`` in ``pyproject.toml``), so :func:`experiments_dir` works from an editable
+install, a wheel, and any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+__all__ = [
+    "FIGURES_DIR",
+    "PAPER_DIR",
+    "PROJECT_ROOT",
+    "RESULTS_DIR",
+    "default_data_dir",
+    "experiments_dir",
+]
+
+#: The source checkout holding ``paper/``, ``figures/`` and ``results/`` (the parent of the package).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PAPER_DIR = PROJECT_ROOT / "paper"
+FIGURES_DIR = PROJECT_ROOT / "figures"
+#: The committed results of the paper's prediction experiments.
+RESULTS_DIR = PROJECT_ROOT / "results" / "paper"
+
+
+def experiments_dir() -> Path:
+    """The folder of the named experiment configs (``NAME.toml``), wherever simrank is installed."""
+    return Path(str(files("simrank.experiments")))
+
+
+def default_data_dir() -> Path:
+    """The real-data collection: ``$SIMRANK_DATA`` if set, else ``<checkout>/../shared/data/scifact``."""
+    env = os.environ.get("SIMRANK_DATA")
+    if env:
+        return Path(env)
+    return PROJECT_ROOT.parent / "shared" / "data" / "scifact"
