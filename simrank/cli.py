@@ -12,7 +12,11 @@ from pathlib import Path
 
 import typer
 
+from simrank.bench import bench_cmd
 from simrank.errors import ConfigError
+from simrank.paper import figures_cmd, paper_cmd
+from simrank.real.cli import real_app
+from simrank.theory_cli import theory_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Theory of ranking distillation, checked by code.")
 
@@ -30,13 +34,14 @@ def list_cmd() -> None:
 def run(
     experiment: str = typer.Argument(..., help="experiment name (see `simrank list`) or a path to a .toml config"),
     out: Path = typer.Option(None, help="output folder (default: results/NAME)"),
-    quick: bool = typer.Option(False, "--quick", help="apply the config's [quick] overrides (smoke run)"),
+    quick: bool = typer.Option(False, "--quick", help="apply the config's \\[quick] overrides (smoke run)"),
     seeds: int = typer.Option(None, help="override the number of seeds"),
     resume: bool = typer.Option(False, "--resume", help="keep finished chunks of an interrupted run"),
     progress: bool = typer.Option(True, help="show a progress bar"),
     executor: str = typer.Option("local", help="where chunks run: local | dask | reference (one call per model)"),
     address: str = typer.Option(None, help="Dask scheduler address (default with --executor dask: a LocalCluster)"),
     chunk_size: int = typer.Option(None, help="models per vmapped call (default 128); small chunks = finer resume"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="validate the config, print the plan, train nothing"),
 ) -> None:
     """Run an experiment grid and write results.parquet, the resolved config and its figure."""
     from simrank.config import load_experiment
@@ -44,6 +49,12 @@ def run(
     from simrank.sweep import run_experiment
 
     exp = load_experiment(experiment, quick=quick, seeds=seeds)
+    if dry_run:
+        n_points = len(exp.points())
+        typer.echo(
+            f"{exp.name}: {n_points} grid points x {exp.seeds} seeds = {n_points * exp.seeds} models (config valid)"
+        )
+        return
     out = Path(out) if out is not None else Path("results") / (exp.name + ("-quick" if quick else ""))
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(exp.resolved(), indent=2, sort_keys=True, default=list) + "\n")
@@ -58,13 +69,11 @@ def run(
     typer.echo(f"\n{len(results)} rows in {elapsed:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}")
 
 
-from simrank import paper as _paper  # noqa: E402  (prediction figures and the paper's generated blocks)
-
-app.command("figures")(_paper.figures_cmd)
-app.command("paper")(_paper.paper_cmd)
-app.add_typer(__import__("simrank.real.cli", fromlist=["real_app"]).real_app, name="real")
-app.add_typer(__import__("simrank.theory_cli", fromlist=["theory_app"]).theory_app, name="theory")
-app.command("bench")(__import__("simrank.bench", fromlist=["bench_cmd"]).bench_cmd)
+app.command("figures")(figures_cmd)
+app.command("paper")(paper_cmd)
+app.add_typer(real_app, name="real")
+app.add_typer(theory_app, name="theory")
+app.command("bench")(bench_cmd)
 
 
 def summary_table(results):

@@ -3,17 +3,20 @@
 ```toml
 name = "bias-sweep"
 seeds = 5
-[world]    # WorldConfig fields
-[teacher]  # Teacher fields (tau is the label temperature)
-[sampler]  # make_sampler options: kind, pool_size, beta, proxy, eta, filter_margin
-[student]  # make_student options: kind, structure, rank, norm_bound, hidden
-[loss]     # name
-[train]    # TrainConfig fields
+[world]    # simrank.world.WorldConfig fields
+[teacher]  # simrank.teacher.Teacher fields (tau is the label temperature)
+[sampler]  # simrank.samplers.SamplerConfig: kind (a key of SAMPLERS), pool_size, beta, proxy, proxies, eta, filter_margin
+[student]  # simrank.students.StudentConfig: kind (a key of STUDENTS), structure, rank, norm_bound, hidden
+[loss]     # simrank.losses.LossConfig: name (a key of LOSS_SPECS)
+[train]    # simrank.trainer.TrainConfig fields
 [data]     # DataConfig fields
 [grid]     # "section.key" = [values, ...]  (Cartesian product; the value "none" leaves the key unset)
 [quick]    # "section.key" = value  (applied by --quick; "grid.section.key" replaces a grid axis)
 ```
-Every grid point is validated before anything is computed.
+Every section and every key is optional: an absent key takes the default of its dataclass field (so a
+config with only ``[world]`` runs). Each value is type-checked against the field's annotation and
+range-checked by the dataclass (:func:`build_section`), and every grid point is validated before
+anything is computed.
 """
 
 from __future__ import annotations
@@ -25,14 +28,16 @@ import itertools
 import json
 import math
 import tomllib
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
-from simrank.losses import LOSSES
+from simrank.losses import LossConfig
 from simrank.paths import experiments_dir
-from simrank.samplers import make_sampler
-from simrank.students import STUDENT_KINDS
+from simrank.samplers import SamplerConfig
+from simrank.students import STUDENTS, StudentConfig
 from simrank.teacher import Teacher
 from simrank.trainer import TrainConfig
 from simrank.world import WorldConfig
@@ -67,58 +72,104 @@ class DataConfig:
         check_nonnegative("data.test_shift", abs(self.test_shift))
 
 
-SECTIONS = {
-    "world": {f.name for f in dataclasses.fields(WorldConfig)},
-    "teacher": {f.name for f in dataclasses.fields(Teacher)},
-    "sampler": {"kind", "pool_size", "beta", "proxy", "proxies", "eta", "filter_margin"},
-    "student": {"kind", "structure", "rank", "norm_bound", "hidden"},
-    "loss": {"name"},
-    "train": {f.name for f in dataclasses.fields(TrainConfig)},
-    "data": {f.name for f in dataclasses.fields(DataConfig)},
+#: The config sections, in pipeline order: ``[section]`` -> the dataclass that types and checks it.
+SECTION_TYPES: dict[str, type] = {
+    "world": WorldConfig,
+    "teacher": Teacher,
+    "sampler": SamplerConfig,
+    "student": StudentConfig,
+    "loss": LossConfig,
+    "train": TrainConfig,
+    "data": DataConfig,
 }
+SECTIONS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in SECTION_TYPES.items()}
 TOP_LEVEL = {"name", "description", "seeds", "grid", "quick", *SECTIONS}
+
+
+def build_section(section: str, table: dict):
+    """The typed, checked config object of one ``[section]`` table; every absent key takes its default.
+
+    Each value is checked against the field's annotation (``int``, ``float``, ``bool``, ``str``,
+    ``tuple[...]``, ``X | None``) before the dataclass's own range checks run.
+
+    Raises:
+      ConfigError: one line naming the bad key or value and what is allowed.
+    """
+    cls = SECTION_TYPES[section]
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in table.items():
+        if key not in hints:
+            allowed = ", ".join(sorted(SECTIONS[section]))
+            raise ConfigError(f"unknown key {section}.{key!s}; allowed keys in [{section}]: {allowed}")
+        values[key] = _typed(f"{section}.{key}", value, hints[key])
+    return cls(**values)
+
+
+def _typed(name: str, value, hint):
+    """``value`` checked against (and converted to) the type ``hint``; ConfigError if it does not fit."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _typed(name, value, inner)
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name} = {value!r} is not allowed; it must be a list")
+        return tuple(_typed(f"{name}[{i}]", v, args[0]) for i, v in enumerate(value))
+    expected = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}[hint]
+    ok = isinstance(value, hint) and not (hint is int and isinstance(value, bool))
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise ConfigError(f"{name} = {value!r} is not allowed; it must be {expected}")
+    return float(value) if hint is float else value
 
 
 @dataclass(frozen=True)
 class Point:
-    """One fully resolved grid point (every section filled), plus the grid coordinates that define it."""
+    """One fully resolved grid point: the typed config of every section, built once.
+
+    ``sections`` may leave keys (or whole sections) out; after construction it holds every field of every
+    section (defaults filled in), and ``coords`` the grid coordinates that define the point.
+    """
 
     sections: dict
     coords: dict
+    world: WorldConfig = dataclasses.field(init=False, repr=False, compare=False)
+    teacher: Teacher = dataclasses.field(init=False, repr=False, compare=False)
+    sampler_config: SamplerConfig = dataclasses.field(init=False, repr=False, compare=False)
+    student: StudentConfig = dataclasses.field(init=False, repr=False, compare=False)
+    train: TrainConfig = dataclasses.field(init=False, repr=False, compare=False)
+    data: DataConfig = dataclasses.field(init=False, repr=False, compare=False)
+    loss: str = dataclasses.field(init=False, repr=False, compare=False)
 
-    @property
-    def world(self) -> WorldConfig:
-        return WorldConfig(**_tuples(self.sections["world"]))
-
-    @property
-    def teacher(self) -> Teacher:
-        return Teacher(**self.sections["teacher"])
-
-    @property
-    def train(self) -> TrainConfig:
-        return TrainConfig(**self.sections["train"])
-
-    @property
-    def data(self) -> DataConfig:
-        return DataConfig(**self.sections["data"])
-
-    @property
-    def loss(self) -> str:
-        return self.sections["loss"]["name"]
+    def __post_init__(self):
+        built = {name: build_section(name, self.sections.get(name) or {}) for name in SECTION_TYPES}
+        for name, obj in built.items():
+            object.__setattr__(self, "sampler_config" if name == "sampler" else name, obj)
+        object.__setattr__(self, "loss", built["loss"].name)
+        object.__setattr__(self, "sections", {name: dataclasses.asdict(obj) for name, obj in built.items()})
 
     @property
     def tau(self) -> float:
-        return float(self.sections["teacher"]["tau"])
+        """The teacher's label temperature τ."""
+        return float(self.teacher.tau)
 
     def sampler(self):
-        return make_sampler(**self.sections["sampler"])
+        """The sampler of this point (``SamplerConfig.build()``)."""
+        return self.sampler_config.build()
 
     def json(self) -> str:
+        """The resolved config as canonical JSON (the ``config`` column of a results row)."""
         return json.dumps(self.sections, sort_keys=True, default=list)
 
 
 @dataclass(frozen=True)
 class Experiment:
+    """A named experiment: the base sections, the grid axes (``"section.key" -> [values]``) and the seeds."""
+
     name: str
     description: str
     seeds: int
@@ -128,13 +179,16 @@ class Experiment:
 
     @property
     def hash(self) -> str:
+        """12 hex digits identifying the seeds, base config and grid."""
         payload = json.dumps({"seeds": self.seeds, "base": self.base, "grid": self.grid}, sort_keys=True, default=list)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def resolved(self) -> dict:
+        """The experiment as a dict (written to ``OUT/config.json``)."""
         return {"name": self.name, "description": self.description, "seeds": self.seeds, **self.base, "grid": self.grid}
 
     def points(self) -> list[Point]:
+        """Every grid point (the Cartesian product of the axes), validated."""
         axes = list(self.grid.items())
         out = []
         for values in itertools.product(*(v for _, v in axes)):
@@ -148,17 +202,6 @@ class Experiment:
             validate(point)
             out.append(point)
         return out
-
-
-DEFAULTS = {
-    "world": {},
-    "teacher": {},
-    "sampler": {"kind": "uniform"},
-    "student": {"kind": "bilinear"},
-    "loss": {"name": "kl"},
-    "train": {},
-    "data": {},
-}
 
 
 def list_experiments() -> list[tuple[str, str]]:
@@ -184,7 +227,16 @@ def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = 
         raise ConfigError(
             f"unknown config key {sorted(unknown)[0]!r}; allowed top-level keys: {', '.join(sorted(TOP_LEVEL))}"
         )
-    base = {s: {**DEFAULTS[s], **raw.get(s, {})} for s in SECTIONS}
+    for section in SECTIONS:
+        if not isinstance(raw.get(section, {}), dict):
+            raise ConfigError(f"{section} = {raw[section]!r} is not allowed; it must be a table [{section}]")
+    base = {s: dict(raw.get(s, {})) for s in SECTIONS}
+    for table in ("grid", "quick"):
+        if not isinstance(raw.get(table, {}), dict):
+            raise ConfigError(f"{table} = {raw[table]!r} is not allowed; it must be a table [{table}]")
+    for key in ("name", "description"):
+        if not isinstance(raw.get(key, ""), str):
+            raise ConfigError(f"{key} = {raw[key]!r} is not allowed; it must be a string")
     grid = dict(raw.get("grid", {}))
     n_seeds = raw.get("seeds", 5)
     if quick:
@@ -205,7 +257,7 @@ def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = 
         _check_fields(section, {field: None})
         if not isinstance(values, list) or not values:
             raise ConfigError(f"grid axis {key!r} = {values!r} is not allowed; it must be a non-empty list")
-    if not isinstance(n_seeds, int) or n_seeds < 1:
+    if not isinstance(n_seeds, int) or isinstance(n_seeds, bool) or n_seeds < 1:
         raise ConfigError(f"seeds = {n_seeds!r} is not allowed; it must be an integer >= 1")
     exp = Experiment(raw.get("name", path.stem), raw.get("description", ""), n_seeds, base, grid, path.read_text())
     exp.points()  # validate every grid point now
@@ -213,14 +265,10 @@ def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = 
 
 
 def validate(point: Point) -> None:
-    """Construct every object of a grid point so that bad values fail before any computation."""
-    world = point.world
-    point.teacher, point.train, point.sampler()
-    data = point.data
-    if point.loss not in LOSSES:
-        raise ConfigError(f"loss.name = {point.loss!r} is not allowed; choose one of {', '.join(LOSSES)}")
-    kind = point.sections["student"].get("kind")
-    sweepable = [k for k in STUDENT_KINDS if k != "tabular"]  # a table cannot score unseen queries
+    """Cross-section checks of a grid point (each section checked its own fields when the point was built)."""
+    world, data = point.world, point.data
+    kind = point.student.kind
+    sweepable = [k for k, spec in STUDENTS.items() if spec.scores_unseen]  # a table cannot score unseen queries
     if kind not in sweepable:
         raise ConfigError(
             f"student.kind = {kind!r} is not allowed in an experiment; choose one of {', '.join(sweepable)}"
@@ -229,7 +277,7 @@ def validate(point: Point) -> None:
         raise ConfigError(
             f"data.group_size = {data.group_size} is not allowed; it must be <= world.n_docs = {world.n_docs}"
         )
-    pool = point.sections["sampler"].get("pool_size")
+    pool = point.sampler_config.pool_size
     if pool is not None and pool > world.n_docs:
         raise ConfigError(f"sampler.pool_size = {pool} is not allowed; it must be <= world.n_docs = {world.n_docs}")
 
@@ -256,7 +304,3 @@ def _read_toml(path: Path) -> dict:
         return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
-
-
-def _tuples(table: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}

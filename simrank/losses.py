@@ -37,12 +37,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
 
+from simrank.errors import check_choice
+
 Array = jax.Array
 
 __all__ = [
     "FLOOR_COLUMNS",
     "LOSSES",
     "LOSS_SPECS",
+    "LossConfig",
     "LossSpec",
     "binary_entropy",
     "floor_of",
@@ -254,6 +257,16 @@ LOSSES: dict[str, Callable[..., Array]] = {name: spec.fn for name, spec in LOSS_
 
 #: The entropy columns a loss's floor can name, in a fixed order (index 0: floor 0).
 FLOOR_COLUMNS: tuple[str | None, ...] = (None, "entropy_pair", "entropy_list")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """The ``[loss]`` table of an experiment: ``name``, a key of :data:`LOSS_SPECS`."""
+
+    name: str = "kl"
+
+    def __post_init__(self):
+        check_choice("loss.name", self.name, LOSS_SPECS)
 
 
 def floor_of(losses, table) -> np.ndarray:

@@ -16,12 +16,31 @@ the real-data paths differ only in which proxy matrices they put in the context.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
+
+__all__ = [
+    "SAMPLERS",
+    "SAMPLER_KINDS",
+    "Ensemble",
+    "FalseNegativeFilter",
+    "Local",
+    "Mixture",
+    "Sampler",
+    "SamplerConfig",
+    "SamplerKind",
+    "SamplingContext",
+    "Tempered",
+    "Uniform",
+    "make_sampler",
+    "sample_categorical",
+    "top_m_mask",
+]
 
 
 @dataclass(frozen=True)
@@ -117,43 +136,92 @@ class FalseNegativeFilter:
         return np.where(mass > 0, kept / np.where(mass > 0, mass, 1.0), nu)
 
 
-SAMPLER_KINDS = ("uniform", "local", "teacher_top", "tempered", "ensemble")
+@dataclass(frozen=True)
+class SamplerKind:
+    """A registered sampler kind: how to build it from a :class:`SamplerConfig`, and which options it needs."""
+
+    build: Callable[[SamplerConfig], Sampler]
+    needs: tuple[str, ...] = ()
+    description: str = ""
 
 
-def make_sampler(
-    kind: str = "uniform",
-    *,
-    pool_size: int | None = None,
-    beta: float | None = None,
-    proxy: str = "dense",
-    proxies: tuple[str, ...] = ("bm25", "dense"),
-    eta: float = 0.0,
-    filter_margin: float | None = None,
-) -> Sampler:
-    """Build a sampler from a flat spec (the ``[sampler]`` table of an experiment config)."""
-    check_choice("sampler.kind", kind, SAMPLER_KINDS)
-    check_range("sampler.eta", eta, 0.0, 1.0)
-    if kind == "uniform":
-        sampler: Sampler = Uniform()
-    elif kind in ("local", "teacher_top", "ensemble"):
-        if pool_size is None:
-            raise ConfigError(f"sampler.kind = {kind!r} needs sampler.pool_size (an integer >= 1)")
-        check_positive("sampler.pool_size", pool_size)
-        if kind == "ensemble":
-            sampler = Ensemble(int(pool_size), tuple(proxies))
-        else:
-            sampler = Local(int(pool_size), "teacher" if kind == "teacher_top" else proxy)
-    else:
-        if beta is None:
-            raise ConfigError("sampler.kind = 'tempered' needs sampler.beta (a number >= 0)")
-        check_nonnegative("sampler.beta", beta)
-        sampler = Tempered(float(beta), proxy)
-    if eta > 0:
-        sampler = Mixture(sampler, float(eta))
-    if filter_margin is not None:
-        check_nonnegative("sampler.filter_margin", filter_margin)
-        sampler = FalseNegativeFilter(sampler, float(filter_margin))
-    return sampler
+#: The sampler registry: ``[sampler] kind`` -> :class:`SamplerKind`.
+SAMPLERS: dict[str, SamplerKind] = {
+    "uniform": SamplerKind(lambda c: Uniform(), description="ν_q(x) = 1/N"),
+    "local": SamplerKind(
+        lambda c: Local(int(c.pool_size), c.proxy), ("pool_size",), "uniform over the top pool_size by the proxy score"
+    ),
+    "teacher_top": SamplerKind(
+        lambda c: Local(int(c.pool_size), "teacher"), ("pool_size",), "uniform over the teacher's top pool_size"
+    ),
+    "tempered": SamplerKind(lambda c: Tempered(float(c.beta), c.proxy), ("beta",), "ν_q(x) ∝ exp(β s(q, x))"),
+    "ensemble": SamplerKind(
+        lambda c: Ensemble(int(c.pool_size), tuple(c.proxies)),
+        ("pool_size",),
+        "uniform over the union of the proxies' top sets",
+    ),
+}
+SAMPLER_KINDS = tuple(SAMPLERS)
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """The ``[sampler]`` table of an experiment: a registered ``kind`` and its options.
+
+    Attributes:
+      kind: a key of :data:`SAMPLERS`.
+      pool_size: ``M`` of the top-M kinds (``local``, ``teacher_top``, ``ensemble``), an integer >= 1.
+      beta: hardness ``β >= 0`` of ``tempered``.
+      proxy: proxy score matrix of ``local`` and ``tempered`` (``"dense"``, ``"bm25"``, ``"teacher"``, ...).
+      proxies: proxies whose top sets ``ensemble`` unites.
+      eta: mixing weight ``η ∈ [0, 1]`` with the uniform target: ``ν_η = (1 − η) ν + η μ``.
+      filter_margin: if set (>= 0), drop negatives with ``g(q, x) >= g(q, x⁺) − margin``.
+    """
+
+    kind: str = "uniform"
+    pool_size: int | None = None
+    beta: float | None = None
+    proxy: str = "dense"
+    proxies: tuple[str, ...] = ("bm25", "dense")
+    eta: float = 0.0
+    filter_margin: float | None = None
+
+    def __post_init__(self):
+        check_choice("sampler.kind", self.kind, SAMPLERS)
+        for option in SAMPLERS[self.kind].needs:
+            if getattr(self, option) is None:
+                raise ConfigError(
+                    f"sampler.kind = {self.kind!r} needs sampler.{option} (see simrank.samplers.SAMPLERS)"
+                )
+        if self.pool_size is not None:
+            check_positive("sampler.pool_size", self.pool_size)
+        if self.beta is not None:
+            check_nonnegative("sampler.beta", self.beta)
+        check_range("sampler.eta", self.eta, 0.0, 1.0)
+        if self.filter_margin is not None:
+            check_nonnegative("sampler.filter_margin", self.filter_margin)
+
+    def build(self) -> Sampler:
+        """The sampler: the registered kind, then :class:`Mixture` if ``eta > 0``, then the filter if set."""
+        sampler = SAMPLERS[self.kind].build(self)
+        if self.eta > 0:
+            sampler = Mixture(sampler, float(self.eta))
+        if self.filter_margin is not None:
+            sampler = FalseNegativeFilter(sampler, float(self.filter_margin))
+        return sampler
+
+
+def make_sampler(kind: str = "uniform", **options) -> Sampler:
+    """Build a sampler from a flat spec: ``SamplerConfig(kind, **options).build()``.
+
+    Args:
+      kind: a key of :data:`SAMPLERS`.
+      **options: the other :class:`SamplerConfig` fields.
+
+    Returns:
+      A :class:`Sampler` (``distribution(ctx) -> ν [n_queries, N]``).
+    """
+    return SamplerConfig(kind, **options).build()
 
 
 def top_m_mask(scores: np.ndarray, m: int) -> np.ndarray:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jax
@@ -20,8 +21,20 @@ import numpy as np
 
 from simrank.errors import ConfigError, check_choice, check_positive
 
+__all__ = [
+    "BILINEAR_STRUCTURES",
+    "STUDENTS",
+    "STUDENT_KINDS",
+    "Student",
+    "StudentConfig",
+    "StudentKind",
+    "bilinear",
+    "make_student",
+    "mlp",
+    "tabular",
+]
+
 BILINEAR_STRUCTURES = ("full", "diagonal", "low_rank", "projected")
-STUDENT_KINDS = ("bilinear", "mlp", "tabular")
 
 
 class Student(NamedTuple):
@@ -118,11 +131,77 @@ def tabular(n_queries: int, n_docs: int) -> Student:
     return Student(init, apply, lambda p: p)
 
 
+@dataclass(frozen=True)
+class StudentKind:
+    """A registered student kind: ``build(config, dim, n_queries, n_docs) -> Student``, and whether it can
+    score queries it has not seen (only such students can be trained in an experiment sweep)."""
+
+    build: Callable[..., Student]
+    scores_unseen: bool = True
+    description: str = ""
+
+
+#: The student registry: ``[student] kind`` -> :class:`StudentKind`.
+STUDENTS: dict[str, StudentKind] = {
+    "bilinear": StudentKind(
+        lambda c, dim, n_queries, n_docs: bilinear(dim, c.structure, rank=c.rank, norm_bound=c.norm_bound),
+        description="f(q, x) = qᵀ W x (full, diagonal, low-rank)",
+    ),
+    "mlp": StudentKind(
+        lambda c, dim, n_queries, n_docs: mlp(dim, c.hidden), description="two-layer ReLU net on [q; x; q⊙x]"
+    ),
+    "tabular": StudentKind(
+        lambda c, dim, n_queries, n_docs: tabular(n_queries, n_docs),
+        scores_unseen=False,
+        description="one free score per (query, document)",
+    ),
+}
+STUDENT_KINDS = tuple(STUDENTS)
+
+
+@dataclass(frozen=True)
+class StudentConfig:
+    """The ``[student]`` table of an experiment.
+
+    Attributes:
+      kind: a key of :data:`STUDENTS`.
+      structure: bilinear structure, one of :data:`BILINEAR_STRUCTURES` (``projected`` needs a matrix, so
+        it is built with :func:`bilinear` directly, not from a config).
+      rank: rank of the ``low_rank`` structure, an integer >= 1.
+      norm_bound: radius ``B > 0`` of the ball ``‖W‖_F <= B`` (None: unconstrained).
+      hidden: width of the MLP's hidden layers, an integer >= 1.
+    """
+
+    kind: str = "bilinear"
+    structure: str = "full"
+    rank: int | None = None
+    norm_bound: float | None = None
+    hidden: int = 32
+
+    def __post_init__(self):
+        check_choice("student.kind", self.kind, STUDENTS)
+        check_choice("student.structure", self.structure, [s for s in BILINEAR_STRUCTURES if s != "projected"])
+        if self.rank is not None:
+            check_positive("student.rank", self.rank)
+        if self.norm_bound is not None:
+            check_positive("student.norm_bound", self.norm_bound)
+        check_positive("student.hidden", self.hidden)
+
+    def build(self, dim: int, n_queries: int = 0, n_docs: int = 0) -> Student:
+        """The student for ``dim``-dimensional vectors (``n_queries``, ``n_docs``: sizes of a tabular student)."""
+        return STUDENTS[self.kind].build(self, dim, n_queries, n_docs)
+
+
 def make_student(kind: str, dim: int, *, n_queries: int = 0, n_docs: int = 0, **options) -> Student:
-    """Build a student from a flat spec (the ``[student]`` table of an experiment config)."""
-    check_choice("student.kind", kind, STUDENT_KINDS)
-    if kind == "bilinear":
-        return bilinear(dim, **options)
-    if kind == "mlp":
-        return mlp(dim, **options)
-    return tabular(n_queries, n_docs)
+    """Build a student from a flat spec: ``StudentConfig(kind, **options).build(dim, n_queries, n_docs)``.
+
+    Args:
+      kind: a key of :data:`STUDENTS`.
+      dim: dimension ``d`` of query and document vectors.
+      n_queries, n_docs: table size of the ``tabular`` student.
+      **options: the other :class:`StudentConfig` fields.
+
+    Returns:
+      A :class:`Student` ``(init, apply, project, matrix)``.
+    """
+    return StudentConfig(kind, **options).build(dim, n_queries, n_docs)

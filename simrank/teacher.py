@@ -29,6 +29,7 @@ class Teacher:
         check_choice("teacher.kind", self.kind, TEACHER_KINDS)
         check_positive("teacher.tau", self.tau)
         check_nonnegative("teacher.noise", self.noise)
+        check_nonnegative("teacher.random_state", self.random_state)
 
     def scores(self, world: World, queries: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
         """Teacher scores ``g(q, x)``, shape ``[n_queries, n_docs]`` (the whole corpus by default)."""

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simrank.errors import check_choice, check_nonnegative, check_positive, check_range
+
 GEOMETRIES = ("isotropic", "cone", "clustered")
 
 
@@ -51,12 +53,13 @@ class WorldConfig:
     random_state: int = 0
 
     def __post_init__(self):
-        from simrank.errors import check_choice, check_positive
-
         check_choice("world.geometry", self.geometry, GEOMETRIES)
-        check_positive("world.n_docs", self.n_docs)
-        check_positive("world.dim", self.dim)
-        check_positive("world.positive_temperature", self.positive_temperature)
+        for name in ("n_docs", "dim", "n_topics", "positive_temperature", "topic_spread"):
+            check_positive(f"world.{name}", getattr(self, name))
+        for name in ("signal", "map_noise", "nonbilinear", "cone_strength", "random_state"):
+            check_nonnegative(f"world.{name}", getattr(self, name))
+        for q in self.grade_quantiles:
+            check_range("world.grade_quantiles", q, 0.0, 1.0)
 
     def generate(self) -> World:
         rng = np.random.default_rng(self.random_state)
