@@ -3,8 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test test-slow lint bench paper clean
+.PHONY: run test test-slow lint bench paper docs docs-test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,5 +33,19 @@ paper: $(STAMP)
 	$(BIN)/simrank figures
 	$(BIN)/simrank paper
 
+# The docs extra (mkdocs, jupytext, a Jupyter kernel) goes into the same .venv, with its own stamp.
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+# Executes the tutorial notebook (docs/tutorial.py, jupytext percent format); fails if any cell fails.
+docs-test: $(DOCS_STAMP)
+	mkdir -p build/docs
+	$(BIN)/jupytext --execute --to ipynb --output build/docs/tutorial.ipynb docs/tutorial.py
+
+# API reference and tutorial site into site/ (mkdocs-material + mkdocstrings); executes the tutorial too.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) results site build

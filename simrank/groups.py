@@ -20,9 +20,30 @@ from simrank.samplers import Sampler, SamplingContext, sample_categorical
 from simrank.teacher import Teacher
 from simrank.world import World
 
+__all__ = [
+    "QUERY_SELECTIONS",
+    "Groups",
+    "QuerySet",
+    "draw_groups",
+    "sampling_distribution",
+    "select_queries",
+    "world_query_set",
+]
+
 
 @dataclass(frozen=True, eq=False)
 class QuerySet:
+    """Everything the pipeline needs about ``n`` queries over one corpus of ``N`` documents.
+
+    Attributes:
+      docs: ``[N, d]`` corpus.
+      queries: ``[n, d]`` query vectors.
+      teacher: ``[n, N]`` teacher scores ``g``.
+      positive_probs: ``[n, N]`` positive distribution ``p_q``.
+      grades: ``[n, N]`` graded true relevance (for nDCG / RR); ``[n, 0]`` when not needed.
+      proxies: proxy name -> ``[n, N]`` proxy scores for the samplers (``"dense"``, ``"teacher"``, ...).
+    """
+
     docs: np.ndarray  # [N, d]
     queries: np.ndarray  # [n, d]
     teacher: np.ndarray  # [n, N] teacher scores g
@@ -32,15 +53,27 @@ class QuerySet:
 
     @property
     def n_queries(self) -> int:
+        """Number of queries ``n``."""
         return self.queries.shape[0]
 
     @property
     def n_docs(self) -> int:
+        """Corpus size ``N``."""
         return self.docs.shape[0]
 
 
 class Groups(NamedTuple):
-    """A batch of groups (a JAX pytree); the positive is item 0 of every group."""
+    """A batch of ``n`` groups of ``k`` items (a JAX pytree); the positive is item 0 of every group.
+
+    Attributes:
+      query: ``[n, d]`` query vector of each group.
+      docs: ``[n, k, d]`` document vectors.
+      query_id: ``[n]`` row of the :class:`QuerySet`.
+      doc_id: ``[n, k]`` corpus indices.
+      teacher: ``[n, k]`` teacher scores ``g(q, x)``.
+      log_nu: ``[n, k]`` ``log ν_q(x)`` of each item (for importance weights).
+      where: ``[n, k]`` boolean mask of valid items.
+    """
 
     query: np.ndarray  # [n, d]
     docs: np.ndarray  # [n, k, d]
@@ -57,6 +90,24 @@ def world_query_set(
     """Draw ``n_queries`` queries from the world and attach teacher scores, ``p_q``, grades and proxies.
 
     ``grades=False`` leaves the graded labels empty (``[n, 0]``) for uses that never rank the corpus.
+
+    Args:
+      world: the world to draw queries from.
+      teacher: the teacher that scores them.
+      n_queries: ``n``.
+      random_state: seed or numpy generator of the queries.
+      shift: query shift (domain shift) along the world's shift direction.
+      grades: compute the graded labels ``[n, N]``.
+
+    Returns:
+      a :class:`QuerySet` with proxies ``"dense"`` (``qᵀx``), ``"teacher"`` (``g``) and ``"truth"`` (``r``).
+
+    Examples:
+      >>> from simrank.world import WorldConfig
+      >>> world = WorldConfig(n_docs=100, dim=4).generate()
+      >>> qs = world_query_set(world, Teacher(), n_queries=5, random_state=0)
+      >>> qs.teacher.shape, qs.grades.shape, sorted(qs.proxies)
+      ((5, 100), (5, 100), ['dense', 'teacher', 'truth'])
     """
     queries = world.sample_queries(n_queries, random_state, shift=shift)
     g = teacher.scores(world, queries)
@@ -78,6 +129,15 @@ def select_queries(qs: QuerySet, n: int, keep: str, tau: float) -> QuerySet:
 
     ``all``: the first ``n`` (the query law itself); ``low_entropy`` / ``high_entropy``: the ``n`` with the
     lowest / highest ``H_q``; ``extreme_entropy``: the ``⌊n/2⌋`` lowest and the ``n − ⌊n/2⌋`` highest.
+
+    Args:
+      qs: the query set to choose from.
+      n: number of queries kept (at most ``qs.n_queries``).
+      keep: one of :data:`QUERY_SELECTIONS`.
+      tau: label temperature ``τ`` of the entropy.
+
+    Returns:
+      a :class:`QuerySet` with ``n`` rows.
     """
     if n > qs.n_queries:
         raise ConfigError(f"cannot keep {n} queries out of {qs.n_queries}")
@@ -99,7 +159,17 @@ def select_queries(qs: QuerySet, n: int, keep: str, tau: float) -> QuerySet:
 
 
 def sampling_distribution(qs: QuerySet, sampler: Sampler, query_id: np.ndarray, positives: np.ndarray) -> np.ndarray:
-    """``ν`` for each (query, positive) row: ``[len(query_id), N]``."""
+    """The sampling distribution ``ν`` for each (query, positive) row.
+
+    Args:
+      qs: the query set whose proxies the sampler sees.
+      sampler: the sampler.
+      query_id: ``[m]`` rows of ``qs``.
+      positives: ``[m]`` corpus index of each row's positive.
+
+    Returns:
+      ``[m, N]`` distributions.
+    """
     ctx = SamplingContext(positives=positives, proxies={k: v[query_id] for k, v in qs.proxies.items()})
     return sampler.distribution(ctx)
 
@@ -109,7 +179,25 @@ def draw_groups(
 ) -> tuple[Groups, np.ndarray]:
     """``n_groups`` groups: query ``i mod n``, positive ``x⁺ ~ p_q``, then ``k − 1`` negatives i.i.d. from ``ν_q``.
 
-    Returns the groups and the sampling distribution ``ν`` of each group's row, ``[n_groups, N]``.
+    Args:
+      qs: the query set.
+      sampler: the negative sampler ``ν``.
+      n_groups: ``n``, the number of groups.
+      group_size: ``k ≥ 2`` items per group (at most the corpus size).
+      rng: the numpy random generator.
+
+    Returns:
+      the :class:`Groups` (``docs`` ``[n, k, d]``, ``teacher`` ``[n, k]``, ...) and the sampling distribution
+      ``ν`` of each group's row, ``[n, N]``.
+
+    Examples:
+      >>> from simrank.samplers import Uniform
+      >>> from simrank.world import WorldConfig
+      >>> world = WorldConfig(n_docs=100, dim=4).generate()
+      >>> qs = world_query_set(world, Teacher(), n_queries=5, random_state=0)
+      >>> groups, nu = draw_groups(qs, Uniform(), n_groups=8, group_size=4, rng=np.random.default_rng(0))
+      >>> groups.docs.shape, groups.teacher.shape, nu.shape
+      ((8, 4, 4), (8, 4), (8, 100))
     """
     if group_size < 2:
         raise ConfigError(f"group_size = {group_size} is not allowed; it must be an integer >= 2")

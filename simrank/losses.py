@@ -104,7 +104,18 @@ def _pairwise(x: Array) -> Array:
 
 
 def pair_mask(where: Array) -> Array:
-    """Boolean ``[..., k, k]`` mask of unordered pairs ``i < j`` with both items valid."""
+    """Boolean mask of unordered pairs ``i < j`` with both items valid: ``m_ij = [i < j] · v_i · v_j``.
+
+    Args:
+      where: boolean ``[..., k]`` validity mask ``v``.
+
+    Returns:
+      boolean ``[..., k, k]`` pair mask.
+
+    Examples:
+      >>> pair_mask(jnp.array([True, True, False])).astype(int).tolist()
+      [[0, 1, 0], [0, 0, 0], [0, 0, 0]]
+    """
     where = jnp.asarray(where, bool)
     k = where.shape[-1]
     return jnp.triu(jnp.ones((k, k), bool), 1) & where[..., :, None] & where[..., None, :]
@@ -125,14 +136,41 @@ def _finish(loss: Array, reduce_fn: Callable | None) -> Array:
 
 
 def binary_entropy(p) -> Array:
-    """Binary entropy in nats: ``H(p) = -p log p - (1-p) log(1-p)``; 0 at p in {0, 1}."""
+    """Binary entropy in nats: ``h(p) = -p log p - (1-p) log(1-p)``; 0 at p in {0, 1}.
+
+    Args:
+      p: probabilities in ``[0, 1]``, any shape.
+
+    Returns:
+      float array of the same shape.
+
+    Examples:
+      >>> float(binary_entropy(0.5))  # log 2
+      0.693147
+      >>> float(binary_entropy(1.0))
+      0.0
+    """
     p = _as_float(p)
     return -(xlogy(p, p) + xlogy(1.0 - p, 1.0 - p))
 
 
 def softmax_entropy(logits, where=None) -> Array:
-    """Entropy in nats of ``softmax(logits)`` over the last axis, restricted to ``where``:
-    ``H = -sum_i pi_i log pi_i``."""
+    """Entropy in nats of ``π = softmax(logits)`` over the last axis, restricted to ``where``:
+    ``H = -sum_i π_i log π_i``.
+
+    Args:
+      logits: ``[..., k]`` logits.
+      where: optional boolean ``[..., k]`` mask; masked items are left out of the softmax.
+
+    Returns:
+      ``[...]`` entropies, between 0 and ``log(#valid items)``.
+
+    Examples:
+      >>> float(softmax_entropy(jnp.zeros(4)))  # uniform over 4 items: log 4
+      1.386294
+      >>> float(softmax_entropy(jnp.zeros(4), where=jnp.array([True, True, False, False])))  # log 2
+      0.693147
+    """
     logits, _, valid, w = _prep(logits, None, where, None)
     logp, p = _log_softmax(logits, valid, w)
     return -jnp.sum(p * logp, axis=-1)
@@ -147,6 +185,25 @@ def lce(student_scores, teacher_scores=None, *, tau=1.0, where=None, weights=Non
     ``L = -f_0 + log sum_j w_j exp(f_j) - log w_0`` (plain ``-f_0 + logsumexp_j f_j``
     without weights; importance-weighted InfoNCE with weights). ``teacher_scores``
     and ``tau`` are ignored.
+
+    Args:
+      student_scores: ``[..., k]`` student scores ``f``; the positive is item 0.
+      teacher_scores: ``[..., k]`` teacher scores ``g`` (ignored; may be None).
+      tau: teacher label temperature ``τ > 0`` (ignored).
+      where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
+      weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
+      reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+
+    Returns:
+      ``[...]`` per-list loss (a scalar after ``reduce_fn``).
+
+    Examples:
+      >>> float(lce(jnp.array([2.0, 0.0, 0.0])))  # -2 + log(e^2 + 2)
+      0.239545
+      >>> float(lce(jnp.array([2.0, 0.0, 5.0]), where=jnp.array([True, True, False])))  # -2 + log(e^2 + 1)
+      0.126928
+      >>> float(lce(jnp.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]]), reduce_fn=jnp.mean))  # (0.2395 + log 3) / 2
+      0.669079
     """
     f, _, valid, w = _prep(student_scores, None, where, weights)
     logq, _ = _log_softmax(f, valid, w)
@@ -158,6 +215,24 @@ def kl_distill(student_scores, teacher_scores, *, tau=1.0, where=None, weights=N
 
     ``p = softmax(g / tau + log w)``, ``q = softmax(f + log w)``. Zero iff
     ``f = g / tau + c`` on the valid items.
+
+    Args:
+      student_scores: ``[..., k]`` student scores ``f``; the positive is item 0.
+      teacher_scores: ``[..., k]`` teacher scores ``g``.
+      tau: teacher label temperature ``τ > 0``.
+      where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
+      weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
+      reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+
+    Returns:
+      ``[...]`` per-list loss (a scalar after ``reduce_fn``).
+
+    Examples:
+      >>> g = jnp.array([1.0, 0.0, -1.0])
+      >>> float(kl_distill(g + 3.0, g))  # f = g/τ + c: zero
+      0.0
+      >>> float(kl_distill(jnp.array([2.0, 0.0, 0.0]), g))
+      0.076667
     """
     f, g, valid, w = _prep(student_scores, teacher_scores, where, weights)
     logq, _ = _log_softmax(f, valid, w)
@@ -168,7 +243,27 @@ def kl_distill(student_scores, teacher_scores, *, tau=1.0, where=None, weights=N
 def listnet(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
     """ListNet cross-entropy ``-sum_i p_i log q_i = H(p) + KL(p || q)``.
 
-    ``p = softmax(g / tau + log w)``, ``q = softmax(f + log w)``.
+    ``p = softmax(g / tau + log w)``, ``q = softmax(f + log w)``. Its minimum over ``f`` is the
+    teacher entropy ``H(p)`` (the T1 floor), reached at ``f = g / tau + c``.
+
+    Args:
+      student_scores: ``[..., k]`` student scores ``f``; the positive is item 0.
+      teacher_scores: ``[..., k]`` teacher scores ``g``.
+      tau: teacher label temperature ``τ > 0``.
+      where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
+      weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
+      reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+
+    Returns:
+      ``[...]`` per-list loss (a scalar after ``reduce_fn``).
+
+    Examples:
+      >>> g = jnp.array([1.0, 0.0, -1.0])
+      >>> float(listnet(g, g)), float(softmax_entropy(g))  # at the optimum: the entropy floor
+      (0.832396, 0.832396)
+      >>> f = jnp.array([2.0, 0.0, 0.0])
+      >>> float(listnet(f, g) - softmax_entropy(g) - kl_distill(f, g))  # H(p) + KL(p || q)
+      0.0
     """
     f, g, valid, w = _prep(student_scores, teacher_scores, where, weights)
     logq, _ = _log_softmax(f, valid, w)
@@ -183,6 +278,22 @@ def margin_mse(student_scores, teacher_scores, *, tau=1.0, where=None, weights=N
     """MarginMSE: ``sum_{j>=1} w_j ((f_0 - f_j) - (g_0 - g_j) / tau)^2 / sum_{j>=1} w_j``.
 
     Mean over valid negatives ``j >= 1`` (weighted by ``w_j``); 0 when none are valid.
+
+    Args:
+      student_scores: ``[..., k]`` student scores ``f``; the positive is item 0.
+      teacher_scores: ``[..., k]`` teacher scores ``g``.
+      tau: teacher label temperature ``τ > 0``.
+      where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
+      weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
+      reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+
+    Returns:
+      ``[...]`` per-list loss (a scalar after ``reduce_fn``).
+
+    Examples:
+      >>> # margins f_0 - f_j = (2, 2), teacher margins g_0 - g_j = (1, 2): ((2-1)^2 + 0^2) / 2
+      >>> float(margin_mse(jnp.array([2.0, 0.0, 0.0]), jnp.array([1.0, 0.0, -1.0])))
+      0.5
     """
     f, g, valid, w = _prep(student_scores, teacher_scores, where, weights)
     err = (f[..., :1] - f[..., 1:]) - (g[..., :1] - g[..., 1:]) / tau
@@ -203,6 +314,23 @@ def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights
     ``p_ij = sigmoid((g_i - g_j) / tau)``, ``d = f_i - f_j``, pair loss
     ``softplus(d) - p_ij d``; pair weight ``w_i w_j``. Floor (at ``f = g / tau``):
     the mean binary entropy of ``p_ij``.
+
+    Args:
+      student_scores: ``[..., k]`` student scores ``f``; the positive is item 0.
+      teacher_scores: ``[..., k]`` teacher scores ``g``.
+      tau: teacher label temperature ``τ > 0``.
+      where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
+      weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
+      reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+
+    Returns:
+      ``[...]`` per-list loss (a scalar after ``reduce_fn``).
+
+    Examples:
+      >>> g = jnp.array([1.0, 0.0, -1.0])
+      >>> p = jax.nn.sigmoid(jnp.array([1.0, 2.0, 1.0]))  # p_01, p_02, p_12
+      >>> float(ranknet_soft(g, g)), float(binary_entropy(p).mean())  # the floor at f = g / τ
+      (0.509913, 0.509913)
     """
     f, g, valid, w = _prep(student_scores, teacher_scores, where, weights)
     target = jax.nn.sigmoid(_pairwise(g) / tau)
@@ -213,6 +341,22 @@ def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights
     """Hard-target RankNet: as :func:`ranknet_soft` with ``p_ij = 1[g_i > g_j]`` (0.5 on ties).
 
     ``tau > 0`` does not change the targets.
+
+    Args:
+      student_scores: ``[..., k]`` student scores ``f``; the positive is item 0.
+      teacher_scores: ``[..., k]`` teacher scores ``g``.
+      tau: teacher label temperature ``τ > 0`` (does not change the targets).
+      where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
+      weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
+      reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+
+    Returns:
+      ``[...]`` per-list loss (a scalar after ``reduce_fn``).
+
+    Examples:
+      >>> # every pair in teacher order: mean of softplus(-d) over d = f_i - f_j = (2, 2, 0)
+      >>> float(ranknet_hard(jnp.array([2.0, 0.0, 0.0]), jnp.array([1.0, 0.0, -1.0])))
+      0.315668
     """
     f, g, valid, w = _prep(student_scores, teacher_scores, where, weights)
     target = 0.5 * (1.0 + jnp.sign(_pairwise(g)))

@@ -31,16 +31,59 @@ import numpy as np
 
 from simrank.losses import binary_entropy, kl_distill, pair_mask, softmax_entropy
 
+__all__ = [
+    "average_ranks",
+    "corpus_kl",
+    "cosine_diameter",
+    "diameter",
+    "diameter_summary",
+    "kappa",
+    "kendall_tau",
+    "lipschitz",
+    "listwise_entropy",
+    "ndcg_at",
+    "pairwise_distances",
+    "pairwise_entropy",
+    "rank_correlation",
+    "rr_at",
+    "temperature_for_entropy",
+]
+
 
 def pairwise_distances(docs: jax.Array) -> jax.Array:
-    """``‖x_i − x_j‖`` for all pairs of a group, ``[..., k, k]``."""
+    """Euclidean distances ``‖x_i − x_j‖`` between all items of a group.
+
+    Args:
+      docs: ``[..., k, d]`` document vectors.
+
+    Returns:
+      ``[..., k, k]`` distances (0 on the diagonal).
+
+    Examples:
+      >>> docs = jnp.array([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])
+      >>> pairwise_distances(docs)[0].tolist()
+      [0.0, 5.0, 1.0]
+    """
     sq = jnp.sum(docs**2, -1)
     d2 = sq[..., :, None] + sq[..., None, :] - 2 * jnp.einsum("...id,...jd->...ij", docs, docs)
     return jnp.sqrt(jnp.maximum(d2, 0.0))
 
 
 def diameter(docs: jax.Array, where: jax.Array | None = None) -> jax.Array:
-    """``Δ(G) = max_{i<j} ‖x_i − x_j‖`` over valid items, ``[...]``."""
+    """Group diameter ``Δ(G) = max_{i<j} ‖x_i − x_j‖`` over valid items.
+
+    Args:
+      docs: ``[..., k, d]`` document vectors of each group.
+      where: optional boolean ``[..., k]`` mask of valid items.
+
+    Returns:
+      ``[...]`` diameters.
+
+    Examples:
+      >>> docs = jnp.array([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])
+      >>> float(diameter(docs)), float(diameter(docs, where=jnp.array([True, False, True])))
+      (5.0, 1.0)
+    """
     dist = pairwise_distances(docs)
     if where is not None:
         dist = jnp.where(where[..., :, None] & where[..., None, :], dist, 0.0)
@@ -48,13 +91,37 @@ def diameter(docs: jax.Array, where: jax.Array | None = None) -> jax.Array:
 
 
 def cosine_diameter(docs: jax.Array, where: jax.Array | None = None) -> jax.Array:
-    """``max_{i<j} (1 − cos(x_i, x_j))`` over valid items."""
+    """Cosine diameter ``max_{i<j} (1 − cos(x_i, x_j))`` over valid items.
+
+    Args:
+      docs: ``[..., k, d]`` document vectors (need not be normalised).
+      where: optional boolean ``[..., k]`` mask of valid items.
+
+    Returns:
+      ``[...]`` values in ``[0, 2]``.
+
+    Examples:
+      >>> float(cosine_diameter(jnp.array([[1.0, 0.0], [0.0, 2.0]])))  # orthogonal: 1 − 0
+      1.0
+    """
     unit = docs / jnp.maximum(jnp.linalg.norm(docs, axis=-1, keepdims=True), 1e-12)
     return 0.5 * diameter(unit, where) ** 2
 
 
 def diameter_summary(deltas: np.ndarray, query_norms: np.ndarray) -> dict[str, float]:
-    """Max, 0.99-quantile and RMS ``sqrt(mean ‖q‖² Δ²)`` of per-group diameters."""
+    """Max, 0.99-quantile and RMS ``sqrt(mean ‖q‖² Δ²)`` of per-group diameters.
+
+    Args:
+      deltas: ``[n]`` group diameters ``Δ(G)``.
+      query_norms: ``[n]`` norms ``‖q‖`` of each group's query.
+
+    Returns:
+      ``{"delta_max", "delta_q99", "delta_rms"}`` as floats.
+
+    Examples:
+      >>> diameter_summary(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 2.0]))["delta_rms"]  # sqrt((1+4+36)/3)
+      3.696846
+    """
     deltas = np.asarray(deltas, dtype=np.float64)
     return {
         "delta_max": float(deltas.max()),
@@ -64,7 +131,20 @@ def diameter_summary(deltas: np.ndarray, query_norms: np.ndarray) -> dict[str, f
 
 
 def pairwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) -> jax.Array:
-    """``H_pair(G) = mean_{i<j} h(σ((g_i − g_j)/τ))`` in nats, ``[...]``."""
+    """Pairwise teacher entropy ``H_pair(G) = mean_{i<j} h(σ((g_i − g_j)/τ))`` in nats, ``h`` the binary entropy.
+
+    Args:
+      teacher: ``[..., k]`` teacher scores ``g``.
+      tau: label temperature ``τ > 0`` (scalar or broadcastable to ``[...]`` with a trailing axis).
+      where: optional boolean ``[..., k]`` mask of valid items.
+
+    Returns:
+      ``[...]`` entropies in ``[0, log 2]``.
+
+    Examples:
+      >>> float(pairwise_entropy(jnp.array([1.0, 0.0, -1.0]), 1.0))  # mean of h(σ(1)), h(σ(2)), h(σ(1))
+      0.509913
+    """
     if where is None:
         where = jnp.ones(teacher.shape, dtype=bool)
     pairs = pair_mask(where)
@@ -79,7 +159,23 @@ def temperature_for_entropy(
     teacher: np.ndarray, target: float, low: float = 1e-3, high: float = 1e3, tol: float = 1e-6
 ) -> float:
     """The τ at which the mean pairwise entropy of the groups ``mean_G H_pair(G; τ)`` equals ``target``
-    (nats, in ``(0, log 2)``): bisection on ``log τ`` (``H_pair`` is non-decreasing in τ), clipped to [low, high]."""
+    (nats, in ``(0, log 2)``): bisection on ``log τ`` (``H_pair`` is non-decreasing in τ), clipped to [low, high].
+
+    Args:
+      teacher: ``[n, k]`` teacher scores of ``n`` groups.
+      target: the wanted mean pairwise entropy in nats.
+      low: smallest τ searched.
+      high: largest τ searched.
+      tol: stopping width of the bracket in ``log τ``.
+
+    Returns:
+      τ as a float.
+
+    Examples:
+      >>> g = np.array([[1.0, 0.0, -1.0]])
+      >>> round(temperature_for_entropy(g, float(pairwise_entropy(g, 2.0)[0])), 4)  # recovers τ = 2
+      2.0
+    """
     teacher = jnp.asarray(teacher)
 
     def h(log_tau):
@@ -93,19 +189,63 @@ def temperature_for_entropy(
 
 
 def listwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) -> jax.Array:
-    """``H_list(G) = H(softmax(g/τ))`` in nats, ``[...]``."""
+    """Listwise teacher entropy ``H_list(G) = H(softmax(g/τ))`` in nats.
+
+    Args:
+      teacher: ``[..., k]`` teacher scores ``g``.
+      tau: label temperature ``τ > 0``.
+      where: optional boolean ``[..., k]`` mask of valid items.
+
+    Returns:
+      ``[...]`` entropies in ``[0, log k]``.
+
+    Examples:
+      >>> float(listwise_entropy(jnp.zeros(4), 1.0))  # log 4
+      1.386294
+    """
     return softmax_entropy(teacher / tau, where=where)
 
 
 def kappa(mu: np.ndarray, nu: np.ndarray) -> np.ndarray:
-    """``κ_q = max_x μ_q(x)/ν_q(x)`` per row; ``inf`` where ``ν_q(x) = 0 < μ_q(x)``."""
+    """Density-ratio bound ``κ_q = max_x μ_q(x)/ν_q(x)`` per row; ``inf`` where ``ν_q(x) = 0 < μ_q(x)``.
+
+    Args:
+      mu: ``[..., N]`` target distributions ``μ_q``.
+      nu: ``[..., N]`` sampling distributions ``ν_q``.
+
+    Returns:
+      ``[...]`` values ``κ_q ≥ 1`` (for distributions).
+
+    Examples:
+      >>> mu = np.full((1, 4), 0.25)
+      >>> kappa(mu, np.array([[0.1, 0.2, 0.3, 0.4]])).tolist()  # 0.25 / 0.1
+      [2.5]
+      >>> kappa(mu, np.array([[0.5, 0.5, 0.0, 0.0]])).tolist()  # ν misses half of μ's support
+      [inf]
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(mu > 0, mu / nu, 0.0)
     return ratio.max(axis=-1)
 
 
 def lipschitz(apply, params, queries: jax.Array, docs: jax.Array) -> jax.Array:
-    """``max ‖∇_x f(q, x)‖`` over all query rows and document rows given (``[n, d]``, ``[m, d]``)."""
+    """Lipschitz constant of the student in the document, ``max_{q, x} ‖∇_x f(q, x)‖``, over the points given.
+
+    Args:
+      apply: a student's ``apply(params, query [d], docs [k, d]) -> [k]``.
+      params: the student's parameters.
+      queries: ``[n, d]`` query rows.
+      docs: ``[m, d]`` document rows.
+
+    Returns:
+      scalar maximum gradient norm (exactly ``max_q ‖Wᵀq‖`` for a bilinear student).
+
+    Examples:
+      >>> from simrank.students import bilinear
+      >>> params = {"w": jnp.array([[2.0, 0.0], [0.0, 1.0]])}
+      >>> float(lipschitz(bilinear(2).apply, params, jnp.array([[1.0, 1.0]]), jnp.zeros((3, 2))))  # ‖(2, 1)‖
+      2.236068
+    """
 
     def score(q, x):
         return apply(params, q, x[None, :])[0]
@@ -120,7 +260,21 @@ def _ranked_grades(scores: jax.Array, grades: jax.Array, cutoff: int) -> jax.Arr
 
 
 def ndcg_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10) -> jax.Array:
-    """nDCG@cutoff per query row against graded relevance (0 when no document is relevant)."""
+    """nDCG@c per query row: ``DCG@c / IDCG@c``, gain ``2^grade − 1``, discount ``1/log₂(rank + 1)``.
+
+    Args:
+      scores: ``[n, N]`` scores of every document for each query.
+      grades: ``[n, N]`` graded relevance (0 = not relevant).
+      cutoff: ``c``, the number of top documents counted.
+
+    Returns:
+      ``[n]`` values in ``[0, 1]`` (0 when no document is relevant).
+
+    Examples:
+      >>> # ranked grades (0, 1), ideal (2, 1): (1/log₂3) / (3 + 1/log₂3)
+      >>> ndcg_at(jnp.array([[3.0, 2.0, 1.0, 0.0]]), jnp.array([[0, 1, 0, 2]]), cutoff=2).tolist()
+      [0.173765]
+    """
     grades = grades.astype(jnp.float32)
     discount = 1.0 / jnp.log2(jnp.arange(cutoff) + 2.0)
     dcg = jnp.sum((2.0 ** _ranked_grades(scores, grades, cutoff) - 1.0) * discount, -1)
@@ -129,27 +283,78 @@ def ndcg_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10) -> jax.Array
 
 
 def rr_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10) -> jax.Array:
-    """Reciprocal rank of the first document with grade ≥ 1 within the top ``cutoff`` (0 if none)."""
+    """RR@c: ``1/rank`` of the first document with grade ≥ 1 within the top ``c`` (0 if none).
+
+    Args:
+      scores: ``[n, N]`` scores of every document for each query.
+      grades: ``[n, N]`` graded relevance.
+      cutoff: ``c``, the number of top documents looked at.
+
+    Returns:
+      ``[n]`` reciprocal ranks in ``{0} ∪ {1/r : 1 ≤ r ≤ c}``.
+
+    Examples:
+      >>> scores, grades = jnp.array([[3.0, 2.0, 1.0, 0.0]]), jnp.array([[0, 1, 0, 2]])
+      >>> rr_at(scores, grades, cutoff=2).tolist(), rr_at(scores, grades, cutoff=1).tolist()
+      ([0.5], [0.0])
+    """
     relevant = _ranked_grades(scores, grades, cutoff) >= 1
     first = jnp.argmax(relevant, axis=-1)
     return jnp.where(relevant.any(-1), 1.0 / (first + 1.0), 0.0)
 
 
 def kendall_tau(a: jax.Array, b: jax.Array) -> jax.Array:
-    """Kendall's τ-a between ``a`` and ``b`` over the last axis: mean over pairs of sign agreement."""
+    """Kendall's τ-a over the last axis: ``mean_{i<j} sign(a_i − a_j) sign(b_i − b_j)``.
+
+    Args:
+      a: ``[..., k]`` scores.
+      b: ``[..., k]`` scores.
+
+    Returns:
+      ``[...]`` values in ``[−1, 1]`` (ties count 0).
+
+    Examples:
+      >>> float(kendall_tau(jnp.array([1.0, 2.0, 3.0]), jnp.array([1.0, 3.0, 2.0])))  # (1 + 1 − 1) / 3
+      0.333333
+    """
     k = a.shape[-1]
     agree = jnp.sign(a[..., :, None] - a[..., None, :]) * jnp.sign(b[..., :, None] - b[..., None, :])
     return jnp.sum(jnp.triu(agree, 1), (-2, -1)) / (k * (k - 1) / 2)
 
 
 def corpus_kl(student_scores: jax.Array, teacher_scores: jax.Array, tau) -> jax.Array:
-    """``KL(softmax(g/τ) ‖ softmax(f))`` over the whole corpus, per query row."""
+    """``KL(softmax(g/τ) ‖ softmax(f))`` over the whole corpus, per query row.
+
+    Args:
+      student_scores: ``[n, N]`` student scores ``f``.
+      teacher_scores: ``[n, N]`` teacher scores ``g``.
+      tau: label temperature ``τ > 0``.
+
+    Returns:
+      ``[n]`` divergences in nats.
+
+    Examples:
+      >>> g = jnp.array([[1.0, 0.0, -1.0]])
+      >>> corpus_kl(g / 2.0, g, 2.0).tolist()  # f = g/τ: zero
+      [0.0]
+    """
     return kl_distill(student_scores, teacher_scores, tau=tau)
 
 
 def average_ranks(x: jax.Array) -> jax.Array:
     """Ranks over the last axis, 1 = smallest, ties given the mean of the ranks they span:
-    ``r_i = 1 + #{j: x_j < x_i} + (#{j: x_j = x_i} − 1)/2``."""
+    ``r_i = 1 + #{j: x_j < x_i} + (#{j: x_j = x_i} − 1)/2``.
+
+    Args:
+      x: ``[..., n]`` values.
+
+    Returns:
+      ``[..., n]`` ranks in ``[1, n]``.
+
+    Examples:
+      >>> average_ranks(jnp.array([3.0, 1.0, 3.0, 2.0])).tolist()
+      [3.5, 1.0, 3.5, 2.0]
+    """
     below = jnp.sum(x[..., None, :] < x[..., :, None], axis=-1)
     equal = jnp.sum(x[..., None, :] == x[..., :, None], axis=-1)
     return 1.0 + below + (equal - 1) / 2.0
@@ -157,7 +362,20 @@ def average_ranks(x: jax.Array) -> jax.Array:
 
 def rank_correlation(a: jax.Array, b: jax.Array) -> jax.Array:
     """Spearman's ρ over the last axis: with ``r = average_ranks(a)``, ``s = average_ranks(b)``,
-    ``ρ = Σ (r_i − r̄)(s_i − s̄) / sqrt(Σ (r_i − r̄)² · Σ (s_i − s̄)²)``; NaN when ``a`` or ``b`` is constant."""
+    ``ρ = Σ (r_i − r̄)(s_i − s̄) / sqrt(Σ (r_i − r̄)² · Σ (s_i − s̄)²)``; NaN when ``a`` or ``b`` is constant.
+
+    Args:
+      a: ``[..., n]`` values.
+      b: ``[..., n]`` values.
+
+    Returns:
+      ``[...]`` correlations in ``[−1, 1]``, or NaN.
+
+    Examples:
+      >>> x = jnp.array([1.0, 2.0, 3.0, 4.0])
+      >>> float(rank_correlation(x, x**2)), float(rank_correlation(x, -x))  # monotone: ±1
+      (1.0, -1.0)
+    """
     r = average_ranks(a)
     s = average_ranks(b)
     r = r - r.mean(-1, keepdims=True)

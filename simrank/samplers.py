@@ -45,37 +45,100 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SamplingContext:
-    """What a sampler may look at: ``proxies[name]`` is an ``[n, N]`` score matrix, ``positives`` ``[n]``."""
+    """What a sampler may look at: ``proxies[name]`` is an ``[n, N]`` score matrix, ``positives`` ``[n]``.
+
+    Attributes:
+      positives: ``[n]`` corpus index of each row's positive.
+      proxies: proxy name (``"dense"``, ``"teacher"``, ``"truth"``, ``"bm25"``, ...) -> ``[n, N]`` scores ``s(q, x)``.
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> ctx.shape
+      (1, 4)
+    """
 
     positives: np.ndarray
     proxies: dict[str, np.ndarray] = field(repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(n, N)``: rows (queries) and corpus size."""
         return next(iter(self.proxies.values())).shape
 
     def proxy(self, name: str) -> np.ndarray:
+        """The ``[n, N]`` proxy score matrix ``name``; a ConfigError naming the available proxies otherwise."""
         check_choice("sampler.proxy", name, self.proxies)
         return self.proxies[name]
 
 
 class Sampler(Protocol):
-    def distribution(self, ctx: SamplingContext) -> np.ndarray: ...
+    """Anything with ``distribution(ctx) -> ν`` of shape ``[n, N]``, rows summing to one."""
+
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """``ν_q`` for every row of ``ctx``, ``[n, N]``."""
+        ...
 
 
 @dataclass(frozen=True)
 class Uniform:
+    """``ν_q(x) = 1/N``: the default target ``μ_q``.
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> Uniform().distribution(ctx).tolist()
+      [[0.25, 0.25, 0.25, 0.25]]
+    """
+
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """``ν_q(x) = 1/N``.
+
+        Args:
+          ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
+        """
         n, n_docs = ctx.shape
         return np.full((n, n_docs), 1.0 / n_docs)
 
 
 @dataclass(frozen=True)
 class Local:
+    """Uniform over the ``M`` documents with the highest proxy score: ``ν_q(x) = 1[x ∈ top_M s(q, ·)] / M``.
+
+    Attributes:
+      pool_size: ``M``, the locality knob (``M = N`` is uniform sampling); at most the corpus size.
+      proxy: the proxy ranking the corpus (``"teacher"``: teacher top-M).
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> Local(pool_size=2).distribution(ctx).tolist()
+      [[0.5, 0.0, 0.5, 0.0]]
+      >>> Local(pool_size=2, proxy="teacher").distribution(ctx).tolist()
+      [[0.5, 0.5, 0.0, 0.0]]
+    """
+
     pool_size: int
     proxy: str = "dense"
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """Uniform over each row's top ``M`` documents by the proxy.
+
+        Args:
+          ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
+        """
         scores = ctx.proxy(self.proxy)
         _check_pool(self.pool_size, scores.shape[1])
         return _uniform_over(top_m_mask(scores, self.pool_size))
@@ -83,10 +146,33 @@ class Local:
 
 @dataclass(frozen=True)
 class Ensemble:
+    """Uniform over the union of the top-M sets of several proxies: ``ν_q ∝ 1[x ∈ ∪_s top_M s(q, ·)]``.
+
+    Attributes:
+      pool_size: ``M`` per proxy.
+      proxies: names of the proxies whose top-M sets are joined.
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> Ensemble(pool_size=2, proxies=("dense", "teacher")).distribution(ctx).round(4).tolist()  # {0, 2} ∪ {0, 1}
+      [[0.3333, 0.3333, 0.3333, 0.0]]
+    """
+
     pool_size: int
     proxies: tuple[str, ...] = ("bm25", "dense")
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """Uniform over the union of each proxy's top ``M`` documents.
+
+        Args:
+          ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
+        """
         masks = [top_m_mask(ctx.proxy(p), self.pool_size) for p in self.proxies]
         _check_pool(self.pool_size, masks[0].shape[1])
         return _uniform_over(np.logical_or.reduce(masks))
@@ -94,10 +180,36 @@ class Ensemble:
 
 @dataclass(frozen=True)
 class Tempered:
+    """Softmax of the proxy: ``ν_q(x) = exp(β s(q, x)) / Σ_y exp(β s(q, y))``.
+
+    Attributes:
+      beta: ``β ≥ 0``, the hardness knob (0 is uniform sampling).
+      proxy: the proxy score ``s``.
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> Tempered(beta=0.0).distribution(ctx).tolist()
+      [[0.25, 0.25, 0.25, 0.25]]
+      >>> nu = Tempered(beta=np.log(3) / 0.4).distribution(ctx)
+      >>> float(nu[0, 0] / nu[0, 2])  # exp(β (0.9 − 0.5))
+      3.0
+    """
+
     beta: float
     proxy: str = "dense"
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """``softmax(β s(q, ·))`` per row.
+
+        Args:
+          ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
+        """
         z = self.beta * ctx.proxy(self.proxy).astype(np.float64)
         z -= z.max(axis=1, keepdims=True)
         w = np.exp(z)
@@ -106,11 +218,35 @@ class Tempered:
 
 @dataclass(frozen=True)
 class Mixture:
+    """``ν_η = (1 − η) ν + η μ``: the base sampler augmented with target-distributed negatives.
+
+    Attributes:
+      base: the sampler ``ν``.
+      eta: mixing weight ``η ∈ [0, 1]``.
+      target: the target ``μ`` (uniform by default).
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> Mixture(Local(pool_size=2), eta=0.5).distribution(ctx).tolist()  # 0.5 (½, 0, ½, 0) + 0.5 (¼, ¼, ¼, ¼)
+      [[0.375, 0.125, 0.375, 0.125]]
+    """
+
     base: Sampler
     eta: float
     target: Sampler = Uniform()
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """``(1 − η) ν + η μ`` per row.
+
+        Args:
+          ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
+        """
         if self.eta == 0:
             return self.base.distribution(ctx)
         return (1 - self.eta) * self.base.distribution(ctx) + self.eta * self.target.distribution(ctx)
@@ -121,6 +257,20 @@ class FalseNegativeFilter:
     """Drop documents whose teacher score is within ``margin`` of the positive's (the positive too).
 
     Rows where nothing survives fall back to the base distribution (a query with no safe negative).
+    ``ν'_q(x) ∝ ν_q(x) · 1[g(q, x) < g(q, x⁺) − margin]``.
+
+    Attributes:
+      base: the sampler ``ν`` to filter.
+      margin: documents scoring above ``g(q, x⁺) − margin`` are dropped.
+      teacher_proxy: the proxy holding the teacher scores ``g``.
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> FalseNegativeFilter(Uniform(), margin=0.5).distribution(ctx).tolist()  # drops x⁺ = 0 and g = 1.9 > 2 − 0.5
+      [[0.0, 0.0, 0.5, 0.5]]
     """
 
     base: Sampler
@@ -128,6 +278,7 @@ class FalseNegativeFilter:
     teacher_proxy: str = "teacher"
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """The base ``ν`` restricted to safe negatives and renormalised, ``[n, N]``."""
         nu = self.base.distribution(ctx)
         g = ctx.proxy(self.teacher_proxy)
         g_pos = np.take_along_axis(g, ctx.positives[:, None], axis=1)
@@ -225,7 +376,19 @@ def make_sampler(kind: str = "uniform", **options) -> Sampler:
 
 
 def top_m_mask(scores: np.ndarray, m: int) -> np.ndarray:
-    """Boolean ``[n, N]`` mask of each row's ``m`` highest scores (ties broken by index)."""
+    """Boolean mask of each row's ``m`` highest scores (``m`` is clipped to ``N``).
+
+    Args:
+      scores: ``[n, N]`` scores.
+      m: how many documents to keep per row.
+
+    Returns:
+      boolean ``[n, N]`` mask with ``min(m, N)`` True entries per row.
+
+    Examples:
+      >>> top_m_mask(np.array([[0.9, 0.1, 0.5, 0.3]]), 2).tolist()
+      [[True, False, True, False]]
+    """
     n, n_docs = scores.shape
     m = min(int(m), n_docs)
     idx = np.argpartition(-scores, m - 1, axis=1)[:, :m]
@@ -235,7 +398,22 @@ def top_m_mask(scores: np.ndarray, m: int) -> np.ndarray:
 
 
 def sample_categorical(nu: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw ``n_draws`` i.i.d. indices from each row of ``ν`` (inverse CDF), shape ``[n, n_draws]``."""
+    """Draw ``n_draws`` i.i.d. indices from each row of ``ν`` by inverse CDF: ``x = min{j : F_j > u}``, ``u ~ U[0, 1)``.
+
+    Args:
+      nu: ``[n, N]`` distributions (rows are normalised here).
+      n_draws: draws per row.
+      rng: the numpy random generator.
+
+    Returns:
+      ``[n, n_draws]`` integer corpus indices.
+
+    Examples:
+      >>> nu = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+      >>> draws = sample_categorical(nu, 1000, np.random.default_rng(0))
+      >>> draws.shape, set(draws[0].tolist()), set(draws[1].tolist())
+      ((2, 1000), {1}, {0, 2})
+    """
     n, n_docs = nu.shape
     cdf = np.cumsum(nu, axis=1)
     cdf /= cdf[:, -1:]

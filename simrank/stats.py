@@ -165,6 +165,11 @@ def mean_ci(values: Any, confidence: float = 0.95) -> MeanCI:
 
     ``n == 1`` gives ``low = high = sem = nan`` (no spread can be estimated).
     ``n == 0`` or non-finite values raise ``ValueError``.
+
+    Examples:
+      >>> r = mean_ci([1.0, 2.0, 3.0])  # sem = 1/sqrt(3), t*_2 = 4.303
+      >>> r.mean, round(r.low, 4), round(r.high, 4), r.n
+      (2.0, -0.4841, 4.4841, 3)
     """
     confidence = _check_prob(confidence, "confidence")
     x = _as_1d(values)
@@ -192,6 +197,11 @@ def summarise(df: pd.DataFrame, by: list[str] | str, value: str, confidence: flo
     mean -/+ t_{n-1, (1+confidence)/2} * s/sqrt(n)`` and ``n``; a group with a
     single row has NaN bounds.  Columns are ``by + [f"{value}_mean",
     f"{value}_low", f"{value}_high", "n"]``, groups sorted by ``by``.
+
+    Examples:
+      >>> df = pd.DataFrame({"loss": ["kl"] * 3 + ["lce"] * 3, "ndcg": [0.80, 0.82, 0.81, 0.70, 0.73, 0.72]})
+      >>> summarise(df, "loss", "ndcg").round(4).values.tolist()
+      [['kl', 0.81, 0.7852, 0.8348, 3], ['lce', 0.7167, 0.6787, 0.7546, 3]]
     """
     by = _as_list(by)
     _check_columns(df, by + [value])
@@ -267,6 +277,15 @@ def tost(a: Any, b: Any, margin: float, alpha: float = 0.05, paired: bool = Fals
     Raises ``ValueError`` if ``margin <= 0`` (or not finite), if ``alpha`` is
     not in (0, 0.5), if a sample has fewer than 2 values, or if paired samples
     differ in length.
+
+    Examples:
+      >>> a, b = [0.80, 0.82, 0.81, 0.83], [0.81, 0.82, 0.80, 0.82]
+      >>> r = tost(a, b, margin=0.05, paired=True)  # d = (-0.01, 0, 0.01, 0.01)
+      >>> r.equivalent, round(r.diff, 4), round(r.p, 4), r.df
+      (True, 0.0025, 0.0011, 3.0)
+      >>> r = tost(a, [0.60, 0.62, 0.61, 0.60], margin=0.05)  # Welch: a difference of 0.21 is not within ±0.05
+      >>> r.equivalent, round(r.diff, 4), round(r.p, 4)
+      (False, 0.2075, 1.0)
     """
     margin_f = float(margin)
     if not (math.isfinite(margin_f) and margin_f > 0):
@@ -369,6 +388,16 @@ def equivalence_groups(
     is True for the level that founded its group and ``p_tost`` is the TOST
     ``p = max(p_lower, p_upper)`` against the reference of its group (NaN for
     the reference itself).
+
+    Examples:
+      >>> df = pd.DataFrame({
+      ...     "loss": ["kl"] * 3 + ["listnet"] * 3 + ["lce"] * 3,
+      ...     "seed": [0, 1, 2] * 3,
+      ...     "ndcg": [0.80, 0.82, 0.81, 0.81, 0.82, 0.80, 0.70, 0.73, 0.72],
+      ... })
+      >>> groups = equivalence_groups(df, "loss", "ndcg", margin=0.05)  # paired over the seeds
+      >>> groups[["loss", "group", "reference"]].values.tolist()
+      [['kl', 'A', True], ['listnet', 'A', False], ['lce', 'B', True]]
     """
     by = _as_list(by)
     _check_columns(df, by + [value])
@@ -490,6 +519,18 @@ def two_way_anova(df: pd.DataFrame, a: str, b: str, value: str) -> pd.DataFrame:
     Returns a DataFrame indexed by ``[a, b, f"{a}:{b}", "Residual"]`` (the
     factor names) with columns ``sum_sq, df, F, p, eta_sq, partial_eta_sq,
     omega_sq``.  Needs >= 2 levels per factor and replication (``df_R > 0``).
+
+    Examples:
+      >>> df = pd.DataFrame({
+      ...     "loss": ["kl", "kl", "lce", "lce"] * 2,
+      ...     "sampler": ["local", "uniform"] * 4,
+      ...     "ndcg": [0.80, 0.70, 0.60, 0.50, 0.82, 0.71, 0.61, 0.52],
+      ... })
+      >>> aov = two_way_anova(df, "loss", "sampler", "ndcg")
+      >>> aov.index.tolist()
+      ['loss', 'sampler', 'loss:sampler', 'Residual']
+      >>> aov.loc["loss", ["sum_sq", "df", "F"]].round(4).tolist()  # 0.08 / (0.0005 / 4)
+      [0.08, 1.0, 640.0]
     """
     _check_columns(df, [a, b, value])
     if a == b:
@@ -593,6 +634,16 @@ def rank_stability(df: pd.DataFrame, by: list[str] | str, value: str, seed_col: 
     Returns a dict with ``top1`` (the level label; a tuple if ``by`` has several
     columns), ``top1_fraction``, ``mean_kendall_tau``, ``n_seeds``,
     ``n_levels``, and ``per_seed`` (a DataFrame: seed, top1 credit, tau).
+
+    Examples:
+      >>> df = pd.DataFrame({
+      ...     "loss": ["kl"] * 3 + ["listnet"] * 3 + ["lce"] * 3,
+      ...     "seed": [0, 1, 2] * 3,
+      ...     "ndcg": [0.80, 0.82, 0.81, 0.81, 0.82, 0.80, 0.70, 0.73, 0.72],
+      ... })
+      >>> r = rank_stability(df, "loss", "ndcg")  # kl wins seed 2, ties listnet on seed 1, loses seed 0
+      >>> r["top1"], r["top1_fraction"], r["n_seeds"]
+      ('kl', 0.5, 3)
     """
     by = _as_list(by)
     levels, seeds, M = _level_table(df, by, value, seed_col)
@@ -674,6 +725,16 @@ def pairwise_rank_significance(
     Returns columns ``["level_hi", "level_lo", "mean_diff", "t", "df", "p",
     "p_adj", "n", "significant"]`` (a level is a tuple when ``by`` has several
     columns).
+
+    Examples:
+      >>> df = pd.DataFrame({
+      ...     "loss": ["kl"] * 3 + ["listnet"] * 3 + ["lce"] * 3,
+      ...     "seed": [0, 1, 2] * 3,
+      ...     "ndcg": [0.80, 0.82, 0.81, 0.81, 0.82, 0.80, 0.70, 0.73, 0.72],
+      ... })
+      >>> r = pairwise_rank_significance(df, "loss", "ndcg")
+      >>> r[["level_hi", "level_lo", "significant"]].values.tolist()
+      [['kl', 'listnet', False], ['kl', 'lce', True], ['listnet', 'lce', True]]
     """
     by = _as_list(by)
     _check_prob(alpha, "alpha")
@@ -792,6 +853,11 @@ def spearman(x: Any, y: Any, confidence: float = 0.95) -> CorrResult:
 
     needs ``n >= 4``; ``|rho| == 1`` (to within 1e-12) gives ``low = high = rho``; constant input
     gives NaN.
+
+    Examples:
+      >>> r = spearman([1, 2, 3, 4, 5], [2, 4, 5, 4.5, 10])  # one swapped pair: 1 − 6·2/(5·24)
+      >>> round(r.r, 4), round(r.low, 4), round(r.high, 4), r.n
+      (0.9, -0.1689, 0.9961, 5)
     """
     return _correlation(x, y, confidence, _st.spearmanr, lambda rho, n: math.sqrt((1.0 + rho * rho / 2.0) / (n - 3)))
 

@@ -38,6 +38,15 @@ BILINEAR_STRUCTURES = ("full", "diagonal", "low_rank", "projected")
 
 
 class Student(NamedTuple):
+    """A scoring function ``f(q, x)`` as pure functions (optax style).
+
+    Attributes:
+      init: ``init(key) -> params``.
+      apply: ``apply(params, query [..., d], docs [..., k, d], query_id [...], doc_id [..., k]) -> scores [..., k]``.
+      project: ``project(params) -> params``, the projection ``Π`` onto the constraint set (identity if none).
+      matrix: ``matrix(params) -> [d, d]`` effective bilinear map ``W_eff``, for bilinear students; else None.
+    """
+
     init: Callable[[jax.Array], Any]
     apply: Callable[..., jax.Array]
     project: Callable[[Any], Any]
@@ -52,7 +61,31 @@ def bilinear(
     projection: np.ndarray | None = None,
     norm_bound: float | None = None,
 ) -> Student:
-    """Bilinear student ``qᵀ W_eff x``; ``W_eff`` is ``W``, ``diag(w)``, ``U Vᵀ`` or ``W P``."""
+    """Bilinear student ``f(q, x) = qᵀ W_eff x``; ``W_eff`` is ``W``, ``diag(w)``, ``U Vᵀ`` or ``W P``.
+
+    ``project`` rescales ``W_eff`` onto the ball ``‖W_eff‖_F ≤ B`` when ``norm_bound = B`` is given.
+    Parameters start at zero (``U``, ``V`` of ``low_rank`` at small random values).
+
+    Args:
+      dim: dimension ``d`` of queries and documents.
+      structure: ``"full"`` (``W`` ``[d, d]``), ``"diagonal"`` (``w`` ``[d]``), ``"low_rank"`` (``U``, ``V``
+        ``[d, rank]``) or ``"projected"`` (``W`` ``[d, p]`` times a fixed ``P`` ``[p, d]``).
+      rank: rank of ``low_rank``.
+      projection: the fixed ``[p, d]`` matrix ``P`` of ``projected``.
+      norm_bound: radius ``B > 0`` of the Frobenius ball (None: unconstrained).
+
+    Returns:
+      a :class:`Student` with ``matrix``.
+
+    Examples:
+      >>> student = bilinear(2)
+      >>> params = {"w": jnp.array([[1.0, 0.0], [0.0, 2.0]])}
+      >>> student.apply(params, jnp.array([1.0, 1.0]), jnp.array([[1.0, 0.0], [0.0, 1.0]])).tolist()  # qᵀWx
+      [1.0, 2.0]
+      >>> ball = bilinear(2, norm_bound=1.0)
+      >>> float(jnp.linalg.norm(ball.matrix(ball.project({"w": jnp.full((2, 2), 3.0)}))))  # rescaled to ‖W‖_F = B
+      1.0
+    """
     check_choice("student.structure", structure, BILINEAR_STRUCTURES)
     if norm_bound is not None:
         check_positive("student.norm_bound", norm_bound)
@@ -96,7 +129,22 @@ def bilinear(
 
 
 def mlp(dim: int, hidden: int = 32) -> Student:
-    """Two-hidden-layer ReLU scorer on the interaction features ``[q; x; q⊙x]``."""
+    """Two-hidden-layer ReLU scorer on the interaction features:
+    ``f(q, x) = w₃ᵀ relu(W₂ relu(W₁ [q; x; q⊙x] + b₁) + b₂)`` (Gaussian initialisation scaled by fan-in, unconstrained).
+
+    Args:
+      dim: dimension ``d`` of queries and documents.
+      hidden: width of both hidden layers.
+
+    Returns:
+      a :class:`Student` (``matrix`` is None).
+
+    Examples:
+      >>> student = mlp(3, hidden=4)
+      >>> params = student.init(jax.random.key(0))
+      >>> student.apply(params, jnp.ones((5, 3)), jnp.ones((5, 7, 3))).shape  # 5 queries, groups of 7
+      (5, 7)
+    """
 
     def init(key):
         k1, k2, k3 = jax.random.split(key, 3)
@@ -120,7 +168,22 @@ def mlp(dim: int, hidden: int = 32) -> Student:
 
 
 def tabular(n_queries: int, n_docs: int) -> Student:
-    """One free score per (query row, corpus document); ignores the vectors."""
+    """One free score per (query row, corpus document): ``f(q_i, x_j) = T_ij``; ignores the vectors.
+
+    Used for exact optima (every score is a free parameter); ``apply`` needs ``query_id`` and ``doc_id``.
+
+    Args:
+      n_queries: rows of the table (queries of the :class:`~simrank.groups.QuerySet`).
+      n_docs: columns (corpus size ``N``).
+
+    Returns:
+      a :class:`Student` with ``params = {"table": [n_queries, n_docs]}``, initialised at zero.
+
+    Examples:
+      >>> student = tabular(2, 3)
+      >>> student.apply(student.init(None), None, None, jnp.array([0, 1]), jnp.array([[0, 2], [1, 1]])).shape
+      (2, 2)
+    """
 
     def init(key):
         return {"table": jnp.zeros((n_queries, n_docs))}

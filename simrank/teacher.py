@@ -15,11 +15,32 @@ import numpy as np
 from simrank.errors import check_choice, check_nonnegative, check_positive
 from simrank.world import World
 
+__all__ = ["TEACHER_KINDS", "Teacher"]
+
 TEACHER_KINDS = ("map", "features")
 
 
 @dataclass(frozen=True)
 class Teacher:
+    """A teacher: the world's true relevance degraded by ``noise``, with label temperature ``tau``.
+
+    Attributes:
+      noise: error strength ``ε ≥ 0`` (0 = the truth itself).
+      tau: label temperature ``τ > 0`` (targets ``softmax(g/τ)``, ``σ((g_i − g_j)/τ)``).
+      kind: ``"map"`` (perturbed relevance map ``A + ε E_g``) or ``"features"`` (a fraction ``ε`` of the
+        query's coordinates hidden).
+      random_state: seed of the perturbation.
+
+    Examples:
+      >>> from simrank.world import WorldConfig
+      >>> world = WorldConfig(n_docs=100, dim=4).generate()
+      >>> queries = world.sample_queries(2, random_state=0)
+      >>> Teacher(noise=0.3).scores(world, queries).shape
+      (2, 100)
+      >>> bool(np.allclose(Teacher(noise=0.0).scores(world, queries), world.relevance(queries)))  # ε = 0: the truth
+      True
+    """
+
     noise: float = 0.3
     tau: float = 1.0
     kind: str = "map"
@@ -32,7 +53,16 @@ class Teacher:
         check_nonnegative("teacher.random_state", self.random_state)
 
     def scores(self, world: World, queries: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
-        """Teacher scores ``g(q, x)``, shape ``[n_queries, n_docs]`` (the whole corpus by default)."""
+        """Teacher scores ``g(q, x)`` for every query and document.
+
+        Args:
+          world: the world whose relevance the teacher degrades.
+          queries: ``[n, d]`` queries.
+          docs: ``[m, d]`` documents (default: the corpus, ``m = N``).
+
+        Returns:
+          ``[n, m]`` float32 scores; the same ``random_state`` gives the same teacher.
+        """
         rng = np.random.default_rng(self.random_state)
         d = world.dim
         if self.kind == "map":

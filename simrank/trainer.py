@@ -23,11 +23,23 @@ from simrank.errors import check_choice, check_nonnegative, check_positive
 from simrank.groups import Groups
 from simrank.students import Student
 
+__all__ = ["OPTIMIZERS", "TrainConfig", "group_scores", "make_trainer", "mean_loss", "train_many"]
+
 OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """The ``[train]`` table: optimiser and schedule.
+
+    Attributes:
+      steps: number of optimiser steps.
+      batch_size: groups per minibatch, drawn uniformly with replacement (None: the full training set).
+      learning_rate: step size.
+      optimizer: ``"adam"`` (AdamW) or ``"sgd"``.
+      weight_decay: decoupled weight decay ``≥ 0``.
+    """
+
     steps: int = 300
     batch_size: int | None = 64
     learning_rate: float = 0.05
@@ -43,18 +55,40 @@ class TrainConfig:
             check_positive("train.batch_size", self.batch_size)
 
     def optimizer_transform(self) -> optax.GradientTransformation:
+        """The optax transformation: ``adamw(lr, weight_decay)`` or ``add_decayed_weights`` then ``sgd(lr)``."""
         if self.optimizer == "adam":
             return optax.adamw(self.learning_rate, weight_decay=self.weight_decay)
         return optax.chain(optax.add_decayed_weights(self.weight_decay), optax.sgd(self.learning_rate))
 
 
 def group_scores(student: Student, params, groups: Groups) -> jax.Array:
-    """Student scores of every group, ``[n, k]``."""
+    """Student scores ``f(q, x)`` of every item of every group.
+
+    Args:
+      student: the student.
+      params: its parameters.
+      groups: ``n`` groups of ``k`` items.
+
+    Returns:
+      ``[n, k]`` scores.
+    """
     return student.apply(params, groups.query, groups.docs, groups.query_id, groups.doc_id)
 
 
 def mean_loss(student: Student, loss_fn: Callable, params, groups: Groups, hyper: dict, weights=None) -> jax.Array:
-    """Empirical risk ``(1/n) Σ_groups ℓ(f(group), g(group); hyper)``."""
+    """Empirical risk ``(1/n) Σ_groups ℓ(f(group), g(group); hyper)``.
+
+    Args:
+      student: the student.
+      loss_fn: a loss of :mod:`simrank.losses` (``loss(f, g, *, where, weights, **hyper) -> [n]``).
+      params: the student's parameters.
+      groups: ``n`` groups of ``k`` items.
+      hyper: loss keyword arguments, e.g. ``{"tau": τ}``.
+      weights: optional ``[n, k]`` per-item loss weights.
+
+    Returns:
+      scalar mean loss.
+    """
     scores = group_scores(student, params, groups)
     return jnp.mean(loss_fn(scores, groups.teacher, where=groups.where, weights=weights, **hyper))
 
@@ -63,6 +97,33 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
     """Return ``train(key, groups, hyper) -> (params, loss_curve[steps])``; pure, jit- and vmap-able.
 
     ``weights_fn(groups) -> [n, k]`` optionally gives per-item loss weights (e.g. importance weights).
+    Each step: ``θ ← Π(θ − opt(∇_θ mean_loss(θ; batch)))`` on a minibatch (see the module docstring).
+
+    Args:
+      student: the student to train (initialised from the key, projected after every step).
+      loss_fn: a loss of :mod:`simrank.losses`.
+      config: steps, batch size and optimiser.
+      weights_fn: optional ``groups -> [n, k]`` per-item loss weights.
+
+    Returns:
+      ``train(key, groups, hyper) -> (params, loss_curve)``, with ``loss_curve`` of shape ``[steps]`` (the
+      minibatch loss before each step).
+
+    Examples:
+      >>> import numpy as np
+      >>> from simrank.losses import listnet
+      >>> from simrank.students import bilinear
+      >>> rng = np.random.default_rng(0)
+      >>> n, k, d = 16, 4, 3
+      >>> groups = Groups(
+      ...     query=rng.normal(size=(n, d)), docs=rng.normal(size=(n, k, d)), query_id=np.arange(n),
+      ...     doc_id=np.tile(np.arange(k), (n, 1)), teacher=rng.normal(size=(n, k)),
+      ...     log_nu=np.zeros((n, k)), where=np.ones((n, k), bool),
+      ... )
+      >>> train = make_trainer(bilinear(d), listnet, TrainConfig(steps=50, batch_size=None))
+      >>> params, curve = jax.jit(train)(jax.random.key(0), groups, {"tau": 1.0})
+      >>> params["w"].shape, curve.shape, bool(curve[-1] < curve[0])
+      ((3, 3), (50,), True)
     """
     opt = config.optimizer_transform()
 
@@ -95,5 +156,16 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
 
 
 def train_many(train: Callable, keys: jax.Array, groups: Groups, hyper: dict):
-    """Train one model per row of the stacked inputs (leading axis = seeds × grid points) in one call."""
+    """Train one model per row of the stacked inputs (leading axis = seeds × grid points) in one call:
+    ``jit(vmap(train))``.
+
+    Args:
+      train: a function from :func:`make_trainer`.
+      keys: ``[m]`` PRNG keys.
+      groups: :class:`~simrank.groups.Groups` whose arrays carry a leading axis ``m``.
+      hyper: loss keyword arguments, each ``[m]``.
+
+    Returns:
+      parameters stacked along a leading axis ``m`` and loss curves ``[m, steps]``.
+    """
     return jax.jit(jax.vmap(train))(keys, groups, hyper)

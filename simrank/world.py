@@ -31,12 +31,35 @@ import numpy as np
 
 from simrank.errors import check_choice, check_nonnegative, check_positive, check_range
 
+__all__ = ["GEOMETRIES", "World", "WorldConfig"]
+
 GEOMETRIES = ("isotropic", "cone", "clustered")
 
 
 @dataclass(frozen=True)
 class WorldConfig:
-    """Generator of a :class:`World` (scikit-learn style: all randomness from ``random_state``)."""
+    """Generator of a :class:`World` (scikit-learn style: all randomness from ``random_state``).
+
+    Attributes:
+      geometry: ``"isotropic"``, ``"cone"`` or ``"clustered"`` (see the module docstring).
+      n_docs: corpus size ``N``.
+      dim: embedding dimension ``d``.
+      sphere: project every document and query on the unit sphere.
+      signal: relevance scale ``s`` in ``r = s · qᵀAx``.
+      map_noise: ``a`` in ``A = I + a·E/√d``.
+      nonbilinear: weight ``γ`` of the non-bilinear part ``γ · s · (qᵀCx)²``.
+      cone_strength: ``c`` of the cone geometry.
+      n_topics: number of topics of the clustered geometry.
+      topic_spread: ``σ``, the spread of documents around their topic centre.
+      positive_temperature: ``t_pos`` in ``p_q = softmax(r(q, ·)/t_pos)``.
+      grade_quantiles: per-query relevance quantiles that grades 1, 2, 3, ... must reach.
+      random_state: seed of everything the world draws.
+
+    Examples:
+      >>> world = WorldConfig(n_docs=100, dim=4, random_state=0).generate()
+      >>> world.docs.shape, world.docs.dtype
+      ((100, 4), dtype('float32'))
+    """
 
     geometry: str = "isotropic"
     n_docs: int = 1000
@@ -62,6 +85,11 @@ class WorldConfig:
             check_range("world.grade_quantiles", q, 0.0, 1.0)
 
     def generate(self) -> World:
+        """Draw the relevance maps and the corpus.
+
+        Returns:
+          a :class:`World` with ``docs`` of shape ``[n_docs, dim]`` (float32); the same config gives the same world.
+        """
         rng = np.random.default_rng(self.random_state)
         d = self.dim
         direction = _unit(rng.standard_normal(d))
@@ -84,7 +112,17 @@ class WorldConfig:
 
 @dataclass(frozen=True, eq=False)
 class World:
-    """A generated world: corpus, relevance maps, and the query law."""
+    """A generated world: corpus, relevance maps, and the query law.
+
+    Attributes:
+      config: the :class:`WorldConfig` it was generated from.
+      docs: ``[N, d]`` float32 corpus ``X``.
+      relevance_map: ``[d, d]`` bilinear map ``A``.
+      nonbilinear_map: ``[d, d]`` map ``C`` of the non-bilinear part.
+      cone_direction: ``[d]`` unit direction ``u`` of the cone geometry.
+      shift_direction: ``[d]`` unit direction ``v`` of a query shift.
+      topic_centres: ``[n_topics, d]`` centres ``m_t`` of the clustered geometry.
+    """
 
     config: WorldConfig
     docs: np.ndarray
@@ -96,10 +134,12 @@ class World:
 
     @property
     def n_docs(self) -> int:
+        """Corpus size ``N``."""
         return self.docs.shape[0]
 
     @property
     def dim(self) -> int:
+        """Embedding dimension ``d``."""
         return self.docs.shape[1]
 
     def _draw(self, rng: np.random.Generator, n: int, spread: float, shift: float) -> np.ndarray:
@@ -118,13 +158,30 @@ class World:
         return v
 
     def sample_queries(self, n: int, random_state: int | np.random.Generator, shift: float = 0.0):
-        """Draw ``n`` queries from ``μ_Q`` (shifted by ``shift`` along the world's shift direction)."""
+        """Draw ``n`` queries from ``μ_Q`` (shifted by ``shift`` along the world's shift direction).
+
+        Args:
+          n: number of queries.
+          random_state: seed or numpy generator.
+          shift: size of the extra query mean ``shift · v`` (0: no domain shift).
+
+        Returns:
+          ``[n, d]`` float32 queries.
+        """
         rng = np.random.default_rng(random_state)
         spread = self.config.topic_spread / 2
         return self._draw(rng, n, spread=spread, shift=shift).astype(np.float32)
 
     def relevance(self, queries: np.ndarray, docs: np.ndarray | None = None) -> np.ndarray:
-        """True relevance ``r(q, x)`` for every query (rows) and document (columns)."""
+        """True relevance ``r(q, x) = s · qᵀAx + γ · s · (qᵀCx)²`` for every query (rows) and document (columns).
+
+        Args:
+          queries: ``[n, d]`` queries.
+          docs: ``[m, d]`` documents (default: the corpus, ``m = N``).
+
+        Returns:
+          ``[n, m]`` float32 relevance.
+        """
         docs = self.docs if docs is None else docs
         c = self.config
         bilinear = queries @ self.relevance_map @ docs.T
@@ -134,14 +191,28 @@ class World:
         return r.astype(np.float32)
 
     def positive_distribution(self, queries: np.ndarray) -> np.ndarray:
-        """``p_q = softmax(r(q, ·) / t_pos)`` over the corpus, shape ``[n, N]``."""
+        """The positive distribution ``p_q = softmax(r(q, ·) / t_pos)`` over the corpus.
+
+        Args:
+          queries: ``[n, d]`` queries.
+
+        Returns:
+          ``[n, N]`` rows summing to one.
+        """
         z = self.relevance(queries) / self.config.positive_temperature
         z = z - z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
 
     def grades(self, queries: np.ndarray) -> np.ndarray:
-        """Graded labels ``[n, N]`` in ``{0, …, len(grade_quantiles)}`` from per-query quantiles of r."""
+        """Graded labels: ``grade(q, x) = #{j : r(q, x) ≥ quantile_{α_j}(r(q, ·))}`` over ``grade_quantiles`` α.
+
+        Args:
+          queries: ``[n, d]`` queries.
+
+        Returns:
+          ``[n, N]`` int8 grades in ``{0, …, len(grade_quantiles)}``.
+        """
         r = self.relevance(queries)
         thresholds = np.quantile(r, self.config.grade_quantiles, axis=1).T  # [n, n_grades]
         return (r[:, :, None] >= thresholds[:, None, :]).sum(-1).astype(np.int8)
