@@ -1,9 +1,9 @@
 """Where the chunks of a sweep run: in this process, or on a Dask cluster.
 
 An executor is a context manager with ``map_chunks(exp, todo)`` taking ``todo = [(index, jobs, width),
-...]`` (chunks of :func:`simrank.sweep.plan`) and yielding ``(index, rows)`` as each chunk finishes, in
+...]`` (chunks of :func:`simrank.runner.plan`) and yielding ``(index, rows)`` as each chunk finishes, in
 any order; :func:`simrank.sweep.run_experiment` writes every part as it arrives and assembles the table
-in plan order.  Every executor calls the same :func:`simrank.sweep.run_chunk`, so results agree.
+in plan order.  Every executor calls the same :func:`simrank.runner.run_chunk`, so results agree.
 
 * ``local``: chunks one after the other in this process (one compilation per static group).
 * ``reference``: the same, but the sweep plans width-1 chunks (one call per grid point and seed).
@@ -20,6 +20,7 @@ import pandas as pd
 
 from simrank.config import Experiment
 from simrank.errors import ConfigError
+from simrank.runner import run_chunk
 
 EXECUTORS = ("local", "reference", "dask")
 
@@ -42,15 +43,11 @@ class LocalExecutor:
         return False
 
     def map_chunks(self, exp: Experiment, todo: list) -> Iterator[tuple[int, pd.DataFrame]]:
-        from simrank.sweep import run_chunk
-
         for index, jobs, width in todo:
             yield index, run_chunk(exp, jobs, width, self.runners, self.data_cache)
 
 
 def _run_on_worker(exp: Experiment, jobs: list, width: int) -> pd.DataFrame:
-    from simrank.sweep import run_chunk
-
     return run_chunk(exp, jobs, width, _WORKER_RUNNERS, _WORKER_DATA)
 
 
