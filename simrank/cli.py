@@ -64,6 +64,7 @@ app.command("figures")(_paper.figures_cmd)
 app.command("paper")(_paper.paper_cmd)
 app.add_typer(__import__("simrank.real.cli", fromlist=["real_app"]).real_app, name="real")
 app.add_typer(__import__("simrank.theory_cli", fromlist=["theory_app"]).theory_app, name="theory")
+app.add_typer(__import__("simrank.real.advise_cli", fromlist=["advise_app"]).advise_app, name="advise")
 app.command("bench")(__import__("simrank.bench", fromlist=["bench_cmd"]).bench_cmd)
 
 
