@@ -66,7 +66,7 @@ DEFAULT_ETAS = (0.0, 0.1, 0.25, 0.5, 1.0)
 ETA_GRID = np.linspace(0.0, 1.0, 101)  # η* is searched here; Γ uses δ/|ETA_GRID| (union bound, T4(f))
 MISSING_TEACHER = ("fatal", "skip")
 TARGET_SOURCE = "target"  # the target law μ as a source of its own (η = 1 of any source)
-PAIR_CHUNK = 64  # positive pairs per block of the exact [pairs, N] computations
+PAIR_CHUNK = 512  # positive pairs per block of the exact [pairs, N] computations
 
 
 @dataclass(frozen=True)
