@@ -15,6 +15,7 @@ import typer
 from simrank.bench import bench_cmd
 from simrank.errors import ConfigError
 from simrank.paper import figures_cmd, paper_cmd
+from simrank.real.advise_cli import advise_app
 from simrank.real.cli import real_app
 from simrank.theory_cli import theory_app
 
@@ -73,6 +74,7 @@ app.command("figures")(figures_cmd)
 app.command("paper")(paper_cmd)
 app.add_typer(real_app, name="real")
 app.add_typer(theory_app, name="theory")
+app.add_typer(advise_app, name="advise")
 app.command("bench")(bench_cmd)
 
 

@@ -13,8 +13,10 @@ BM25 top-100 from :meth:`~simrank.real.bm25.BM25Index.top_k`) ranks only those d
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import ir_measures
@@ -22,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from simrank.real._util import atomic_write, top_k
+from simrank.real.beir import DataError
 
 MEASURES = ("nDCG@10", "RR@10", "R@100")
 
@@ -102,6 +105,50 @@ def write_trec_run(path: str | os.PathLike, run: pd.DataFrame, tag: str) -> None
     with atomic_write(path) as f:
         for (q, d, s), r in zip(df[["query_id", "doc_id", "score"]].itertuples(index=False), ranks):
             f.write(f"{q} Q0 {d} {r} {float(s)!r} {tag}\n")
+
+
+TREC_RUN_LINE = "'qid Q0 docid rank score tag' (6 whitespace-separated fields, integer rank, finite score)"
+
+
+def read_trec_run(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a TREC run file (``qid Q0 docid rank score tag`` per line; blank lines skipped).
+
+    Returns ``query_id, doc_id, score, line`` (``line`` = 1-based line number, for error messages).
+    A malformed line, an empty run or a repeated (query, document) pair raises :class:`DataError`
+    naming the file and the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"missing file {path}")
+    rows = []
+    seen: dict[tuple[str, str], int] = {}
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            fields = line.split()
+            try:
+                if len(fields) != 6:
+                    raise ValueError
+                query_id, _, doc_id, rank, score, _ = fields
+                int(rank)
+                value = float(score)
+                if not math.isfinite(value):
+                    raise ValueError
+            except ValueError:
+                raise DataError(
+                    f"{path}:{n}: {line.strip()!r} is not a TREC run line; expected {TREC_RUN_LINE}"
+                ) from None
+            if (query_id, doc_id) in seen:
+                raise DataError(
+                    f"{path}:{n}: duplicate (query, document) pair ({query_id!r}, {doc_id!r}), first on line "
+                    f"{seen[query_id, doc_id]}; expected each pair once"
+                )
+            seen[query_id, doc_id] = n
+            rows.append((query_id, doc_id, value, n))
+    if not rows:
+        raise DataError(f"{path}:1: empty run (no lines); expected {TREC_RUN_LINE}")
+    return pd.DataFrame(rows, columns=["query_id", "doc_id", "score", "line"])
 
 
 def write_trec_qrels(path: str | os.PathLike, qrels: pd.DataFrame) -> None:

@@ -1,0 +1,189 @@
+"""``simrank advise`` on the tiny generated collection: outputs, exact pair terms against brute force,
+run-file sources against the built-in ones, and every bad-input case through the CLI (one line, exit 2,
+nothing written)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from simrank.cli import main
+from simrank.real.advise import AdviceConfig, advise, load_inputs, pair_terms
+from simrank.real.evaluate import read_trec_run, write_trec_run
+from simrank.theory import excess_ranknet_pairs, kappa_eta
+
+TINY = AdviceConfig(taus=(0.3, 1.0, 3.0), etas=(0.0, 0.5, 1.0), group_size=4, pool_size=10)
+TINY_ARGS = ["--group-size", "4", "--pool-size", "10", "--tau", "0.3", "--tau", "1", "--tau", "3"]
+
+
+def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["simrank", "advise", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def bm25_run(tiny_beir, tmp_path, monkeypatch, capsys):
+    """The BM25 top-10 of the training queries, written by ``simrank advise bm25-run``."""
+    path = tmp_path / "bm25-top10.trec"
+    code, out, _ = _cli(monkeypatch, capsys, "bm25-run", "--data", str(tiny_beir), "--depth", "10", "--out", str(path))
+    assert code == 0 and "4 queries" in out
+    return path
+
+
+def test_trec_run_round_trip(tmp_path):
+    import pandas as pd
+
+    run = pd.DataFrame({"query_id": ["q1", "q1", "q0"], "doc_id": ["d1", "d2", "d1"], "score": [0.5, 1.5, -2.0]})
+    write_trec_run(tmp_path / "r.trec", run, "tag")
+    back = read_trec_run(tmp_path / "r.trec")
+    assert set(zip(back.query_id, back.doc_id, back.score)) == set(zip(run.query_id, run.doc_id, run.score))
+    assert back.line.tolist() == [1, 2, 3]
+
+
+def test_advise_end_to_end(tiny_beir, bm25_run, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "advice"
+    args = ["--data", str(tiny_beir), "--negatives", str(bm25_run), "--negatives", "random", "--negatives", "dense"]
+    code, text, err = _cli(monkeypatch, capsys, *args, *TINY_ARGS, "--out", str(out))
+    assert code == 0, err
+    assert "recommended:" in text
+    advice = json.loads((out / "advice.json").read_text())
+    entries = {e["source"]: e for e in advice["sources"]}
+    assert list(entries) == ["bm25-top10", "random", "dense"]  # random is the uniform target: no extra entry
+    required = {"source", "locality", "delta_hat", "kappa", "entropy_pair", "false_negative_rate", "eta_star"}
+    assert all(required <= set(e) for e in entries.values())
+    assert entries["random"]["kappa"] == 1.0 and entries["random"]["locality"] == pytest.approx(0.0, abs=1e-12)
+    # top-10 of 30 documents: locality 1 − log 10/log 30, κ = ∞ against the uniform target, so η* = 1 (T4(e))
+    top = entries["bm25-top10"]
+    assert top["locality"] == pytest.approx(1 - math.log(10) / math.log(30))
+    assert top["kappa"] is None and top["eta_star"] == 1.0
+    assert 0 <= top["entropy_pair"] <= math.log(2) and 0 <= top["false_negative_rate"] <= 1
+    # mixing with weight η caps κ_η at 1/η: the bound at η = 0.5 is finite, at η = 0 infinite
+    assert top["bound_by_eta"]["0.0"] is None and top["bound_by_eta"]["0.5"] is not None
+    ranks = [r["bound"] for r in advice["recommendations"]]
+    assert ranks == sorted(ranks, key=lambda b: math.inf if b is None else b)
+    assert all(r["reasons"] and r["reasons"][0].startswith("T4(b)") for r in advice["recommendations"])
+    for name in ("kappa_eta", "entropy_tau", "diameters"):
+        assert (out / f"{name}.png").stat().st_size > 10_000
+    assert "## Recommendation" in (out / "report.md").read_text()
+
+
+def test_run_source_equals_builtin(tiny_beir, bm25_run):
+    """A run file holding the BM25 top-10 gives the same exact terms as the built-in bm25 top-10 source."""
+    inp = load_inputs(tiny_beir, [str(bm25_run), "bm25"], config=TINY)
+    advice = advise(inp, TINY)
+    run_entry, builtin = advice["sources"][0], advice["sources"][1]
+    for key in ("locality", "false_negative_rate", "judged_negative_rate", "eta_star"):
+        assert run_entry[key] == pytest.approx(builtin[key], abs=1e-12), key
+    assert run_entry["t3"] == pytest.approx(builtin["t3"], rel=1e-9)
+    assert advice["sources"][2]["source"] == "target"  # no source is the uniform target: it gets its own entry
+
+
+def test_pair_terms_match_brute_force(tiny_beir):
+    """``A_π``, ``ρ₂`` and the false-negative shares against a loop over every (query, positive, negative)."""
+    inp = load_inputs(tiny_beir, ["dense"], config=TINY)
+    qs = inp.qs
+    rng = np.random.default_rng(3)
+    law = rng.dirichlet(np.ones(qs.n_docs), size=qs.n_queries)
+    law[:, :5] = 0.0  # a support that misses documents
+    law /= law.sum(1, keepdims=True)
+    terms = pair_terms(qs, inp.scorer, {"law": law}, (0.5, 2.0))["law"]
+    risk = {0.5: 0.0, 2.0: 0.0}
+    rho2 = fn = 0.0
+    for i in range(qs.n_queries):
+        for a in np.flatnonzero(qs.positive_probs[i]):
+            w = qs.positive_probs[i, a] / qs.n_queries
+            for tau in risk:
+                risk[tau] += w * law[i] @ excess_ranknet_pairs(inp.scorer[i], qs.teacher[i], tau)[a]
+            dist = np.linalg.norm(qs.docs[a] - qs.docs, axis=1) * np.linalg.norm(qs.queries[i])
+            rho2 += w * law[i] @ dist**2
+            fn += w * law[i] @ (qs.teacher[i] >= qs.teacher[i, a])
+    assert terms["risk"][0.5] == pytest.approx(risk[0.5], rel=1e-5)
+    assert terms["risk"][2.0] == pytest.approx(risk[2.0], rel=1e-5)
+    assert terms["rho2"] == pytest.approx(math.sqrt(rho2), rel=1e-6)
+    assert terms["fn_teacher"] == pytest.approx(fn, rel=1e-9)
+
+
+def test_kappa_eta_curve_of_a_finite_kappa(tiny_beir, tmp_path):
+    """A target run over a subset of each source's candidates gives a finite κ, and κ_η follows T4(b)."""
+    inp = load_inputs(tiny_beir, ["random"], config=TINY)
+    rows = [(q, d, 1.0) for q in inp.query_ids for d in ("d0", "d1", "d2", "d3", "d6", "d9")]
+    import pandas as pd
+
+    write_trec_run(tmp_path / "target.trec", pd.DataFrame(rows, columns=["query_id", "doc_id", "score"]), "t")
+    inp = load_inputs(tiny_beir, ["random"], target=str(tmp_path / "target.trec"), config=TINY)
+    advice = advise(inp, TINY)
+    entry = advice["sources"][0]
+    assert entry["kappa"] == pytest.approx(30 / 6)
+    np.testing.assert_allclose(advice["curves"]["random"]["kappa_eta"], kappa_eta(5.0, np.linspace(0, 1, 101)))
+
+
+def _write(path, text: str):
+    path.write_text(text)
+    return path
+
+
+def _teacher_rows(tiny_beir, docs=range(30), queries=("q0", "q1", "q2", "q3")) -> str:
+    return "".join(f"{q} Q0 d{d} {r + 1} {float(-r)} t\n" for q in queries for r, d in enumerate(docs))
+
+
+BAD_RUNS = {
+    "malformed": ("q0 Q0 d1 1 0.5 t\nq0 Q0 d2 1 t\n", ":2: 'q0 Q0 d2 1 t' is not a TREC run line"),
+    "bad score": ("q0 Q0 d1 1 high t\n", ":1: 'q0 Q0 d1 1 high t' is not a TREC run line"),
+    "unknown doc": ("q0 Q0 d1 1 0.5 t\nq0 Q0 zz 2 0.4 t\nq1 Q0 yy 1 0.4 t\n", ":2: 2 documents not in the collection"),
+    "unknown query": ("q0 Q0 d1 1 0.5 t\nqq Q0 d2 1 0.4 t\n", ":2: 1 queries not in the collection, e.g. 'qq'"),
+    "empty": ("\n\n", ":1: empty run"),
+    "duplicate": ("q0 Q0 d1 1 0.5 t\nq0 Q0 d2 2 0.4 t\nq0 Q0 d1 3 0.3 t\n", ":3: duplicate (query, document) pair"),
+}
+
+
+@pytest.mark.parametrize("role", ["--negatives", "--teacher", "--target"])
+@pytest.mark.parametrize("problem", list(BAD_RUNS))
+def test_bad_run_is_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, problem, role):
+    text, message = BAD_RUNS[problem]
+    run = _write(tmp_path / "bad.trec", text)
+    out = tmp_path / "advice"
+    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), role, str(run), *TINY_ARGS, "--out", str(out))
+    assert code == 2 and err.startswith(f"error: {run}") and message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_teacher_missing_pairs_fatal_or_skipped(tiny_beir, tmp_path, monkeypatch, capsys):
+    """A teacher run over 20 of 30 documents does not cover the random source: fatal by default, with
+    the count; ``--missing-teacher skip`` restricts every law to the scored pairs."""
+    teacher = _write(tmp_path / "teacher.trec", _teacher_rows(tiny_beir, docs=[0, 3, 6, 9, *range(10, 26)]))
+    out = tmp_path / "advice"
+    base = ["--data", str(tiny_beir), "--teacher", str(teacher), "--negatives", "random", *TINY_ARGS]
+    code, _, err = _cli(monkeypatch, capsys, *base, "--out", str(out))
+    assert code == 2 and err.count("\n") == 1 and not out.exists()
+    assert f"error: {teacher}: the teacher run misses 40 of 120 needed" in err and "--missing-teacher skip" in err
+    code, _, err = _cli(monkeypatch, capsys, *base, "--missing-teacher", "skip", "--out", str(out))
+    assert code == 0, err
+    advice = json.loads((out / "advice.json").read_text())
+    assert "skipped" in advice["settings"]["notes"][0]
+    assert advice["sources"][0]["support_mean"] == 20  # random over the 20 scored documents
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--negatives", "nosuch"], "neither a file nor a built-in source"),
+        (["--tau", "0"], "--tau = 0.0 is not allowed"),
+        (["--eta", "1.5"], "--eta = 1.5 is not allowed"),
+        (["--missing-teacher", "maybe"], "--missing-teacher = 'maybe' is not allowed"),
+    ],
+)
+def test_bad_options_are_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, args, message):
+    out = tmp_path / "advice"
+    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), *args, "--out", str(out))
+    assert code == 2 and message in err and err.count("\n") == 1 and not out.exists()
