@@ -14,6 +14,7 @@ Ranking quality over a whole corpus (scores ``[n, N]``, grades ``[n, N]``):
 
 * ``ndcg_at``: ``DCG@c / IDCG@c`` with gain ``2^grade − 1`` and discount ``1/log₂(rank + 1)``;
 * ``rr_at``: ``1/rank`` of the first document with ``grade ≥ 1`` within the top ``c`` (0 if none);
+* ``recall_at``: ``|relevant ∩ top c| / |relevant|`` (0 when nothing is relevant);
 * ``kendall_tau``: Kendall's τ-a between two score vectors over the last axis;
 * ``corpus_kl``: ``KL(softmax(g/τ) ‖ softmax(f))`` over the corpus.
 
@@ -301,6 +302,23 @@ def rr_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10) -> jax.Array:
     relevant = _ranked_grades(scores, grades, cutoff) >= 1
     first = jnp.argmax(relevant, axis=-1)
     return jnp.where(relevant.any(-1), 1.0 / (first + 1.0), 0.0)
+
+
+def recall_at(scores: jax.Array, relevance: jax.Array, cutoff: int = 100) -> jax.Array:
+    """Recall@cutoff per row: ``|{x in top cutoff : rel(x) > 0}| / |{x : rel(x) > 0}|`` (0 when none is relevant).
+
+    Args:
+      scores: ``[..., N]`` scores (higher ranks first).
+      relevance: ``[..., N]`` graded or binary relevance; a document counts as relevant when ``> 0``.
+      cutoff: how many top-ranked documents are retrieved (``<= N``).
+
+    Returns:
+      ``[...]`` recall in [0, 1].
+    """
+    _, top = jax.lax.top_k(scores, cutoff)
+    hit = jnp.take_along_axis(relevance, top, axis=-1) > 0
+    total = jnp.sum(relevance > 0, -1)
+    return jnp.where(total > 0, hit.sum(-1) / jnp.maximum(total, 1), 0.0)
 
 
 def kendall_tau(a: jax.Array, b: jax.Array) -> jax.Array:

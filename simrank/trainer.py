@@ -6,7 +6,10 @@
 
 with minibatches drawn uniformly with replacement (``batch_size=None``: the full training set) and
 ``Π`` the student's projection.  ``hyper`` is a dict of (traced) loss keyword arguments such as
-``{"tau": τ}``.  Everything is a pure function of its arguments, so ``jax.vmap(train)`` over stacked
+``{"tau": τ}``; its optional key ``"lr_scale"`` (a scalar or a ``[steps]`` schedule, not passed to the
+loss) multiplies step t's update, so one compiled trainer serves several learning rates (for Adam(W)
+and SGD the scaled update is exactly that of learning rate ``lr_scale · learning_rate``) and a schedule
+that is 0 after step n stops training there.  Everything is a pure function of its arguments, so ``jax.vmap(train)`` over stacked
 keys, groups and hyperparameters trains many models in one call.
 """
 
@@ -135,8 +138,11 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
         init_key, batch_key = jax.random.split(key)
         params = student.project(student.init(init_key))
         n = groups.query.shape[0]
+        hyper = dict(hyper)
+        lr_scale = jnp.broadcast_to(jnp.asarray(hyper.pop("lr_scale", 1.0), jnp.float32), (config.steps,))
 
-        def step(carry, step_key):
+        def step(carry, inputs):
+            step_key, scale = inputs
             params, opt_state = carry
             if config.batch_size is None or config.batch_size >= n:
                 batch = groups
@@ -145,11 +151,12 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
                 batch = jax.tree_util.tree_map(lambda a: a[idx], groups)
             value, grads = jax.value_and_grad(objective)(params, batch, hyper)
             updates, opt_state = opt.update(grads, opt_state, params)
+            updates = jax.tree_util.tree_map(lambda u: scale * u, updates)
             params = student.project(optax.apply_updates(params, updates))
             return (params, opt_state), value
 
         keys = jax.random.split(batch_key, config.steps)
-        (params, _), curve = jax.lax.scan(step, (params, opt.init(params)), keys)
+        (params, _), curve = jax.lax.scan(step, (params, opt.init(params)), (keys, lr_scale))
         return params, curve
 
     return train

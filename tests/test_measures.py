@@ -15,6 +15,7 @@ from simrank.measures import (
     ndcg_at,
     pairwise_entropy,
     rank_correlation,
+    recall_at,
     rr_at,
 )
 from simrank.students import bilinear
@@ -96,3 +97,12 @@ def test_rank_correlation_matches_scipy_rowwise():
     b = rng.normal(size=(5, 12)).astype(np.float32)
     expected = [spearmanr(x, y).statistic for x, y in zip(a, b)]
     assert np.allclose(rank_correlation(jnp.asarray(a), jnp.asarray(b)), expected, atol=1e-5)
+
+
+def test_recall_at_counts_relevant_documents_in_the_top_cutoff():
+    scores = jnp.array([[0.9, 0.8, 0.1, 0.5], [0.1, 0.2, 0.3, 0.4], [1.0, 0.0, 0.5, 0.2]])
+    relevance = jnp.array([[1, 0, 2, 0], [0, 0, 0, 0], [0, 1, 0, 3]])
+    # row 0: top-2 = {0, 1}, relevant {0, 2} -> 1/2; row 1: nothing relevant -> 0; row 2: top-2 = {0, 2} -> 0/2
+    assert np.allclose(recall_at(scores, relevance, 2), [0.5, 0.0, 0.0])
+    assert np.allclose(recall_at(scores, relevance, 4), [1.0, 0.0, 1.0])  # cutoff = N retrieves everything
+    assert recall_at(scores[None], relevance[None], 3).shape == (1, 3)  # leading batch axes

@@ -94,3 +94,26 @@ def test_student_factory_errors():
         make_student("forest", 4)
     with pytest.raises(ConfigError, match="student.rank"):
         make_student("bilinear", 4, structure="low_rank")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_lr_scale_equals_the_scaled_learning_rate(groups, optimizer):
+    student = bilinear(4)
+    base = TrainConfig(steps=40, batch_size=16, learning_rate=1.0, optimizer=optimizer, weight_decay=0.01)
+    scaled = TrainConfig(steps=40, batch_size=16, learning_rate=0.03, optimizer=optimizer, weight_decay=0.01)
+    a, _ = jax.jit(make_trainer(student, kl_distill, base))(
+        jax.random.PRNGKey(0), groups, {"tau": 1.0, "lr_scale": 0.03}
+    )
+    b, _ = jax.jit(make_trainer(student, kl_distill, scaled))(jax.random.PRNGKey(0), groups, {"tau": 1.0})
+    np.testing.assert_allclose(a["w"], b["w"], rtol=1e-4, atol=1e-6)
+    assert float(jnp.abs(b["w"]).max()) > 1e-3  # it did train
+    # a schedule that is 0 from step 10 on leaves the parameters where step 10 left them
+    stop = jnp.where(jnp.arange(40) < 10, 0.03, 0.0)
+    c, _ = jax.jit(make_trainer(student, kl_distill, base))(
+        jax.random.PRNGKey(0), groups, {"tau": 1.0, "lr_scale": stop}
+    )
+    frozen = TrainConfig(steps=40, batch_size=16, learning_rate=1.0, optimizer=optimizer, weight_decay=0.01)
+    d, _ = jax.jit(make_trainer(student, kl_distill, frozen))(
+        jax.random.PRNGKey(0), groups, {"tau": 1.0, "lr_scale": stop * 0}
+    )
+    assert not np.allclose(c["w"], a["w"]) and np.allclose(d["w"], 0.0)
