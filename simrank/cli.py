@@ -58,7 +58,7 @@ def run(
     typer.echo(f"\n{len(results)} rows in {elapsed:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}")
 
 
-from simrank import paper as _paper  # noqa: E402  (prediction figures and the paper's generated blocks)
+from simrank.predictions import paper as _paper  # noqa: E402  (prediction figures and the paper's generated blocks)
 
 app.command("figures")(_paper.figures_cmd)
 app.command("paper")(_paper.paper_cmd)
