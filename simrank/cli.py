@@ -14,7 +14,7 @@ import typer
 
 from simrank.bench import bench_cmd
 from simrank.errors import ConfigError
-from simrank.paper import figures_cmd, paper_cmd
+from simrank.predictions.paper import figures_cmd, paper_cmd
 from simrank.real.advise_cli import advise_app
 from simrank.real.cli import real_app
 from simrank.theory_cli import theory_app

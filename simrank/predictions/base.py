@@ -1,0 +1,330 @@
+"""The verdict protocol shared by the predictions P1-P12: outcomes, paired-by-seed effects, decision rules.
+
+A prediction's *rule* is a pure function ``analyse(tables) -> Verdict`` of results tables
+(``{experiment name: DataFrame}``), so the synthetic paper and the real-data report use the same rules.
+Every effect is a per-seed difference (seeds are the unit of replication: a seed fixes the world, the
+queries and the initialisation shared by the arms it compares) summarised by its mean and a ``1 − 2α``
+Student-t interval: the interval of two one-sided tests at level α, used for every decision below.
+
+Outcomes (``OUTCOMES``):
+
+* ``supported`` / ``refuted``: the interval decides the effect against the smallest effect size of interest
+  (SESOI) -- see :func:`decide_change`, :func:`decide_increase`, :func:`decide_equivalence`;
+* ``inconclusive``: the interval cannot decide (too few seeds for the spread);
+* ``conditional``: over a prediction's pre-declared conditions (worlds, losses, ...) the claim is
+  supported in some and refuted in others (:func:`across_conditions`; inconclusive conditions never
+  make a verdict conditional).
+
+A verdict computed from results whose design is not the pre-registered one (a *pilot*: a different config
+hash, or fewer seeds than pre-registered) is reported as ``inconclusive`` with the pilot's own outcome
+beside it, never as refuted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from simrank.paths import RESULTS_DIR
+from simrank.stats import n_paired_t, n_tost_paired, power_paired_t, power_tost_paired
+
+__all__ = [
+    "ALPHA",
+    "OUTCOMES",
+    "POWER",
+    "Effect",
+    "Prediction",
+    "Verdict",
+    "across_conditions",
+    "all_of",
+    "by_seed",
+    "config_value",
+    "decide_change",
+    "decide_equivalence",
+    "decide_increase",
+    "diff_in_diff",
+    "effect_of",
+    "fmt",
+    "fmt_effect",
+    "load_results",
+    "markdown_table",
+    "paired_effect",
+    "power_change",
+    "power_equivalence",
+    "seeds_change",
+    "seeds_equivalence",
+]
+
+ALPHA = 0.05  # level of each one-sided test; decisions use the 1 − 2α = 90% interval
+POWER = 0.8  # the power every design is sized for, at its SESOI
+OUTCOMES = ("supported", "refuted", "inconclusive", "conditional")
+
+
+class Effect(NamedTuple):
+    """A per-seed effect: mean with its ``1 − 2α`` t-interval, number of seeds and SD of the per-seed values."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+    sd: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A prediction's verdict.
+
+    Attributes:
+      outcome: one of :data:`OUTCOMES`.
+      summary: one sentence with the numbers behind the outcome.
+      effect: the primary effect (the one the seeds were sized for) with its interval.
+      sesoi: the smallest effect size of interest of the primary effect.
+      seeds: seeds per arm in the results.
+      power: achieved power of the primary test at the SESOI with the measured spread.
+      numbers: every number the summary quotes, and more.
+      table: per-condition detail for the paper.
+      pilot: True when the results are not the pre-registered design (then ``outcome`` is inconclusive).
+      pilot_outcome: the outcome the rule gives on the pilot results (``outcome`` when not a pilot).
+    """
+
+    outcome: str
+    summary: str
+    effect: Effect
+    sesoi: float
+    seeds: int
+    power: float
+    numbers: dict = field(default_factory=dict)
+    table: pd.DataFrame | None = None
+    pilot: bool = False
+    pilot_outcome: str = ""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A prediction's pre-registered protocol (each constant is checked against paper/preregistration.md).
+
+    Attributes:
+      key: ``"P1"`` … ``"P12"``.
+      claim: the claim in one sentence.
+      experiments: the experiment configs (``experiments/<name>.toml``) of its design.
+      sesoi: the smallest effect size of interest of the primary effect (units in ``test``).
+      alpha: level of each one-sided test.
+      seeds: pre-registered seeds per arm (the configs' ``seeds``).
+      test: the statistical test, in words.
+      rule: the decision rule, in words.
+      analyse: the rule, ``analyse(tables) -> Verdict``.
+      draw: the figure, ``draw(tables) -> matplotlib Figure``.
+      caption: the caption, ``caption(tables) -> str`` (generated from the configs).
+    """
+
+    key: str
+    claim: str
+    experiments: tuple[str, ...]
+    sesoi: float
+    alpha: float
+    seeds: int
+    test: str
+    rule: str
+    analyse: Callable[[Mapping[str, pd.DataFrame]], Verdict]
+    draw: Callable[[Mapping[str, pd.DataFrame]], object]
+    caption: Callable[[Mapping[str, pd.DataFrame]], str]
+
+
+# ----------------------------------------------------------------------------------------- tables
+
+
+def load_results(name: str, root: Path = RESULTS_DIR) -> pd.DataFrame:
+    """The results table ``root/<name>/results.parquet``."""
+    return pd.read_parquet(Path(root) / name / "results.parquet")
+
+
+def config_value(df: pd.DataFrame, section: str, key: str, default=None) -> pd.Series:
+    """``section.key`` of each row's resolved config (for settings that are not result columns)."""
+    return df["config"].map(lambda c: json.loads(c)[section].get(key, default))
+
+
+def by_seed(df: pd.DataFrame, mask: pd.Series | np.ndarray, value: str) -> pd.Series:
+    """Mean of ``value`` per seed over the rows in ``mask`` (index: seed)."""
+    return df[mask].groupby("seed")[value].mean()
+
+
+# ---------------------------------------------------------------------------------------- effects
+
+
+def effect_of(values, alpha: float = ALPHA) -> Effect:
+    """Mean of per-seed ``values`` with its ``1 − 2α`` t-interval (``t_{n−1, 1−α} · sd/√n``).
+
+    Args:
+      values: ``[n]`` per-seed effects (NaN-free).
+      alpha: level of each one-sided test.
+
+    Returns:
+      :class:`Effect`; with fewer than 2 values the interval is ``(−inf, inf)``.
+
+    >>> e = effect_of([0.1, 0.2, 0.3])
+    >>> round(e.mean, 3), round(e.low, 3), round(e.high, 3), e.n
+    (0.2, 0.031, 0.369, 3)
+    """
+    x = np.asarray(values, float)
+    if np.isnan(x).any():
+        raise ValueError("effect_of: NaN among the per-seed values")
+    n = int(x.size)
+    if n < 2:
+        return Effect(float(x.mean()) if n else math.nan, -math.inf, math.inf, n, math.nan)
+    sd = float(x.std(ddof=1))
+    half = float(_st.t.ppf(1 - alpha, n - 1)) * sd / math.sqrt(n)
+    m = float(x.mean())
+    return Effect(m, m - half, m + half, n, sd)
+
+
+def paired_effect(a: pd.Series, b: pd.Series, alpha: float = ALPHA) -> Effect:
+    """Per-seed difference ``a − b`` over the seeds present in both (indexed by seed), see :func:`effect_of`."""
+    return effect_of((a - b).dropna().to_numpy(), alpha)
+
+
+def diff_in_diff(a1: pd.Series, a0: pd.Series, b1: pd.Series, b0: pd.Series, alpha: float = ALPHA) -> Effect:
+    """Difference-in-differences per seed, ``(a1 − a0) − (b1 − b0)``, e.g. LCE's effect minus KL's effect.
+
+    >>> s = lambda *v: pd.Series(v, index=range(len(v)))
+    >>> round(diff_in_diff(s(1.0, 1.2), s(0.5, 0.5), s(0.6, 0.6), s(0.5, 0.4)).mean, 3)
+    0.45
+    """
+    return effect_of(((a1 - a0) - (b1 - b0)).dropna().to_numpy(), alpha)
+
+
+# ---------------------------------------------------------------------------------------- decisions
+
+
+def decide_change(e: Effect, sesoi: float) -> str:
+    """A predicted change of either sign: refuted when the interval lies inside ``(−sesoi, sesoi)``
+    (no change of interest), supported when it excludes 0 (and is not inside), else inconclusive.
+
+    >>> decide_change(Effect(0.3, 0.2, 0.4, 8, 0.1), 0.02), decide_change(Effect(0.0, -0.01, 0.01, 8, 0.01), 0.02)
+    ('supported', 'refuted')
+    """
+    if -sesoi < e.low and e.high < sesoi:
+        return "refuted"
+    if e.low > 0 or e.high < 0:
+        return "supported"
+    return "inconclusive"
+
+
+def decide_increase(e: Effect, sesoi: float) -> str:
+    """A predicted effect ≥ ``sesoi`` > 0: refuted when the interval lies below the SESOI, supported when it
+    lies above 0 (and not below the SESOI), else inconclusive.  (Predict a decrease by negating the effect.)
+
+    >>> decide_increase(Effect(0.1, 0.05, 0.15, 8, 0.1), 0.02), decide_increase(Effect(-0.1, -0.2, 0.0, 8, 0.1), 0.02)
+    ('supported', 'refuted')
+    """
+    if e.high < sesoi:
+        return "refuted"
+    if e.low > 0:
+        return "supported"
+    return "inconclusive"
+
+
+def decide_equivalence(e: Effect, margin: float) -> str:
+    """A predicted absence of effect: supported when the interval lies inside ``(−margin, margin)`` (TOST),
+    refuted when it lies entirely outside ``[−margin, margin]``, else inconclusive.
+
+    >>> decide_equivalence(Effect(0.0, -0.01, 0.01, 40, 0.04), 0.02), decide_equivalence(Effect(0.1, 0.05, 0.15, 8, 0.1), 0.02)
+    ('supported', 'refuted')
+    """
+    if -margin < e.low and e.high < margin:
+        return "supported"
+    if e.low >= margin or e.high <= -margin:
+        return "refuted"
+    return "inconclusive"
+
+
+def all_of(outcomes: Sequence[str]) -> str:
+    """A conjunction of claims: supported when every part is, refuted when any part is, else inconclusive.
+
+    >>> all_of(["supported", "inconclusive"]), all_of(["supported", "refuted"]), all_of(["supported"] * 2)
+    ('inconclusive', 'refuted', 'supported')
+    """
+    outcomes = list(outcomes)
+    if "refuted" in outcomes:
+        return "refuted"
+    if outcomes and all(o == "supported" for o in outcomes):
+        return "supported"
+    return "inconclusive"
+
+
+def across_conditions(outcomes: Sequence[str]) -> str:
+    """One outcome over pre-declared conditions: conditional when some are supported and some refuted;
+    supported / refuted when all are; inconclusive otherwise (inconclusive conditions never make it conditional).
+
+    >>> across_conditions(["supported", "refuted", "inconclusive"]), across_conditions(["supported", "inconclusive"])
+    ('conditional', 'inconclusive')
+    """
+    s = set(outcomes)
+    if {"supported", "refuted"} <= s:
+        return "conditional"
+    if s == {"supported"} or s == {"refuted"}:
+        return s.pop()
+    return "inconclusive"
+
+
+# ------------------------------------------------------------------------------------ power, seeds
+
+
+def power_change(sesoi: float, sd: float, n: int, alpha: float = ALPHA) -> float:
+    """Power of :func:`decide_change` / :func:`decide_increase` to support a true effect of ``sesoi``
+    with ``n`` seeds (one-sided paired t at level α; by symmetry also the power to refute a true 0)."""
+    if not (sd > 0 and n >= 2):
+        return math.nan
+    return power_paired_t(sesoi, sd, n, alpha, alternative="greater")
+
+
+def seeds_change(sesoi: float, sd: float, alpha: float = ALPHA, power: float = POWER) -> int:
+    """Seeds at which :func:`power_change` reaches ``power`` (pilot ``sd`` of the per-seed effect)."""
+    return n_paired_t(sesoi, sd, power, alpha, alternative="greater")
+
+
+def power_equivalence(margin: float, sd: float, n: int, alpha: float = ALPHA) -> float:
+    """Power of :func:`decide_equivalence` to support a true effect of 0 with ``n`` seeds (paired TOST)."""
+    if not (sd > 0 and n >= 2):
+        return math.nan
+    return power_tost_paired(0.0, sd, n, margin, alpha)
+
+
+def seeds_equivalence(margin: float, sd: float, alpha: float = ALPHA, power: float = POWER) -> int:
+    """Seeds at which :func:`power_equivalence` reaches ``power`` (pilot ``sd`` of the per-seed effect)."""
+    return n_tost_paired(sd, margin, 0.0, power, alpha)
+
+
+# ---------------------------------------------------------------------------------------- formatting
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` decimals (``inf``/``nan`` as words)."""
+    return f"{x:.{digits}f}" if math.isfinite(x) else str(x)
+
+
+def fmt_effect(e: Effect, digits: int = 3) -> str:
+    """``mean [low, high]``."""
+    return f"{fmt(e.mean, digits)} [{fmt(e.low, digits)}, {fmt(e.high, digits)}]"
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table, numbers to 4 significant digits."""
+
+    def cell(x) -> str:
+        if isinstance(x, (bool, np.bool_)):
+            return "yes" if x else "no"
+        if isinstance(x, (float, np.floating)):
+            return f"{x:.4g}"
+        return str(x).replace("|", "\\|")
+
+    rows = [" | ".join(map(str, df.columns)), " | ".join("---" for _ in df.columns)]
+    rows += [" | ".join(cell(x) for x in r) for r in df.itertuples(index=False)]
+    return "\n".join(f"| {r} |" for r in rows) + "\n"

@@ -1,0 +1,141 @@
+"""P4: hard (local) negatives change nDCG@10 under LCE but not under distillation (listwise KL)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from simrank.predictions.base import (
+    ALPHA,
+    Prediction,
+    Verdict,
+    across_conditions,
+    all_of,
+    by_seed,
+    config_value,
+    decide_change,
+    decide_equivalence,
+    diff_in_diff,
+    fmt_effect,
+    paired_effect,
+    power_equivalence,
+)
+from simrank.predictions.plots import LEVEL, design_note, effect_panel
+
+__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+
+EXPERIMENT = "p04-hard-negatives"
+SESOI = 0.02  # nDCG@10 (absolute): LCE must change by more, KL by less (TOST margin), LCE − KL by more
+SEEDS = 40  # paired TOST at the SESOI, pilot SD 0.042 of KL's per-seed difference (stats.n_tost_paired -> 40)
+
+
+def _cells(df: pd.DataFrame) -> dict:
+    """Per world (non-bilinear weight γ): per-seed nDCG@10 of each (loss, pool) arm."""
+    hard, easy = df["pool_size"].min(), df["pool_size"].max()
+    world = config_value(df, "world", "nonbilinear", 0.0)
+    out = {}
+    for w in sorted(world.unique()):
+        at = world == w
+        out[w] = {
+            (loss, pool): by_seed(df, at & (df["loss"] == loss) & (df["pool_size"] == pool), "ndcg10")
+            for loss in ("lce", "kl")
+            for pool in (hard, easy)
+        }
+    return out, hard, easy
+
+
+def analyse(tables) -> Verdict:
+    """Per world, paired by seed: Δ_loss = nDCG@10(local pool) − nDCG@10(uniform) for LCE and KL, and the
+    difference-in-differences Δ_LCE − Δ_KL.  Per world: supported iff LCE changes (90% CI excludes 0 and is
+    not inside ±SESOI), KL is equivalent to 0 (90% CI inside ±SESOI) and Δ_LCE − Δ_KL changes; refuted iff
+    any of the three is refuted; the worlds are pre-declared conditions (``across_conditions``).
+    """
+    df = tables[EXPERIMENT]
+    cells, hard, easy = _cells(df)
+    rows, outcomes = [], []
+    for w, c in cells.items():
+        lce = paired_effect(c[("lce", hard)], c[("lce", easy)])
+        kl = paired_effect(c[("kl", hard)], c[("kl", easy)])
+        did = diff_in_diff(c[("lce", hard)], c[("lce", easy)], c[("kl", hard)], c[("kl", easy)])
+        parts = [decide_change(lce, SESOI), decide_equivalence(kl, SESOI), decide_change(did, SESOI)]
+        outcome = all_of(parts)
+        outcomes.append(outcome)
+        rows.append(
+            {
+                "nonbilinear": w,
+                "lce_diff": lce.mean,
+                "lce_low": lce.low,
+                "lce_high": lce.high,
+                "kl_diff": kl.mean,
+                "kl_low": kl.low,
+                "kl_high": kl.high,
+                "did": did.mean,
+                "did_low": did.low,
+                "did_high": did.high,
+                "lce": parts[0],
+                "kl_equivalent": parts[1],
+                "did_outcome": parts[2],
+                "kl_power": power_equivalence(SESOI, kl.sd, kl.n),
+                "outcome": outcome,
+            }
+        )
+    table = pd.DataFrame(rows)
+    worst = table.loc[table["kl_power"].idxmin()]
+    kl_primary = paired_effect(*[cells[worst["nonbilinear"]][k] for k in (("kl", hard), ("kl", easy))])
+    summary = f"nDCG@10(pool {hard:g}) − nDCG@10(pool {easy:g}), paired by seed, {LEVEL} CIs: " + "; ".join(
+        f"γ = {r.nonbilinear:g}: LCE {r.lce_diff:.3f} [{r.lce_low:.3f}, {r.lce_high:.3f}], KL {r.kl_diff:.3f} "
+        f"[{r.kl_low:.3f}, {r.kl_high:.3f}] ({r.kl_equivalent} as equivalent within ±{SESOI}), LCE − KL {r.did:.3f} "
+        f"[{r.did_low:.3f}, {r.did_high:.3f}] → {r.outcome}"
+        for r in table.itertuples()
+    )
+    return Verdict(
+        outcome=across_conditions(outcomes),
+        summary=summary,
+        effect=kl_primary,
+        sesoi=SESOI,
+        seeds=int(df["seed"].nunique()),
+        power=float(worst["kl_power"]),
+        numbers={"primary": f"KL equivalence at γ = {worst['nonbilinear']:g}: {fmt_effect(kl_primary)}"},
+        table=table,
+    )
+
+
+def draw(tables):
+    df = tables[EXPERIMENT]
+    cells, hard, easy = _cells(df)
+    fig, axes = plt.subplots(1, len(cells), figsize=(4 * len(cells), 3.2), sharey=True, squeeze=False)
+    for ax, (w, c) in zip(axes[0], cells.items()):
+        effects = [
+            ("LCE", paired_effect(c[("lce", hard)], c[("lce", easy)])),
+            ("KL", paired_effect(c[("kl", hard)], c[("kl", easy)])),
+            ("LCE − KL", diff_in_diff(c[("lce", hard)], c[("lce", easy)], c[("kl", hard)], c[("kl", easy)])),
+        ]
+        effect_panel(ax, effects, SESOI, f"nDCG@10(pool {hard:g}) − nDCG@10(pool {easy:g})", equivalence=True)
+        ax.set_title(f"non-bilinear weight γ = {w:g}", fontsize=9)
+    return fig
+
+
+def caption(tables) -> str:
+    df = tables[EXPERIMENT]
+    hard, easy = df["pool_size"].min(), df["pool_size"].max()
+    return (
+        f"P4. Per-seed paired change of true nDCG@10 when the negatives come from a local pool of {hard:g} instead of "
+        f"uniformly from {easy:g} documents, for LCE, listwise KL distillation and their difference-in-differences, "
+        f"per world (γ = weight of the non-bilinear relevance part); points: means, bars: {LEVEL} paired t-intervals "
+        f"(the TOST/decision interval, α = {ALPHA}), grey: ±SESOI = ±{SESOI}; {design_note(df)}."
+    )
+
+
+PREDICTION = Prediction(
+    key="P4",
+    claim="local hard negatives change nDCG@10 under LCE but not under listwise KL distillation",
+    experiments=(EXPERIMENT,),
+    sesoi=SESOI,
+    alpha=ALPHA,
+    seeds=SEEDS,
+    test="paired t (90% CI) per loss and for the difference-in-differences LCE − KL; TOST for KL",
+    rule="per world: LCE changes, KL equivalent within ±SESOI, LCE − KL changes; worlds are conditions",
+    analyse=analyse,
+    draw=draw,
+    caption=caption,
+)

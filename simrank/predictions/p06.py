@@ -1,0 +1,155 @@
+"""P6: distillation quality is an inverted U in teacher entropy, and lowest under domain shift."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from simrank.figures import PALETTE, line_panel
+from simrank.predictions.base import (
+    ALPHA,
+    Prediction,
+    Verdict,
+    across_conditions,
+    all_of,
+    by_seed,
+    config_value,
+    decide_increase,
+    fmt_effect,
+    paired_effect,
+    power_change,
+)
+from simrank.predictions.plots import NDCG, design_note, legend
+from simrank.stats import summarise
+
+__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+
+EXPERIMENT = "p06-entropy-quality"
+SESOI = 0.02  # nDCG@10 (absolute): rise to and fall from the peak, and the shift's cost, must reach this
+SEEDS = 55  # one-sided paired t at the SESOI, pilot's largest SD of the fall/shift effects (0.059 -> 55)
+
+
+def _effects(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    taus = sorted(df["tau"].unique())
+    rows, effects = [], {}
+    shifts = sorted(df["test_shift"].unique())
+    for noise, by_noise in df.groupby("teacher_noise"):
+        for shift in shifts:
+            cell = by_noise[by_noise["test_shift"] == shift]
+            means = cell.groupby("tau")["ndcg10"].mean()
+            peak = float(means.idxmax())
+            at = {t: by_seed(cell, cell["tau"] == t, "ndcg10") for t in (taus[0], peak, taus[-1])}
+            rise, fall = paired_effect(at[peak], at[taus[0]]), paired_effect(at[peak], at[taus[-1]])
+            effects[(noise, shift, "rise")], effects[(noise, shift, "fall")] = rise, fall
+            u = all_of([decide_increase(rise, SESOI), decide_increase(fall, SESOI)])
+            rows.append(
+                {
+                    "teacher_noise": noise,
+                    "test_shift": shift,
+                    "peak_tau": peak,
+                    "peak_ndcg": means.max(),
+                    "peak_entropy": cell[cell["tau"] == peak]["entropy_list"].mean(),
+                    "rise": rise.mean,
+                    "rise_low": rise.low,
+                    "fall": fall.mean,
+                    "fall_low": fall.low,
+                    "inverted_u": u,
+                }
+            )
+        peak = [r["peak_tau"] for r in rows if r["teacher_noise"] == noise and r["test_shift"] == shifts[0]][0]
+        at_peak = by_noise[by_noise["tau"] == peak]
+        effects[(noise, "shift")] = paired_effect(
+            by_seed(at_peak, at_peak["test_shift"] == shifts[0], "ndcg10"),
+            by_seed(at_peak, at_peak["test_shift"] == shifts[-1], "ndcg10"),
+        )
+    return pd.DataFrame(rows), effects
+
+
+def analyse(tables) -> Verdict:
+    """Per (noise, shift) cell: the peak τ* maximises mean nDCG@10 over τ; rise = nDCG(τ*) − nDCG(τ_min) and
+    fall = nDCG(τ*) − nDCG(τ_max), paired by seed, must both be supported increases (an end τ cannot be the peak).
+    Per noise level: shift cost = nDCG(no shift) − nDCG(shift) at the unshifted τ*, a supported increase.
+    Per noise level (the conditions): all_of(inverted U without shift, inverted U with shift, shift cost).
+    """
+    df = tables[EXPERIMENT]
+    table, e = _effects(df)
+    outcomes = []
+    for noise, part in table.groupby("teacher_noise"):
+        shift = decide_increase(e[(noise, "shift")], SESOI)
+        outcomes.append(all_of([*part["inverted_u"], shift]))
+    table["shift_cost"] = table["teacher_noise"].map(lambda n: e[(n, "shift")].mean)
+    table["shift_cost_low"] = table["teacher_noise"].map(lambda n: e[(n, "shift")].low)
+    critical = [v for k, v in e.items() if k[-1] in ("fall", "shift")]  # what separates an inverted U from a ramp
+    weakest = min(critical, key=lambda x: power_change(SESOI, x.sd, x.n) if x.sd > 0 else 1.0)
+    summary = (
+        "; ".join(
+            f"noise {r.teacher_noise:g}/shift {r.test_shift:g}: τ* = {r.peak_tau:g} (H = {r.peak_entropy:.2f} nats), "
+            f"rise {r.rise:.3f} (low {r.rise_low:.3f}), fall {r.fall:.3f} (low {r.fall_low:.3f}) → {r.inverted_u}"
+            for r in table.itertuples()
+        )
+        + "; shift cost at τ*: "
+        + ", ".join(f"noise {n:g} {fmt_effect(e[(n, 'shift')])}" for n in sorted(df["teacher_noise"].unique()))
+    )
+    return Verdict(
+        outcome=across_conditions(outcomes),
+        summary=summary,
+        effect=weakest,
+        sesoi=SESOI,
+        seeds=int(df["seed"].nunique()),
+        power=power_change(SESOI, weakest.sd, weakest.n),
+        numbers={"primary": fmt_effect(weakest)},
+        table=table,
+    )
+
+
+def draw(tables):
+    df = tables[EXPERIMENT].assign(
+        cell=lambda d: (
+            "noise " + d["teacher_noise"].map("{:g}".format) + ", shift " + d["test_shift"].map("{:g}".format)
+        )
+    )
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
+    line_panel(axes[0], df, "tau", "ndcg10", "cell")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("teacher temperature τ (log scale)")
+    s = summarise(df, ["cell", "tau"], "ndcg10").merge(
+        summarise(df, ["cell", "tau"], "entropy_list"), on=["cell", "tau", "n"]
+    )
+    for colour, (cell, part) in zip(sns.color_palette(PALETTE), s.groupby("cell")):
+        axes[1].plot(part["entropy_list_mean"], part["ndcg10_mean"], "o-", ms=3, color=colour, label=cell)
+        axes[1].fill_between(
+            part["entropy_list_mean"], part["ndcg10_low"], part["ndcg10_high"], color=colour, alpha=0.2, lw=0
+        )
+    axes[1].set_xlabel("teacher listwise entropy H_list over the training group (nats)")
+    axes[1].grid(alpha=0.3)
+    axes[0].set_ylabel(NDCG)
+    legend(axes[1], "teacher / test")
+    return fig
+
+
+def caption(tables) -> str:
+    df = tables[EXPERIMENT]
+    k = int(df["group_size"].iloc[0])
+    gamma = config_value(df, "world", "nonbilinear", 0.0).iloc[0]
+    return (
+        f"P6. True nDCG@10 of {df['loss'].iloc[0]} distillation against teacher temperature τ (left) and the teacher's "
+        f"listwise entropy over the training group of k = {k} (right; at most log {k}), per teacher noise and test-query "
+        f"shift, in a world with non-bilinear relevance weight γ = {gamma:g}; bands: 95% t-intervals over seeds (the "
+        f"verdict pairs τ and shift by seed); {design_note(df)}."
+    )
+
+
+PREDICTION = Prediction(
+    key="P6",
+    claim="distillation quality is an inverted U in teacher entropy and lowest under domain shift",
+    experiments=(EXPERIMENT,),
+    sesoi=SESOI,
+    alpha=ALPHA,
+    seeds=SEEDS,
+    test="one-sided paired t (90% CI): peak − each end τ, and no-shift − shift at the peak τ",
+    rule="per noise level: inverted U with and without shift and a shift cost, all ≥ SESOI; noise levels are conditions",
+    analyse=analyse,
+    draw=draw,
+    caption=caption,
+)

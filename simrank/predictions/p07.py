@@ -1,0 +1,132 @@
+"""P7: hard sampling shrinks the sampled diameter Δ̂ in isotropic worlds, but hardly in cone worlds."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from simrank.figures import line_panel
+from simrank.predictions.base import (
+    ALPHA,
+    Prediction,
+    Verdict,
+    across_conditions,
+    all_of,
+    by_seed,
+    decide_increase,
+    effect_of,
+    fmt_effect,
+    power_change,
+)
+from simrank.predictions.plots import LEVEL, design_note, legend
+
+__all__ = ["EXPERIMENT", "HARDLY", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+
+EXPERIMENT = "p07-diameter-geometry"
+SESOI = 0.05  # shrink of Δ̂: absolute (embedding units) and relative (fraction of the uniform Δ̂)
+SEEDS = 18  # one-sided paired t at HARDLY·SESOI, pilot SD 0.040 of 0.5·iso − cone (stats.n_paired_t -> 18)
+HARDLY = 0.5  # "hardly": the cone shrinks at most half as much as the isotropic world
+
+
+def _shrinks(df: pd.DataFrame) -> dict:
+    """Per world label, per-seed absolute and relative shrink of Δ̂ from the largest to the smallest pool."""
+    hard, easy = df["pool_size"].min(), df["pool_size"].max()
+    out = {}
+    for world, cell in df.groupby("world"):
+        h, e = (
+            by_seed(cell, cell["pool_size"] == hard, "delta_hat"),
+            by_seed(cell, cell["pool_size"] == easy, "delta_hat"),
+        )
+        out[world] = {"absolute": e - h, "relative": 1 - h / e}
+    return out
+
+
+def analyse(tables) -> Verdict:
+    """On unit-sphere vectors (where the cone world is a cone of directions; on raw vectors it is a translated
+    isotropic cloud with the same pairwise distances, reported as a control): per measure (absolute,
+    relative shrink of Δ̂, the conditions), all_of(isotropic shrink ≥ SESOI, HARDLY·isotropic − cone shrink > 0
+    (paired by seed, ``decide_increase`` at SESOI·HARDLY)).
+    """
+    df = tables[EXPERIMENT]
+    s = _shrinks(df)
+    rows, outcomes, crit = [], [], []
+    for measure in ("absolute", "relative"):
+        for world in s:
+            e = effect_of(s[world][measure].to_numpy())
+            rows.append({"world": world, "measure": measure, "shrink": e.mean, "low": e.low, "high": e.high})
+        if "isotropic-sphere" in s and "cone-sphere" in s:
+            iso, cone = s["isotropic-sphere"][measure], s["cone-sphere"][measure]
+            e_iso = effect_of(iso.to_numpy())
+            margin = effect_of((HARDLY * iso - cone).dropna().to_numpy())
+            crit.append(margin)
+            out = all_of([decide_increase(e_iso, SESOI), decide_increase(margin, HARDLY * SESOI)])
+            outcomes.append(out)
+            rows.append(
+                {
+                    "world": f"{HARDLY}·iso − cone",
+                    "measure": measure,
+                    "shrink": margin.mean,
+                    "low": margin.low,
+                    "high": margin.high,
+                    "outcome": out,
+                }
+            )
+    table = pd.DataFrame(rows)
+    primary = min(crit, key=lambda x: power_change(HARDLY * SESOI, x.sd, x.n)) if crit else effect_of([])
+    summary = (
+        f"shrink of Δ̂ from pool {df['pool_size'].max():g} to {df['pool_size'].min():g} ({LEVEL} CIs): "
+        + "; ".join(
+            f"{r.measure} {r.world} {r.shrink:.3f} [{r.low:.3f}, {r.high:.3f}]"
+            + (f" → {r.outcome}" if isinstance(getattr(r, "outcome", None), str) else "")
+            for r in table.itertuples()
+        )
+    )
+    return Verdict(
+        outcome=across_conditions(outcomes) if outcomes else "inconclusive",
+        summary=summary,
+        effect=primary,
+        sesoi=HARDLY * SESOI,
+        seeds=int(df["seed"].nunique()),
+        power=power_change(HARDLY * SESOI, primary.sd, primary.n),
+        numbers={"primary": fmt_effect(primary)},
+        table=table,
+    )
+
+
+def draw(tables):
+    df = tables[EXPERIMENT]
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+    for ax, sphere in zip(axes, (False, True)):
+        part = df[df["world"].str.endswith("-sphere") == sphere]
+        line_panel(ax, part, "pool_size", "delta_hat", "world")
+        ax.set_xscale("log")
+        ax.set_xlabel("negative pool size M (log scale; small = hard)")
+        ax.set_title("unit-sphere vectors" if sphere else "raw vectors (cone = translated cloud)", fontsize=9)
+        legend(ax, "geometry")
+    axes[0].set_ylabel("sampled diameter Δ̂ (0.99-quantile)")
+    return fig
+
+
+def caption(tables) -> str:
+    df = tables[EXPERIMENT]
+    return (
+        f"P7. Sampled group diameter Δ̂ (0.99-quantile) against negative pool size, isotropic vs cone world; left "
+        f"raw vectors (the cone is the isotropic cloud translated, with the same pairwise distances), right unit-sphere "
+        f"vectors (a cone of directions); bands 95% t-intervals over seeds (the verdict pairs pools and worlds by seed, "
+        f"absolute and relative shrink); {design_note(df)}."
+    )
+
+
+PREDICTION = Prediction(
+    key="P7",
+    claim="hard sampling shrinks Δ̂ in isotropic worlds but hardly in cone worlds",
+    experiments=(EXPERIMENT,),
+    sesoi=SESOI,
+    alpha=ALPHA,
+    seeds=SEEDS,
+    test="one-sided paired t (90% CI) of the isotropic shrink and of 0.5·isotropic − cone shrink, unit sphere",
+    rule="per measure (absolute, relative): isotropic shrink ≥ SESOI and cone ≤ half of it; measures are conditions",
+    analyse=analyse,
+    draw=draw,
+    caption=caption,
+)

@@ -1,0 +1,125 @@
+"""P11: with local negatives, group size matters more under LCE than under distillation."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from simrank.predictions.base import (
+    ALPHA,
+    Prediction,
+    Verdict,
+    across_conditions,
+    all_of,
+    by_seed,
+    decide_change,
+    decide_increase,
+    diff_in_diff,
+    fmt_effect,
+    paired_effect,
+    power_change,
+)
+from simrank.predictions.plots import LEVEL, design_note, effect_panel
+
+__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "UNIFORM", "analyse", "caption", "draw"]
+
+EXPERIMENT = "p11-group-size"
+SESOI = 0.02  # nDCG@10 (absolute)
+SEEDS = 14  # one-sided paired t at the SESOI on LCE − KL, pilot SD 0.028 at pool 100 (stats.n_paired_t -> 14)
+UNIFORM = 1000  # pool size of uniform negatives (the whole corpus); every smaller pool is a local condition
+
+
+def _effects(df: pd.DataFrame) -> dict:
+    k_lo, k_hi = df["group_size"].min(), df["group_size"].max()
+    out = {}
+    for pool in sorted(df["pool_size"].unique()):
+        s = {
+            (loss, k): by_seed(df, (df["loss"] == loss) & (df["pool_size"] == pool) & (df["group_size"] == k), "ndcg10")
+            for loss in ("lce", "kl")
+            for k in (k_lo, k_hi)
+        }
+        out[pool] = {
+            "lce": paired_effect(s[("lce", k_hi)], s[("lce", k_lo)]),
+            "kl": paired_effect(s[("kl", k_hi)], s[("kl", k_lo)]),
+            "did": diff_in_diff(s[("lce", k_hi)], s[("lce", k_lo)], s[("kl", k_hi)], s[("kl", k_lo)]),
+        }
+    return out
+
+
+def analyse(tables) -> Verdict:
+    """Group-size effect e = nDCG(k_max) − nDCG(k_min) per seed, per (loss, pool).  Per local pool (the
+    conditions): all_of(LCE's effect changes (``decide_change``), LCE − KL difference-in-differences is a
+    supported increase at SESOI).  The uniform pool's effects are reported beside them (not decided).
+    """
+    df = tables[EXPERIMENT]
+    e = _effects(df)
+    rows, outcomes, dids = [], [], []
+    for pool, x in e.items():
+        local = pool < UNIFORM
+        outcome = all_of([decide_change(x["lce"], SESOI), decide_increase(x["did"], SESOI)]) if local else "not decided"
+        if local:
+            outcomes.append(outcome)
+            dids.append(x["did"])
+        rows.append(
+            {
+                "pool_size": pool,
+                **{f"{k}_effect": v.mean for k, v in x.items()},
+                **{f"{k}_low": v.low for k, v in x.items()},
+                **{f"{k}_high": v.high for k, v in x.items()},
+                "outcome": outcome,
+            }
+        )
+    table = pd.DataFrame(rows)
+    weakest = min(dids, key=lambda d: power_change(SESOI, d.sd, d.n))
+    k_lo, k_hi = df["group_size"].min(), df["group_size"].max()
+    summary = f"nDCG@10(k = {k_hi}) − nDCG@10(k = {k_lo}), paired by seed ({LEVEL} CIs): " + "; ".join(
+        f"pool {pool:g}: LCE {fmt_effect(x['lce'])}, KL {fmt_effect(x['kl'])}, LCE − KL {fmt_effect(x['did'])}"
+        f" → {table.set_index('pool_size').loc[pool, 'outcome']}"
+        for pool, x in e.items()
+    )
+    return Verdict(
+        outcome=across_conditions(outcomes) if outcomes else "inconclusive",
+        summary=summary,
+        effect=weakest,
+        sesoi=SESOI,
+        seeds=int(df["seed"].nunique()),
+        power=power_change(SESOI, weakest.sd, weakest.n),
+        numbers={"primary": fmt_effect(weakest)},
+        table=table,
+    )
+
+
+def draw(tables):
+    e = _effects(tables[EXPERIMENT])
+    fig, axes = plt.subplots(1, len(e), figsize=(3.3 * len(e), 3.2), sharey=True, squeeze=False)
+    for ax, (pool, x) in zip(axes[0], e.items()):
+        effect_panel(
+            ax, [("LCE", x["lce"]), ("KL", x["kl"]), ("LCE − KL", x["did"])], SESOI, "nDCG@10(k_max) − nDCG@10(k_min)"
+        )
+        ax.set_title(f"pool {pool:g}" + (" (uniform)" if pool >= UNIFORM else " (local)"), fontsize=9)
+    return fig
+
+
+def caption(tables) -> str:
+    df = tables[EXPERIMENT]
+    k_lo, k_hi = df["group_size"].min(), df["group_size"].max()
+    return (
+        f"P11. Change of true nDCG@10 from group size k = {k_lo} to k = {k_hi}, per loss and their "
+        f"difference-in-differences LCE − KL, per negative pool (uniform = {UNIFORM}, smaller = local), paired by seed; "
+        f"bars: {LEVEL} t-intervals (the decision interval), grey: [0, SESOI = {SESOI}); {design_note(df)}."
+    )
+
+
+PREDICTION = Prediction(
+    key="P11",
+    claim="with local negatives, group size changes nDCG@10 more under LCE than under listwise KL",
+    experiments=(EXPERIMENT,),
+    sesoi=SESOI,
+    alpha=ALPHA,
+    seeds=SEEDS,
+    test="paired t (90% CI) of LCE's group-size effect and one-sided of the difference-in-differences LCE − KL",
+    rule="per local pool: LCE changes and LCE − KL ≥ 0, not < SESOI; refuted if either is refuted; pools are conditions",
+    analyse=analyse,
+    draw=draw,
+    caption=caption,
+)

@@ -1,0 +1,201 @@
+"""The registry of the predictions P1-P12 and the paper's generated parts.
+
+Runs missing prediction experiments, draws the figures, and rewrites the marked blocks
+``<!-- BEGIN generated:NAME -->`` … ``<!-- END generated:NAME -->`` of ``paper/paper.md`` (``verdicts``: the
+table of P1-P12; ``P1`` … ``P12``: each prediction's verdict and numbers) from the committed results in
+``results/paper/``.  Results whose config differs from the pre-registered ``experiments/<name>.toml`` (or that
+have fewer seeds than pre-registered) are *pilots*: reported as inconclusive with the pilot's own outcome.
+Commands: ``simrank figures [--only P3]``, ``simrank paper``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+import typer
+
+from simrank.errors import ConfigError, check_choice
+from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
+from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12
+from simrank.predictions.base import Prediction, Verdict, fmt, load_results, markdown_table
+
+__all__ = [
+    "PAPER",
+    "PREDICTIONS",
+    "ROBUSTNESS",
+    "ensure_results",
+    "experiments_needed",
+    "figures_cmd",
+    "generated_blocks",
+    "is_pilot",
+    "make_figure",
+    "paper_cmd",
+    "registered_verdict",
+    "render",
+    "verdicts",
+]
+
+PAPER = PAPER_DIR / "paper.md"
+PREDICTIONS: dict[str, Prediction] = {
+    m.PREDICTION.key: m.PREDICTION for m in (p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12)
+}
+#: Robustness re-checks: label -> folder under RESULTS_DIR holding the same experiments on another world.
+ROBUSTNESS = {"large": "robustness-large", "clustered": "robustness-clustered"}
+BLOCK = re.compile(
+    r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
+)
+
+
+def experiments_needed() -> list[str]:
+    """Every experiment the predictions read, in order."""
+    return [name for p in PREDICTIONS.values() for name in p.experiments]
+
+
+def is_pilot(pred: Prediction, tables: dict) -> bool:
+    """True when any table is not the pre-registered design: another config hash, or fewer seeds."""
+    from simrank.config import load_experiment
+
+    for name in pred.experiments:
+        df = tables[name]
+        if set(df["config_hash"]) != {load_experiment(name).hash} or df["seed"].nunique() < pred.seeds:
+            return True
+    return False
+
+
+def registered_verdict(pred: Prediction, tables: dict) -> Verdict:
+    """``pred.analyse(tables)``, reported as inconclusive (with the pilot's outcome kept) when the tables are a pilot."""
+    v = pred.analyse(tables)
+    if is_pilot(pred, tables):
+        return dataclasses.replace(v, outcome="inconclusive", pilot=True, pilot_outcome=v.outcome)
+    return dataclasses.replace(v, pilot_outcome=v.outcome)
+
+
+def _tables(pred: Prediction, root: Path) -> dict:
+    return {name: load_results(name, root) for name in pred.experiments}
+
+
+def verdicts(root: Path = RESULTS_DIR) -> dict[str, Verdict]:
+    """Every prediction's registered verdict from the results tables under ``root``."""
+    return {key: registered_verdict(p, _tables(p, root)) for key, p in PREDICTIONS.items()}
+
+
+def robustness(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
+    """Per prediction, per robustness world: the rule's outcome there, or ``not run``."""
+    out = {}
+    for key, p in PREDICTIONS.items():
+        out[key] = {}
+        for label, folder in ROBUSTNESS.items():
+            base = Path(root) / folder
+            if all((base / name / "results.parquet").exists() for name in p.experiments):
+                out[key][label] = p.analyse(_tables(p, base)).outcome
+            else:
+                out[key][label] = "not run"
+    return out
+
+
+def verdict_table(results: dict[str, Verdict], robust: dict[str, dict[str, str]]) -> str:
+    """Markdown table: prediction, claim, outcome, SESOI, seeds, achieved power, effect with interval, robustness."""
+    lines = [
+        "| | prediction | outcome | SESOI | seeds | power | primary effect [90% CI] | " + " | ".join(ROBUSTNESS) + " |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(ROBUSTNESS),
+    ]
+    for key, v in results.items():
+        p = PREDICTIONS[key]
+        outcome = f"**{v.outcome}**" + (f" (pilot: {v.pilot_outcome})" if v.pilot else "")
+        seeds = f"{v.seeds}" + (f" (of {p.seeds})" if v.pilot else "")
+        checks = " | ".join(robust[key][label] for label in ROBUSTNESS)
+        effect = f"{fmt(v.effect.mean)} [{fmt(v.effect.low)}, {fmt(v.effect.high)}]"
+        lines.append(
+            f"| {key} | {p.claim} | {outcome} | {v.sesoi:g} | {seeds} | {fmt(v.power, 2)} | {effect} | {checks} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def prediction_block(key: str, v: Verdict) -> str:
+    """One prediction's generated text: protocol, verdict, numbers, and its detail table."""
+    p = PREDICTIONS[key]
+    pilot = (
+        f" Pilot results ({v.seeds} seeds, not the pre-registered design): the rule gives *{v.pilot_outcome}*."
+        if v.pilot
+        else ""
+    )
+    detail = markdown_table(v.table) if v.table is not None else ""
+    return (
+        f"*Protocol.* Design `{'`, `'.join(p.experiments)}`; SESOI {p.sesoi:g}; α = {p.alpha} per one-sided test; "
+        f"{p.seeds} seeds pre-registered; test: {p.test}; rule: {p.rule}.\n\n"
+        f"**Verdict: {v.outcome}** (achieved power {fmt(v.power, 2)} at the SESOI).{pilot} {v.summary}.\n\n{detail}"
+    )
+
+
+def generated_blocks(root: Path = RESULTS_DIR) -> dict[str, str]:
+    """Every generated block's text from the results under ``root``."""
+    results = verdicts(root)
+    return {
+        "verdicts": verdict_table(results, robustness(root)),
+        **{k: prediction_block(k, v) for k, v in results.items()},
+    }
+
+
+def render(text: str, blocks: dict[str, str]) -> str:
+    """``text`` with the body of every marked block replaced by ``blocks[name]``; unknown names are an error."""
+
+    def body(match: re.Match) -> str:
+        name = match["name"]
+        if name not in blocks:
+            raise ConfigError(f"paper block {name!r} has no generator; known blocks: {', '.join(blocks)}")
+        return match.group(1) + blocks[name] + match.group(4)
+
+    return BLOCK.sub(body, text)
+
+
+def ensure_results(names: list[str], root: Path = RESULTS_DIR, progress: bool = True) -> dict[str, float]:
+    """Run every experiment in ``names`` whose ``root/<name>/results.parquet`` is missing; seconds per run."""
+    from simrank.config import load_experiment
+    from simrank.sweep import run_experiment
+
+    times = {}
+    for name in names:
+        if not (Path(root) / name / "results.parquet").exists():
+            start = time.perf_counter()
+            run_experiment(load_experiment(name), Path(root) / name, resume=True, progress=progress)
+            times[name] = time.perf_counter() - start
+    return times
+
+
+def make_figure(key: str, out_dir: Path = FIGURES_DIR, root: Path = RESULTS_DIR) -> list[Path]:
+    """Draw prediction ``key``'s figure from the results under ``root`` into ``out_dir/<key>.{png,pdf,txt}``."""
+    from simrank.figures import save
+
+    p = PREDICTIONS[key]
+    tables = _tables(p, root)
+    fig = p.draw(tables)
+    fig.tight_layout()
+    return save(fig, Path(out_dir) / key.lower(), p.caption(tables))
+
+
+def figures_cmd(
+    only: str = typer.Option(None, help="one prediction (P1 … P12) or experiment name; default: all"),
+    out: Path = typer.Option(FIGURES_DIR, help="output folder"),
+) -> None:
+    """Regenerate the prediction figures (PNG, PDF, caption), running any experiment whose results are missing."""
+    keys = list(PREDICTIONS)
+    if only is not None:
+        by_experiment = {name: k for k, p in PREDICTIONS.items() for name in p.experiments}
+        check_choice("--only", only, keys + list(by_experiment))
+        keys = [by_experiment.get(only, only)]
+    for key in keys:
+        for name, seconds in ensure_results(list(PREDICTIONS[key].experiments)).items():
+            typer.echo(f"ran {name} in {seconds:.1f} s")
+        typer.echo(f"{key}: {make_figure(key, out)[0]}")
+
+
+def paper_cmd(path: Path = typer.Option(PAPER, help="the paper file with generated blocks")) -> None:
+    """Rewrite the generated blocks of the paper (verdict table, per-prediction numbers) from the committed results."""
+    ensure_results(experiments_needed())
+    text = Path(path).read_text()
+    new = render(text, generated_blocks())
+    Path(path).write_text(new)
+    typer.echo(f"{path}: {'updated' if new != text else 'already up to date'}")
