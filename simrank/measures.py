@@ -117,7 +117,7 @@ def diameter_summary(deltas: np.ndarray, query_norms: np.ndarray) -> dict[str, f
       query_norms: ``[n]`` norms ``‖q‖`` of each group's query.
 
     Returns:
-      ``{"delta_max", "delta_q99", "delta_rms"}`` as floats.
+      ``{"delta_hat", "delta_max", "delta_rms"}`` (``delta_hat``: the 0.99-quantile Δ̂) as floats.
 
     Examples:
       >>> diameter_summary(np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 2.0]))["delta_rms"]  # sqrt((1+4+36)/3)
@@ -126,7 +126,7 @@ def diameter_summary(deltas: np.ndarray, query_norms: np.ndarray) -> dict[str, f
     deltas = np.asarray(deltas, dtype=np.float64)
     return {
         "delta_max": float(deltas.max()),
-        "delta_q99": float(np.quantile(deltas, 0.99)),
+        "delta_hat": float(np.quantile(deltas, 0.99)),
         "delta_rms": float(np.sqrt(np.mean(np.asarray(query_norms, np.float64) ** 2 * deltas**2))),
     }
 

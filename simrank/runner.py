@@ -274,7 +274,7 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "n_train": d.n_train,
             "test_shift": d.test_shift,
             "seed": job.seed,
-            "delta_hat": st["delta_q99"],
+            "delta_hat": st["delta_hat"],
             "delta_max": st["delta_max"],
             "delta_rms": st["delta_rms"],
             "kappa": st["kappa"],

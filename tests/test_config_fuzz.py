@@ -53,6 +53,8 @@ def damaged_configs(draw, damage: bool = True) -> dict:
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(["value", "unknown_key", "grid", "top_level"]))
         section, field = draw(st.sampled_from(FIELDS))
+        if not isinstance(config.setdefault(section, {}), dict):  # an earlier damage replaced the whole table
+            continue
         if kind == "value":  # wrong type or out of range
             value = draw(WRONG_VALUES)
             if value is not None:  # TOML has no null
@@ -61,9 +63,9 @@ def damaged_configs(draw, damage: bool = True) -> dict:
             config.setdefault(section, {})[draw(st.sampled_from(["colour", "n_doc", "Tau"]))] = 1
         elif kind == "grid":
             axis = draw(st.sampled_from([f"{section}.{field}", f"{section}.nope", "nosuch.key", "plain"]))
-            config.setdefault("grid", {})[axis] = draw(
-                st.one_of(st.lists(WRONG_VALUES.filter(bool), max_size=3), WRONG_VALUES)
-            )
+            if not isinstance(config.setdefault("grid", {}), dict):
+                continue
+            config["grid"][axis] = draw(st.one_of(st.lists(WRONG_VALUES.filter(bool), max_size=3), WRONG_VALUES))
         else:
             config[draw(st.sampled_from(["seeds", "name", "grid", "quick", "extra", "world"]))] = draw(WRONG_VALUES)
     return config

@@ -234,7 +234,7 @@ def group_diagnostics(groups, nu: np.ndarray, tau: float) -> dict[str, float]:
     summary = diameter_summary(np.asarray(diameter(groups.docs)), np.linalg.norm(groups.query, axis=1))
     entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
     return {
-        "delta_hat": summary["delta_q99"],
+        "delta_hat": summary["delta_hat"],
         "delta_rms": summary["delta_rms"],
         "entropy_pair": float(np.mean(pairwise_entropy(groups.teacher, tau))),
         "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
