@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,6 +52,7 @@ from simrank.measures import (
 )
 from simrank.samplers import Uniform
 from simrank.students import make_student
+from simrank.teacher import Teacher
 from simrank.trainer import group_scores, make_trainer, mean_loss
 from simrank.world import World, WorldConfig
 
@@ -69,6 +70,7 @@ __all__ = [
     "plan",
     "point_trainer",
     "run_chunk",
+    "seeded_world",
     "static_loss",
     "switch_loss",
     "use_compile_cache",
@@ -91,6 +93,7 @@ RESULT_COLUMNS = [
     "n_train",
     "test_shift",
     "seed",
+    "world_seed",
     "delta_hat",
     "delta_max",
     "delta_rms",
@@ -192,9 +195,29 @@ class Job:
         return json.dumps([s["world"], teacher, s["sampler"], s["data"], self.seed], sort_keys=True, default=list)
 
 
+def seeded_world(point: Point, seed: int) -> tuple[WorldConfig, Teacher]:
+    """The world and teacher of one (grid point, seed).
+
+    With ``data.world_per_seed`` (the default) every seed draws its own world (corpus, relevance map)
+    and teacher perturbation: their ``random_state`` become the first word of
+    ``np.random.SeedSequence([random_state, seed])`` of the configured ones, so configs that set
+    ``world.random_state`` / ``teacher.random_state`` keep choosing the family of worlds.  Otherwise
+    every seed shares the configured world and teacher."""
+    world, teacher = point.world, point.teacher
+    if not point.data.world_per_seed:
+        return world, teacher
+    world_state, teacher_state = (
+        int(np.random.SeedSequence([base, seed]).generate_state(1)[0])
+        for base in (world.random_state, teacher.random_state)
+    )
+    return replace(world, random_state=world_state), replace(teacher, random_state=teacher_state)
+
+
 def build_data(point: Point, seed: int) -> tuple[dict, dict]:
-    """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures."""
-    world, teacher, sampler, data = _world(point.world), point.teacher, point.sampler(), point.data
+    """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures
+    (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn)."""
+    world_config, teacher = seeded_world(point, seed)
+    world, sampler, data = _world(world_config), point.sampler(), point.data
     train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)
     rng = np.random.default_rng
     if data.train_queries == "all":
@@ -222,6 +245,7 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
     deltas = np.asarray(diameter(train.docs))
     entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
     stats = {
+        "world_seed": world_config.random_state,
         **diameter_summary(deltas, np.linalg.norm(train.query, axis=1)),
         "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
         "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
@@ -341,6 +365,7 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "n_train": d.n_train,
             "test_shift": d.test_shift,
             "seed": job.seed,
+            "world_seed": st["world_seed"],
             "delta_hat": st["delta_q99"],
             "delta_max": st["delta_max"],
             "delta_rms": st["delta_rms"],
