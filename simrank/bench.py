@@ -162,10 +162,11 @@ def trainer_throughput(exp) -> dict:
     """Groups/s of one full-width chunk of the first static group, and the achieved matmul fraction."""
     import jax
 
-    from simrank.runner import chunk_inputs, plan, point_trainer
+    from simrank.runner import chunk_inputs, chunk_losses, plan, point_trainer
 
     jobs, width = plan(exp)[0]
-    keys, hyper, arrays, _, loss_names = chunk_inputs(exp, jobs, width, {})
+    loss_names = chunk_losses(exp, jobs, "per_loss")
+    keys, hyper, arrays, _ = chunk_inputs(jobs, width, {}, loss_names)
     point = jobs[0].point
     _, _, train = point_trainer(point, loss_names)
     train_many = jax.jit(jax.vmap(train))

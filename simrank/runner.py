@@ -1,29 +1,39 @@
 """Train and measure one chunk of models: build data per (grid point, seed), stack the chunk along a
 leading axis and run it through one jit-compiled, vmapped runner.
 
-Grid points that share every *static* setting (student, training schedule and array shapes) are
-stacked along one leading axis (seeds, data-only settings such as world, teacher and sampler, the
-temperature τ, and the loss, selected by ``lax.switch``) and trained in one ``vmap``.  :func:`plan`
-cuts an experiment into such chunks; :func:`run_chunk` turns one chunk into its rows of the results
-table.  The executors (:mod:`simrank.executors`) call :func:`run_chunk`; :mod:`simrank.sweep` writes
-the parts and the table.
+Layouts (:data:`LAYOUTS`) say which grid points share a chunk:
+
+* ``per_loss`` (the default): grid points that share every *static* setting (student, training
+  schedule, array shapes) **and the loss** are stacked along one leading axis (seeds, and data-only
+  settings such as world, teacher, sampler and the temperature τ) and trained in one ``vmap``; each
+  compiled runner has one static loss, so no model pays for a loss it does not use.
+* ``switch`` (kept for benchmarks): the loss is a traced index chosen by ``lax.switch``; under
+  ``vmap`` that becomes a select that evaluates every loss of the experiment for every model.
+
+:func:`plan` cuts an experiment into chunks; :func:`run_chunk` turns one chunk into its rows of the
+results table.  The executors (:mod:`simrank.executors`) call :func:`run_chunk`; :mod:`simrank.sweep`
+writes the parts and the table.  :func:`use_compile_cache` turns on JAX's persistent compilation cache
+(a per-user folder, :func:`compile_cache_dir`), so a second run of an experiment compiles nothing.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from jax.experimental.compilation_cache import compilation_cache
 
 from simrank import __version__
 from simrank.config import Experiment, Point
-from simrank.errors import check_positive
+from simrank.errors import ConfigError, check_choice, check_positive
 from simrank.groups import draw_groups, select_queries, world_query_set
 from simrank.losses import FLOOR_COLUMNS, get_loss, get_loss_spec
 from simrank.measures import (
@@ -42,20 +52,28 @@ from simrank.measures import (
 )
 from simrank.samplers import Uniform
 from simrank.students import make_student
+from simrank.teacher import Teacher
 from simrank.trainer import group_scores, make_trainer, mean_loss
 from simrank.world import World, WorldConfig
 
 __all__ = [
     "CHUNK_SIZE",
+    "COMPILE_CACHE_ENV",
+    "LAYOUTS",
     "RESULT_COLUMNS",
     "Job",
     "build_data",
     "chunk_inputs",
+    "chunk_losses",
+    "compile_cache_dir",
     "compile_chunk_runner",
     "plan",
     "point_trainer",
     "run_chunk",
+    "seeded_world",
+    "static_loss",
     "switch_loss",
+    "use_compile_cache",
 ]
 
 #: Columns every results table carries (documented in the README).
@@ -75,6 +93,7 @@ RESULT_COLUMNS = [
     "n_train",
     "test_shift",
     "seed",
+    "world_seed",
     "delta_hat",
     "delta_max",
     "delta_rms",
@@ -99,6 +118,46 @@ RESULT_COLUMNS = [
 ]
 
 CHUNK_SIZE = 128
+LAYOUTS = ("per_loss", "switch")
+#: Environment variable: ``0`` turns the persistent compilation cache off, ``1`` (the default) on.
+COMPILE_CACHE_ENV = "SIMRANK_COMPILE_CACHE"
+
+
+def compile_cache_dir() -> Path:
+    """The per-user folder of the persistent compilation cache: ``$XDG_CACHE_HOME/simrank/jax``
+    (``~/.cache/simrank/jax`` when ``XDG_CACHE_HOME`` is unset)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simrank" / "jax"
+
+
+def use_compile_cache(enabled: bool | None = None) -> Path | None:
+    """Turn JAX's persistent compilation cache on (in :func:`compile_cache_dir`) or off for this process.
+
+    Every compiled program is cached, however small or quick to compile (minimum compile time 0 s, no
+    minimum entry size), so a second run of an experiment pays tracing but no compilation.
+
+    Args:
+      enabled: True/False; None reads ``SIMRANK_COMPILE_CACHE`` (``0`` = off, ``1`` or unset = on).
+
+    Returns:
+      The cache folder, or None when the cache is off.
+    """
+    if enabled is None:
+        value = os.environ.get(COMPILE_CACHE_ENV, "1")
+        if value not in ("0", "1"):
+            raise ConfigError(f"{COMPILE_CACHE_ENV} = {value!r} is not allowed; use 0 (cache off) or 1 (on)")
+        enabled = value == "1"
+    folder = compile_cache_dir() if enabled else None
+    settings = {
+        "jax_enable_compilation_cache": enabled,
+        "jax_compilation_cache_dir": None if folder is None else str(folder),
+        "jax_persistent_cache_min_compile_time_secs": 0.0,
+        "jax_persistent_cache_min_entry_size_bytes": -1,
+    }
+    if any(getattr(jax.config, name) != value for name, value in settings.items()):
+        for name, value in settings.items():
+            jax.config.update(name, value)
+        compilation_cache.reset_cache()  # the cache reads its settings once, at the first compilation
+    return folder
 
 
 @lru_cache(maxsize=16)
@@ -136,9 +195,29 @@ class Job:
         return json.dumps([s["world"], teacher, s["sampler"], s["data"], self.seed], sort_keys=True, default=list)
 
 
+def seeded_world(point: Point, seed: int) -> tuple[WorldConfig, Teacher]:
+    """The world and teacher of one (grid point, seed).
+
+    With ``data.world_per_seed`` (the default) every seed draws its own world (corpus, relevance map)
+    and teacher perturbation: their ``random_state`` become the first word of
+    ``np.random.SeedSequence([random_state, seed])`` of the configured ones, so configs that set
+    ``world.random_state`` / ``teacher.random_state`` keep choosing the family of worlds.  Otherwise
+    every seed shares the configured world and teacher."""
+    world, teacher = point.world, point.teacher
+    if not point.data.world_per_seed:
+        return world, teacher
+    world_state, teacher_state = (
+        int(np.random.SeedSequence([base, seed]).generate_state(1)[0])
+        for base in (world.random_state, teacher.random_state)
+    )
+    return replace(world, random_state=world_state), replace(teacher, random_state=teacher_state)
+
+
 def build_data(point: Point, seed: int) -> tuple[dict, dict]:
-    """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures."""
-    world, teacher, sampler, data = _world(point.world), point.teacher, point.sampler(), point.data
+    """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures
+    (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn)."""
+    world_config, teacher = seeded_world(point, seed)
+    world, sampler, data = _world(world_config), point.sampler(), point.data
     train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)
     rng = np.random.default_rng
     if data.train_queries == "all":
@@ -166,6 +245,7 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
     deltas = np.asarray(diameter(train.docs))
     entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
     stats = {
+        "world_seed": world_config.random_state,
         **diameter_summary(deltas, np.linalg.norm(train.query, axis=1)),
         "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
         "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
@@ -173,6 +253,16 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
     if data.match_entropy:  # entropy-matched design: τ from the training groups, not from [teacher]
         stats["tau"] = temperature_for_entropy(train.teacher, data.match_entropy)
     return arrays, stats
+
+
+def static_loss(name: str) -> Callable:
+    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``name`` (``loss_id`` is ignored)."""
+    fn = get_loss(name)
+
+    def loss(f, g, *, tau, loss_id=None, where=None, weights=None):
+        return fn(f, g, tau=tau, where=where, weights=weights)
+
+    return loss
 
 
 def switch_loss(names: tuple[str, ...]) -> Callable:
@@ -186,11 +276,12 @@ def switch_loss(names: tuple[str, ...]) -> Callable:
 
 
 def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
-    """``(student, loss_fn, train)`` of a grid point, the loss chosen among ``loss_names`` by ``hyper["loss_id"]``."""
+    """``(student, loss_fn, train)`` of a grid point, the loss chosen among ``loss_names`` by ``hyper["loss_id"]``
+    (a static loss when there is only one: nothing is selected at run time)."""
     s = point.sections
     options = {k: v for k, v in s["student"].items() if k != "kind"}
     student = make_student(s["student"]["kind"], point.world.dim, **options)
-    loss_fn = switch_loss(loss_names)
+    loss_fn = static_loss(loss_names[0]) if len(loss_names) == 1 else switch_loss(loss_names)
     return student, loss_fn, make_trainer(student, loss_fn, point.train)
 
 
@@ -274,6 +365,7 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "n_train": d.n_train,
             "test_shift": d.test_shift,
             "seed": job.seed,
+            "world_seed": st["world_seed"],
             "delta_hat": st["delta_hat"],
             "delta_max": st["delta_max"],
             "delta_rms": st["delta_rms"],
@@ -288,15 +380,18 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
     return rows
 
 
-def plan(exp: Experiment, chunk_size: int = CHUNK_SIZE) -> list[tuple[list[Job], int]]:
-    """Chunks of jobs with identical static settings, each at most ``chunk_size`` models, with the width
-    every chunk of its static group is padded to (one compilation per static group)."""
+def plan(exp: Experiment, chunk_size: int = CHUNK_SIZE, layout: str = "per_loss") -> list[tuple[list[Job], int]]:
+    """Chunks of jobs with identical static settings (and, in the ``per_loss`` layout, the same loss),
+    each at most ``chunk_size`` models, with the width every chunk of its group is padded to (one
+    compilation per group)."""
     check_positive("chunk_size", chunk_size)
-    by_static: dict[str, list[Job]] = {}
+    check_choice("layout", layout, LAYOUTS)
+    by_static: dict[tuple, list[Job]] = {}
     for point in exp.points():
         for seed in range(exp.seeds):
             job = Job(point, seed)
-            by_static.setdefault(job.static_key(), []).append(job)
+            group = (job.static_key(), point.loss if layout == "per_loss" else "")
+            by_static.setdefault(group, []).append(job)
     chunks = []
     for jobs in by_static.values():
         n_chunks = -(-len(jobs) // chunk_size)
@@ -305,10 +400,20 @@ def plan(exp: Experiment, chunk_size: int = CHUNK_SIZE) -> list[tuple[list[Job],
     return chunks
 
 
-def chunk_inputs(exp: Experiment, jobs: list[Job], width: int, data_cache: dict) -> tuple:
-    """``(keys, hyper, arrays, stats, loss_names)`` of one chunk, padded to ``width`` models by repeating
-    its last job; ``stats`` holds the data-only measures of the unpadded jobs."""
-    loss_names = tuple(sorted({p.loss for p in exp.points()}))
+def chunk_losses(exp: Experiment, jobs: list[Job], layout: str) -> tuple[str, ...]:
+    """The losses the runner of a chunk is compiled for: the chunk's one loss (``per_loss``), or every
+    loss of the experiment (``switch``)."""
+    check_choice("layout", layout, LAYOUTS)
+    if layout == "per_loss":
+        (loss,) = {job.point.loss for job in jobs}
+        return (loss,)
+    return tuple(sorted({p.loss for p in exp.points()}))
+
+
+def chunk_inputs(jobs: list[Job], width: int, data_cache: dict, loss_names: tuple[str, ...]) -> tuple:
+    """``(keys, hyper, arrays, stats)`` of one chunk, padded to ``width`` models by repeating its last
+    job; ``hyper["loss_id"]`` indexes ``loss_names``; ``stats`` holds the data-only measures of the
+    unpadded jobs."""
     built = []
     for job in jobs:
         key = job.data_key()
@@ -325,13 +430,19 @@ def chunk_inputs(exp: Experiment, jobs: list[Job], width: int, data_cache: dict)
         ),
         "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
     }
-    return keys, hyper, arrays, [b[1] for b in built], loss_names
+    return keys, hyper, arrays, [b[1] for b in built]
 
 
-def run_chunk(exp: Experiment, jobs: list[Job], width: int, runners: dict, data_cache: dict) -> pd.DataFrame:
-    """Train and measure one chunk of models in a single vmapped call; return its rows."""
-    keys, hyper, arrays, stats, loss_names = chunk_inputs(exp, jobs, width, data_cache)
-    static = jobs[0].static_key()
+def run_chunk(
+    exp: Experiment, jobs: list[Job], width: int, runners: dict, data_cache: dict, layout: str = "per_loss"
+) -> pd.DataFrame:
+    """Train and measure one chunk of models in a single vmapped call; return its rows.
+
+    ``runners`` caches compiled runners by (static settings, losses), ``data_cache`` built data by
+    :meth:`Job.data_key`; both are reused across the chunks of one process."""
+    loss_names = chunk_losses(exp, jobs, layout)
+    keys, hyper, arrays, stats = chunk_inputs(jobs, width, data_cache, loss_names)
+    static = (jobs[0].static_key(), loss_names)
     if static not in runners:
         runners[static] = compile_chunk_runner(jobs[0].point, loss_names)
     measures = {k: np.asarray(v)[: len(jobs)] for k, v in runners[static](keys, hyper, arrays).items()}

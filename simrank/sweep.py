@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from simrank.config import Experiment
 from simrank.errors import check_choice
 from simrank.executors import EXECUTORS, make_executor
-from simrank.runner import CHUNK_SIZE, RESULT_COLUMNS, Job, plan
+from simrank.runner import CHUNK_SIZE, RESULT_COLUMNS, Job, plan, use_compile_cache
 
 __all__ = ["RESULT_COLUMNS", "run_experiment"]
 
@@ -59,6 +59,8 @@ def run_experiment(
     executor: str = "local",
     address: str | None = None,
     chunk_size: int | None = None,
+    compile_cache: bool | None = None,
+    layout: str = "per_loss",
 ) -> pd.DataFrame:
     """Run every chunk (skipping finished parts when ``resume``) and write ``results.parquet``.
 
@@ -67,6 +69,10 @@ def run_experiment(
     and checks) or ``"dask"`` (chunks on a Dask cluster at ``address``, a local one if None).  Each
     finished chunk is written to ``parts/`` as soon as it arrives; the table lists chunks in plan order
     whichever executor computed them, so every executor and every resume gives the same table.
+
+    ``compile_cache``: JAX's persistent compilation cache on/off (None: on unless
+    ``SIMRANK_COMPILE_CACHE=0``; see :func:`simrank.runner.use_compile_cache`).  ``layout``: how chunks are
+    formed (:data:`simrank.runner.LAYOUTS`); ``"switch"`` is the old layout, kept for benchmarks and checks.
     """
     check_choice("executor", executor, EXECUTORS)
     if executor == "reference":
@@ -75,7 +81,8 @@ def run_experiment(
     parts_dir.mkdir(parents=True, exist_ok=True)
     for leftover in parts_dir.glob("*.tmp*"):  # half-written parts of a killed run: never read, so remove
         leftover.unlink()
-    chunks = plan(exp, CHUNK_SIZE if chunk_size is None else chunk_size)
+    chunks = plan(exp, CHUNK_SIZE if chunk_size is None else chunk_size, layout)
+    use_compile_cache(compile_cache)
     paths = [parts_dir / f"{_chunk_id(jobs)}.parquet" for jobs, _ in chunks]
     frames: dict[int, pd.DataFrame] = {}
     if resume:
@@ -84,7 +91,7 @@ def run_experiment(
             if df is not None:
                 frames[i] = df
     todo = [(i, *chunks[i]) for i in range(len(chunks)) if i not in frames]
-    with make_executor(executor, address) as pool:
+    with make_executor(executor, address, layout, compile_cache) as pool:
         bar = tqdm(total=len(chunks), initial=len(frames), desc=exp.name, unit="chunk", disable=not progress)
         for i, df in pool.map_chunks(exp, todo):
             _write_atomic(df, paths[i])

@@ -32,7 +32,7 @@ def test_reference_executor_matches_vmapped_sweep(tmp_path):
     config = tmp_path / "tiny.toml"
     config.write_text(TINY)
     exp = load_experiment(str(config))
-    assert all(width == 1 for _, width in plan(exp, 1)) and len(plan(exp)) == 1
+    assert all(width == 1 for _, width in plan(exp, 1)) and len(plan(exp)) == 2  # one chunk per loss
     vmapped = run_experiment(exp, tmp_path / "vmapped", progress=False)
     reference = run_experiment(exp, tmp_path / "reference", progress=False, executor="reference")
     assert len(list((tmp_path / "reference" / "parts").glob("*.parquet"))) == len(vmapped) == 8
