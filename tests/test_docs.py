@@ -35,8 +35,15 @@ def public_functions():
 @pytest.mark.parametrize("module_name", MODULES)
 def test_every_module_declares_all(module_name):
     module = importlib.import_module(f"simrank.{module_name}")
-    assert module.__all__, module_name
     assert all(hasattr(module, name) for name in module.__all__)
+    defined_here = {
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and obj.__module__ == module.__name__
+    }
+    assert defined_here <= set(module.__all__), sorted(defined_here - set(module.__all__))
 
 
 def test_public_functions_document_args_and_returns():
