@@ -30,15 +30,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simrank import stats, theory
-from simrank.groups import draw_groups, world_query_set
-from simrank.losses import listnet, softmax_entropy
-from simrank.measures import corpus_kl, diameter, listwise_entropy, ndcg_at, rr_at
-from simrank.samplers import Local, Uniform
-from simrank.students import bilinear
-from simrank.teacher import Teacher
-from simrank.trainer import TrainConfig, make_trainer, mean_loss
-from simrank.world import WorldConfig
+from simrank import (
+    Local,
+    Teacher,
+    TrainConfig,
+    Uniform,
+    WorldConfig,
+    bilinear,
+    corpus_kl,
+    diameter,
+    draw_groups,
+    listnet,
+    listwise_entropy,
+    make_trainer,
+    mean_loss,
+    ndcg_at,
+    rr_at,
+    stats,
+    theory,
+    world_query_set,
+)
+from simrank.losses import softmax_entropy
 
 # %% [markdown]
 # ## 1. A world

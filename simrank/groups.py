@@ -188,7 +188,7 @@ def draw_groups(
 
     Returns:
       the :class:`Groups` (``docs`` ``[n, k, d]``, ``teacher`` ``[n, k]``, ...) and the sampling distribution
-      ``ν`` of each group's row, ``[n, N]``.
+        ``ν`` of each group's row, ``[n, N]``.
 
     Examples:
       >>> from simrank.samplers import Uniform

@@ -46,6 +46,7 @@ __all__ = [
     "pairwise_distances",
     "pairwise_entropy",
     "rank_correlation",
+    "recall_at",
     "rr_at",
     "temperature_for_entropy",
 ]
@@ -314,6 +315,11 @@ def recall_at(scores: jax.Array, relevance: jax.Array, cutoff: int = 100) -> jax
 
     Returns:
       ``[...]`` recall in [0, 1].
+
+    Examples:
+      >>> scores, relevance = jnp.array([[3.0, 2.0, 1.0, 0.0]]), jnp.array([[0, 1, 0, 2]])
+      >>> recall_at(scores, relevance, cutoff=2).tolist()  # one of the two relevant documents in the top 2
+      [0.5]
     """
     _, top = jax.lax.top_k(scores, cutoff)
     hit = jnp.take_along_axis(relevance, top, axis=-1) > 0

@@ -69,7 +69,17 @@ class SamplingContext:
         return next(iter(self.proxies.values())).shape
 
     def proxy(self, name: str) -> np.ndarray:
-        """The ``[n, N]`` proxy score matrix ``name``; a ConfigError naming the available proxies otherwise."""
+        """The proxy score matrix ``s(q, x)`` called ``name``.
+
+        Args:
+          name: a key of ``proxies``.
+
+        Returns:
+          ``[n, N]`` scores.
+
+        Raises:
+          ConfigError: naming the available proxies when ``name`` is not one of them.
+        """
         check_choice("sampler.proxy", name, self.proxies)
         return self.proxies[name]
 
@@ -78,7 +88,14 @@ class Sampler(Protocol):
     """Anything with ``distribution(ctx) -> ν`` of shape ``[n, N]``, rows summing to one."""
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
-        """``ν_q`` for every row of ``ctx``, ``[n, N]``."""
+        """``ν_q`` for every row of ``ctx``.
+
+        Args:
+          ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions (rows sum to 1).
+        """
         ...
 
 
@@ -278,7 +295,14 @@ class FalseNegativeFilter:
     teacher_proxy: str = "teacher"
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
-        """The base ``ν`` restricted to safe negatives and renormalised, ``[n, N]``."""
+        """The base ``ν`` restricted to safe negatives and renormalised.
+
+        Args:
+          ctx: the queries' proxy score matrices (including ``teacher_proxy``) and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions (rows sum to 1).
+        """
         nu = self.base.distribution(ctx)
         g = ctx.proxy(self.teacher_proxy)
         g_pos = np.take_along_axis(g, ctx.positives[:, None], axis=1)

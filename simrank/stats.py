@@ -438,7 +438,8 @@ def n_paired_t(
       effect: the smallest effect of interest (SESOI), ≠ 0.
       sd: standard deviation of the per-pair differences (from a pilot).
       power: target power in (0, 1).
-      alpha, alternative: as in :func:`power_paired_t`.
+      alpha: as in :func:`power_paired_t`.
+      alternative: as in :func:`power_paired_t`.
       n_max: give up (``ValueError``) above this many pairs.
 
     Returns:
@@ -511,7 +512,9 @@ def n_tost_paired(
       sd: standard deviation of the per-pair differences (from a pilot).
       margin: equivalence margin (the SESOI), > |true_diff|.
       true_diff: the true difference the design must declare equivalent (0: "no effect").
-      power, alpha, n_max: as in :func:`n_paired_t`.
+      power: as in :func:`n_paired_t`.
+      alpha: as in :func:`n_paired_t`.
+      n_max: as in :func:`n_paired_t`.
 
     Returns:
       The number of pairs.
@@ -535,7 +538,8 @@ def power_correlation(r: float, n: int, alpha: float = 0.05, alternative: str = 
     Args:
       r: true correlation in (−1, 1).
       n: number of pairs (observations), ≥ 4.
-      alpha, alternative: as in :func:`power_paired_t`.
+      alpha: as in :func:`power_paired_t`.
+      alternative: as in :func:`power_paired_t`.
 
     Returns:
       The power in [0, 1].
@@ -563,7 +567,9 @@ def n_correlation(r: float, power: float = 0.8, alpha: float = 0.05, alternative
 
     Args:
       r: the smallest correlation of interest, ≠ 0.
-      power, alpha, alternative: as in :func:`power_correlation`.
+      power: as in :func:`power_correlation`.
+      alpha: as in :func:`power_correlation`.
+      alternative: as in :func:`power_correlation`.
 
     Returns:
       The number of pairs.
@@ -603,7 +609,8 @@ def power_anova_interaction(f: float, a: int, b: int, n_per_cell: int, alpha: fl
 
     Args:
       f: Cohen's f of the interaction (:func:`cohen_f` of a partial η²).
-      a, b: numbers of levels of the two factors, ≥ 2.
+      a: number of levels of the first factor, ≥ 2.
+      b: number of levels of the second factor, ≥ 2.
       n_per_cell: observations (seeds) per cell, ≥ 2.
       alpha: test level.
 

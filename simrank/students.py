@@ -261,7 +261,8 @@ def make_student(kind: str, dim: int, *, n_queries: int = 0, n_docs: int = 0, **
     Args:
       kind: a key of :data:`STUDENTS`.
       dim: dimension ``d`` of query and document vectors.
-      n_queries, n_docs: table size of the ``tabular`` student.
+      n_queries: rows of the ``tabular`` student's table.
+      n_docs: columns of the ``tabular`` student's table.
       **options: the other :class:`StudentConfig` fields.
 
     Returns:

@@ -110,7 +110,7 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
 
     Returns:
       ``train(key, groups, hyper) -> (params, loss_curve)``, with ``loss_curve`` of shape ``[steps]`` (the
-      minibatch loss before each step).
+        minibatch loss before each step).
 
     Examples:
       >>> import numpy as np
