@@ -450,7 +450,7 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
             "kind": "target" if name == TARGET_SOURCE else "builtin" if name in BUILTIN_SOURCES else "run",
             "is_target_law": is_target,
             "n_queries": qs.n_queries,
-            "locality": diag["locality"],
+            "locality": float(np.clip(diag["locality"], 0.0, 1.0)),  # round-off can give -1e-16 for uniform
             "support_mean": float(np.mean(np.count_nonzero(nu > 0, axis=1))),
             "delta_hat": diag["delta_hat"],
             "delta_quantiles": {q: float(np.quantile(deltas, float(q))) for q in ("0.5", "0.9", "0.99")}
