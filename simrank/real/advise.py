@@ -76,7 +76,7 @@ class AdviceConfig:
     taus: tuple[float, ...] = DEFAULT_TAUS
     etas: tuple[float, ...] = DEFAULT_ETAS
     group_size: int = 8  # k of the groups whose diameters and entropies are reported
-    groups_per_query: int = 4
+    groups_per_query: int = 2
     pool_size: int = 100  # M of the built-in bm25 / dense top-M sources
     delta: float = 0.05  # confidence level of T3
     norm_bound: float | None = None  # B of T3; default: ‖W₀‖_F of the starting scorer
@@ -395,6 +395,19 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _group_stats(qs: QuerySet, sampler: Sampler, n_groups: int, group_size: int, taus, rng) -> dict:
+    """Diameters, Δ̂ / locality (:func:`~simrank.real.confirm.group_diagnostics`) and mean teacher entropies
+    per τ of ``n_groups`` groups drawn from ``sampler``."""
+    groups, nu = draw_groups(qs, sampler, n_groups, group_size, rng)
+    teacher = jnp.asarray(groups.teacher)
+    return {
+        "deltas": np.asarray(diameter(jnp.asarray(groups.docs)), np.float64),
+        "diag": group_diagnostics(groups, nu, taus[0]),
+        "h_pair": {t: float(jnp.mean(pairwise_entropy(teacher, t))) for t in taus},
+        "h_list": {t: float(jnp.mean(listwise_entropy(teacher, t))) for t in taus},
+    }
+
+
 def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
     """Measure every source and rank the (source, τ, η) choices by the T4(c) bound ``F(η)``.
 
@@ -409,27 +422,27 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
     laws = {name: s.distribution(ctx) for name, s in sources.items()}
     if not any(np.allclose(nu, mu) for nu in laws.values()):
         sources[TARGET_SOURCE], laws[TARGET_SOURCE] = inp.target, mu
-    terms = pair_terms(qs, inp.scorer, laws | {"__target__": mu}, taus)
     n_pairs = int(np.count_nonzero(qs.positive_probs > 0))
     n = config.n_train or n_pairs
     norm_bound = config.norm_bound or inp.scorer_norm
     rng = np.random.default_rng(config.seed)
     n_groups = config.groups_per_query * qs.n_queries
     group_size = min(config.group_size, qs.n_docs)
+    measured = {name: _group_stats(qs, sampler, n_groups, group_size, taus, rng) for name, sampler in sources.items()}
+    tau_rec = {
+        name: min(taus, key=lambda t: (abs(m["h_pair"][t] - config.target_entropy), t)) for name, m in measured.items()
+    }
+    target_name = next(name for name, nu in laws.items() if np.allclose(nu, mu))
+    terms = pair_terms(qs, inp.scorer, laws, sorted(set(tau_rec.values())))
     entries, curves, choices = [], {}, []
-    for name, sampler in sources.items():
-        nu = laws[name]
+    for name in sources:
+        nu, m, tau = laws[name], measured[name], tau_rec[name]
         is_target = bool(np.allclose(nu, mu))
-        groups, _ = draw_groups(qs, sampler, n_groups, group_size, rng)
-        deltas = np.asarray(diameter(jnp.asarray(groups.docs)), np.float64)
-        diag = group_diagnostics(groups, nu, taus[0])
-        h_pair = {t: float(jnp.mean(pairwise_entropy(jnp.asarray(groups.teacher), t))) for t in taus}
-        h_list = {t: float(jnp.mean(listwise_entropy(jnp.asarray(groups.teacher), t))) for t in taus}
-        tau_rec = min(taus, key=lambda t: (abs(h_pair[t] - config.target_entropy), t))
+        deltas, diag, h_pair, h_list = m["deltas"], m["diag"], m["h_pair"], m["h_list"]
         k_q = kappa(mu, nu)
         k_max = float(k_q.max())
-        gap = gap_terms(k_max, terms[name], terms["__target__"], norm_bound=norm_bound, n=n, delta=config.delta)
-        a_nu, a_mu = terms[name]["risk"][tau_rec], terms["__target__"]["risk"][tau_rec]
+        gap = gap_terms(k_max, terms[name], terms[target_name], norm_bound=norm_bound, n=n, delta=config.delta)
+        a_nu, a_mu = terms[name]["risk"][tau], terms[target_name]["risk"][tau]
         eta_star, bound_star = optimal_eta(k_max, a_nu, a_mu, grid=ETA_GRID, **gap)
         bound = {float(e): combined_bound(e, k_max, a_nu, a_mu, **gap) for e in config.etas}
         entry = {
@@ -437,7 +450,7 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
             "kind": "target" if name == TARGET_SOURCE else "builtin" if name in BUILTIN_SOURCES else "run",
             "is_target_law": is_target,
             "n_queries": qs.n_queries,
-            "locality": diag["locality"],
+            "locality": float(np.clip(diag["locality"], 0.0, 1.0)),  # round-off can give -1e-16 for uniform
             "support_mean": float(np.mean(np.count_nonzero(nu > 0, axis=1))),
             "delta_hat": diag["delta_hat"],
             "delta_quantiles": {q: float(np.quantile(deltas, float(q))) for q in ("0.5", "0.9", "0.99")}
@@ -445,11 +458,11 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
             "delta_rms": diag["delta_rms"],
             "kappa": _finite(k_max),
             "kappa_median": _finite(float(np.median(k_q))),
-            "entropy_pair": h_pair[tau_rec],
-            "entropy_list": h_list[tau_rec],
+            "entropy_pair": h_pair[tau],
+            "entropy_list": h_list[tau],
             "entropy_pair_by_tau": {str(t): h_pair[t] for t in taus},
             "entropy_list_by_tau": {str(t): h_list[t] for t in taus},
-            "tau": tau_rec,
+            "tau": tau,
             "false_negative_rate": terms[name]["fn_teacher"],
             "judged_negative_rate": terms[name]["fn_judged"],
             "t3": {
@@ -478,7 +491,7 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
         }
         # η = 1 trains on μ alone, whatever the source: that choice is the target law's own entry
         etas = [0.0] if is_target else sorted(({float(e) for e in config.etas} | {eta_star}) - {1.0})
-        choices += [(combined_bound(e, k_max, a_nu, a_mu, **gap), name, tau_rec, e, entry) for e in etas]
+        choices += [(combined_bound(e, k_max, a_nu, a_mu, **gap), name, tau, e, entry) for e in etas]
     recommendations = _rank(choices, config)
     settings = {
         "simrank_version": __version__,

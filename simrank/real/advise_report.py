@@ -1,4 +1,4 @@
-"""Outputs of ``simrank advise``: ``advice.json``, ``report.md`` and three figures (PNG + PDF).
+"""Outputs of ``simrank advise``: ``advice.json``, ``report.md`` and three figures (PNG, caption ``.txt``).
 
 * ``kappa_eta.png``: κ_η against η per source (left) and the T4(c) bound F(η) with η* marked (right);
 * ``entropy_tau.png``: the teacher's mean pairwise and listwise entropy on each source's groups against τ;
@@ -48,7 +48,6 @@ def _save(fig, out: Path, name: str) -> Path:
     fig.tight_layout()
     png = out / f"{name}.png"
     fig.savefig(png, dpi=130)
-    fig.savefig(out / f"{name}.pdf")
     plt.close(fig)
     (out / f"{name}.txt").write_text(CAPTIONS[name] + "\n")
     return png

@@ -1,0 +1,56 @@
+"""The validation of ``simrank advise``: its choice grid trains through ``run_confirm`` on the tiny collection,
+the advice table ranks by the bound, and ``paper/advise.md`` matches the committed tables."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simrank.real.advise import AdviceConfig, advise, load_inputs
+from simrank.real.advise_validate import ChoiceGrid, _advice_table, render_paper
+from simrank.real.confirm import run_confirm
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_choice_grid_specs():
+    grid = ChoiceGrid(pool_size=50)
+    assert grid.sampler_spec("random@0") == {"kind": "uniform", "eta": 0.0}
+    assert grid.sampler_spec("bm25@0.25") == {"kind": "local", "proxy": "bm25", "pool_size": 50, "eta": 0.25}
+
+
+def test_choices_train_through_confirm(tiny_beir, tmp_path):
+    grid = ChoiceGrid(
+        samplers=("random@0", "bm25@0", "bm25@0.5"),
+        losses=("kl",),
+        group_sizes=(4,),
+        students=("diag",),
+        seeds=1,
+        pool_size=10,
+        n_groups=32,
+        steps=10,
+        batch_size=16,
+    )
+    results, _, _ = run_confirm(tiny_beir, tmp_path, grid)
+    assert sorted(results.sampler) == ["bm25@0", "bm25@0.5", "random@0"]
+    kappa = results.set_index("sampler").kappa
+    # κ against uniform: 1 for uniform, ∞ for a top-10 of 30, 1/((1−η)/∞ + η) = 2 for the η = 0.5 mixture (T4(b))
+    assert kappa["random@0"] == 1.0 and math.isinf(kappa["bm25@0"]) and kappa["bm25@0.5"] == pytest.approx(2.0)
+
+
+def test_advice_table_ranks_by_bound(tiny_beir):
+    config = AdviceConfig(taus=(1.0,), etas=(0.0, 0.5), group_size=4, pool_size=10)
+    advice = advise(load_inputs(tiny_beir, ["random", "bm25"], config=config), config)
+    table = _advice_table(advice, (0.0, 0.5))
+    assert list(zip(table.source, table.eta))[0] == ("random", 0.0)  # the uniform target law itself: κ = 1
+    assert len(table) == 3 and np.isinf(table.bound.iloc[-1])  # bm25 at η = 0 has κ = ∞
+    assert (np.diff(table.bound.to_numpy()) >= 0).all() and table.advice_rank.tolist() == [1, 2, 3]
+
+
+@pytest.mark.skipif(not (ROOT / "results/advise/meta.json").is_file(), reason="no committed validation tables")
+def test_paper_advise_is_current():
+    """``paper/advise.md`` is what ``simrank advise validate`` renders from ``results/advise/``."""
+    assert (ROOT / "paper/advise.md").read_text() == render_paper(ROOT / "results/advise")
