@@ -282,6 +282,32 @@ def test_t4_group_loss_counterexample():  # correction 6: k = 3, ℓ = 1[x₂ = 
     assert risk_mu > kap * risk_nu and risk_mu == pytest.approx(kap**2 * risk_nu)
 
 
+def _all_pairs_excess(f, g, tau=1.0, weights=None):
+    from simrank.losses import ranknet_soft
+    from simrank.measures import pairwise_entropy
+
+    return ranknet_soft(f, g, tau=tau) - pairwise_entropy(g, tau)
+
+
+@pytest.mark.parametrize("G,ratio_over_kappa", [(10.0, 92.8), (20.0, 99.0)])
+def test_t4_all_pairs_ranknet_needs_kappa_squared(G, ratio_over_kappa):  # §8 item 6, soft RankNet over all pairs
+    kap = 99.0
+    p, nu, mu = np.array([1.0, 0, 0]), np.array([1 - 2 / 297, 1 / 297, 1 / 297]), np.full(3, 1 / 3)
+    g = np.array([0.0, -G, -G])
+    f = g + np.array([0.0, 1.0, -1.0])
+    with T.x64(True):
+        risk = {
+            name: float(T.enumerated_risk(f, *T.enumerate_groups(p, law, 3), _all_pairs_excess, teacher=g))
+            for name, law in (("nu", nu), ("mu", mu))
+        }
+    ratio = risk["mu"] / risk["nu"]
+    assert kappa(mu[None], nu[None]) == pytest.approx(kap)
+    assert kap < ratio <= kap**2 * (1 + 1e-12)  # more than κ, never more than κ²
+    assert ratio / kap == pytest.approx(ratio_over_kappa, abs=0.05)
+    if G == 10.0:
+        assert ratio == pytest.approx(9187.2, abs=0.05)
+
+
 def test_t4_lce_excess_over_bayes_counterexample():  # correction 6, second bullet
     p, nu, mu = np.array([0.8, 0.2]), np.array([0.2, 0.8]), np.array([0.5, 0.5])
     f = np.log(p / nu)
