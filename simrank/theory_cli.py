@@ -2,7 +2,8 @@
 
 ``--json FILE`` writes ``[{"statement", "holds", "value", "detail"}, …]``; ``--paper FILE`` runs the full
 Monte Carlo (200 T3 training sets; the lower bound up to D = 40,000 cells), regenerates the blocks between
-``<!-- T3-NUMBERS -->``, ``<!-- T3-LOWER -->`` and ``<!-- P8-ETA -->`` (η* from Theorem 3L against the committed
+``<!-- T3-NUMBERS -->``, ``<!-- T3-FLOOR -->`` (the largest gap over the ball), ``<!-- T3-LOWER -->`` and
+``<!-- P8-ETA -->`` (η* from Theorem 3L against the committed
 P8 results; each block closed by ``<!-- /NAME -->``) and draws ``figures/t3-lower``.
 The exit status is 1 if any check fails.
 """
@@ -27,6 +28,7 @@ theory_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The t
 PAPER_START, PAPER_END = "<!-- T3-NUMBERS -->", "<!-- /T3-NUMBERS -->"
 LOWER_START, LOWER_END = "<!-- T3-LOWER -->", "<!-- /T3-LOWER -->"
 P8_START, P8_END = "<!-- P8-ETA -->", "<!-- /P8-ETA -->"
+FLOOR_START, FLOOR_END = "<!-- T3-FLOOR -->", "<!-- /T3-FLOOR -->"
 ROUND_OFF = 1e-9  # float64 identities: |difference| below this counts as equal
 
 
@@ -312,6 +314,8 @@ def check(
         json_file.write_text(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False) + "\n")
     if full:
         update_paper(paper, MC.t3_paper_block(results["t3"], results["summary"]))
+        floor = MC.t3_ball_floor(config)
+        update_paper(paper, MC.t3_floor_block(floor, results["t3"], results["summary"]), FLOOR_START, FLOOR_END)
         localised = [MC.lower_bound_localised(s) for s in LOWER_BOUND_PAPER["spacings"]]
         update_paper(paper, MC.lower_bound_paper_block(results["lower"], localised), LOWER_START, LOWER_END)
         MC.lower_bound_figure(results["lower"], localised, FIGURES_DIR / "t3-lower")
