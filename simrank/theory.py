@@ -35,7 +35,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from simrank.losses import get_loss, kl_distill, lce, listnet, margin_mse, ranknet_soft
-from simrank.measures import diameter, kappa, listwise_entropy, pairwise_entropy
+from simrank.measures import diameter, kappa, listwise_entropy, pairwise_distances, pairwise_entropy
 from simrank.students import bilinear
 
 x64 = jax.enable_x64  # every closed-form comparison runs in float64 (``with x64(True): ...``)
@@ -465,3 +465,165 @@ def counterexample_curves(etas) -> tuple[np.ndarray, np.ndarray]:
 
 def is_non_increasing(values, tol=1e-12) -> bool:
     return bool(np.all(np.diff(values) <= tol))
+
+
+# ============================================================================ T3 localised (Theorem 3L)
+
+
+def pair_features(query, docs, teacher) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``i < j`` of every draw as a linear feature of ``W``.
+
+    ``u = vec(q (x_i − x_j)ᵀ)`` (row-major, so ``⟨vec W, u⟩ = qᵀ W (x_i − x_j)``) and the teacher margin
+    ``y = g_i − g_j``.
+
+    Args:
+        query: ``[n, d]``; docs: ``[n, k, d]``; teacher: ``[n, k]`` teacher scores ``g``.
+    Returns:
+        ``U [n, P, d²]`` and ``y [n, P]`` with ``P = k(k−1)/2``.
+    """
+    query, docs, teacher = (np.asarray(a, np.float64) for a in (query, docs, teacher))
+    n, k, d = docs.shape
+    i, j = np.triu_indices(k, 1)
+    v = docs[:, i] - docs[:, j]
+    U = np.einsum("na,npb->npab", query, v).reshape(n, len(i), d * d)
+    return U, teacher[:, i] - teacher[:, j]
+
+
+def draw_losses(w, U, y, tau):
+    """Soft RankNet of each draw at ``W = unvec(w)``: the mean over its pairs of ``BCE(σ(y/τ), σ(⟨w, u⟩))``,
+    computed by :func:`~simrank.losses.ranknet_soft` on the pair scores ``(⟨w, u⟩, 0)``. Returns ``[n]``."""
+    m = jnp.asarray(U) @ w
+    f = jnp.stack([m, jnp.zeros_like(m)], -1)
+    g = jnp.stack([jnp.asarray(y), jnp.zeros_like(m)], -1)
+    return jnp.mean(ranknet_soft(f, g, tau=tau), -1)
+
+
+def draw_entropies(y, tau):
+    """Pairwise teacher entropy of each draw, the mean over its pairs of ``h(σ(y/τ))``. Returns ``[n]``."""
+    y = jnp.asarray(y)
+    return jnp.mean(pairwise_entropy(jnp.stack([y, jnp.zeros_like(y)], -1), tau), -1)
+
+
+def empirical_bernstein_deviation(values, value_range: float, delta: float) -> float:
+    """Maurer–Pontil (2009, Thm 4): with probability ``≥ 1 − δ``, ``E X − mean ≤`` this, for i.i.d.
+    ``X ∈ [0, c]``: ``√(2 V_n log(2/δ)/n) + 7 c log(2/δ)/(3(n − 1))`` with ``V_n`` the unbiased sample variance.
+    """
+    values = np.asarray(values, np.float64)
+    n, x = len(values), math.log(2 / delta)
+    return math.sqrt(2 * values.var(ddof=1) * x / n) + 7 * value_range * x / (3 * (n - 1))
+
+
+def bousquet_deviation(mean_sup: float, variance: float, value_range: float, n: int, delta: float) -> float:
+    """Bousquet (2002): with probability ``≥ 1 − δ``, ``sup_f (Pf − P_n f) ≤ E + √(2x(σ² + 2bE)/n) + bx/(3n)``,
+    ``x = log(1/δ)``, for a class with ``Var f ≤ σ²``, ``Pf − f ≤ b``; ``E`` may be any upper bound on the
+    expected supremum (the right-hand side increases in it)."""
+    x = math.log(1 / delta)
+    return mean_sup + math.sqrt(2 * x * (variance + 2 * value_range * mean_sup) / n) + value_range * x / (3 * n)
+
+
+def local_lipschitz(p, m0, norm_u, radius):
+    """``L = min(max(p, 1 − p), |σ(m₀) − p| + r‖u‖/4)``: Lipschitz constant of ``m ↦ BCE(p, σ(m))`` on
+    ``|m − m₀| ≤ r‖u‖`` (``σ`` is ¼-Lipschitz, and ``σ(m) − p ∈ (−p, 1 − p)``)."""
+    p = np.asarray(p, np.float64)
+    slope = np.abs(1 / (1 + np.exp(-np.asarray(m0, np.float64))) - p) + radius * np.asarray(norm_u) / 4
+    return np.minimum(np.maximum(p, 1 - p), slope)
+
+
+def shell_moments(U, y, tau, w0, radius) -> tuple[float, float]:
+    """Population constants of the shell ``‖W − W₀‖_F ≤ r`` from a sample independent of ``W₀``.
+
+    Returns ``a² = E[mean_pairs L²‖u‖²]`` (Rademacher term) and ``Λ = λ_max(E[mean_pairs L² u uᵀ])``
+    (variance term), with ``L`` from :func:`local_lipschitz` at ``m₀ = ⟨w₀, u⟩``.
+    Args: U ``[n, P, D]``, y ``[n, P]``, w0 ``[D]``. Returns: ``(a², Λ)``.
+    """
+    U = np.asarray(U, np.float64)
+    norm_u = np.linalg.norm(U, axis=-1)
+    L = local_lipschitz(1 / (1 + np.exp(-np.asarray(y, np.float64) / tau)), U @ np.asarray(w0), norm_u, radius)
+    weight = L**2 / U.shape[1] / U.shape[0]
+    second = float(np.sum(weight * norm_u**2))
+    flat = U.reshape(-1, U.shape[-1]) * np.sqrt(weight.reshape(-1, 1))
+    return second, float(np.linalg.eigvalsh(flat.T @ flat)[-1])
+
+
+def shell_deviation(radius, second_moment, top_eigenvalue, rho_inf, n, delta) -> float:
+    """Uniform deviation over the shell ``‖W − W₀‖ ≤ r`` of ``ℓ_W − ℓ_{W₀}`` (Theorem 3L, step 2):
+    Bousquet with ``E ≤ 2 r a/√n``, ``σ² = r² Λ`` and range ``b = 2 r ρ_∞``."""
+    mean_sup = 2 * radius * math.sqrt(second_moment / n)
+    return bousquet_deviation(mean_sup, radius**2 * top_eigenvalue, 2 * radius * rho_inf, n, delta)
+
+
+SHELL_R0, SHELL_GROWTH = 0.05, 1.25  # shells r_j = r₀ · 1.25^j, j ≥ 1, fixed before seeing data
+
+
+def shell_index(distance: float, r0: float = SHELL_R0, growth: float = SHELL_GROWTH) -> int:
+    """Smallest ``j ≥ 1`` with ``r₀ growth^j ≥ distance``."""
+    if distance <= r0 * growth:
+        return 1
+    return int(math.ceil(math.log(distance / r0) / math.log(growth) - 1e-12))
+
+
+def localised_t3_bound(
+    losses_at_w0, range_at_w0, distance, moments, rho_inf, delta, r0=SHELL_R0, growth=SHELL_GROWTH
+) -> dict:
+    """Theorem 3L: with probability ``≥ 1 − δ`` over ``S₂`` (``W₀`` fitted on ``S₁``), simultaneously for all
+    ``W`` with ``‖W − W₀‖_F ≤ r_j``: ``R(W) − R̂_{S₂}(W) ≤ ε₀ + U_j``.
+
+    ``ε₀`` = :func:`empirical_bernstein_deviation` of the losses at ``W₀`` on ``S₂`` at level ``δ/2``;
+    ``U_j`` = :func:`shell_deviation` at ``r_j = r₀ growth^j``, level ``δ_j = δ/(2j(j+1))``, ``j`` the
+    first shell containing ``W`` (``distance = ‖W − W₀‖_F``); ``moments(r) -> (a², Λ)``
+    (:func:`shell_moments`).  Returns the terms and their sum ``bound``.
+    """
+    n = len(losses_at_w0)
+    at_w0 = empirical_bernstein_deviation(losses_at_w0, range_at_w0, delta / 2)
+    j = shell_index(distance, r0, growth)
+    radius = r0 * growth**j
+    uniform = shell_deviation(radius, *moments(radius), rho_inf, n, delta / (2 * j * (j + 1)))
+    return {"at_w0": at_w0, "shell": j, "radius": radius, "uniform": uniform, "bound": at_w0 + uniform}
+
+
+def t3_bound_as_proved(B, rho2, rho_inf_as, n_iid, delta, *, data_dependent=False) -> float:
+    """Theorem 3 applied as proved: ``rho_inf_as`` must be an almost-sure bound of the world (e.g.
+    :func:`world_rho_inf`), not a sample maximum, and ``n_iid`` the number of i.i.d. draws (with several
+    groups per query, the number of queries: a draw is a query and its groups, whose loss is their mean;
+    ``ρ₂`` stays the RMS over groups by Jensen, see theory.md §4.2)."""
+    return t3_gap_bound(B, rho2, rho_inf_as, n_iid, delta, data_dependent=data_dependent)
+
+
+def world_rho_inf(docs, query_radius: float) -> float:
+    """Almost-sure ``ρ_∞ ≤ R_Q · diam(corpus)`` (``R_Q = 1`` on the unit sphere)."""
+    return float(query_radius * np.max(np.asarray(pairwise_distances(jnp.asarray(docs)))))
+
+
+# ============================================================================ T3 lower bound (Proposition 3LB)
+
+
+def lower_bound_world(d: int, radius: float, spacing: float, far: float):
+    """The world of Proposition 3LB: queries uniform on ``{R e_i}``, corpus ``{0} ∪ {s e_j} ∪ {L e_j}``,
+    positive ``0``, negatives uniform on ``{s e_j}`` (the far documents are never sampled: the corpus
+    diameter ``≥ L√2`` is fixed while ``Δ_Q = s`` varies). Returns queries ``[d, d]``, corpus ``[2d+1, d]``,
+    and the negative law ``[2d+1]``."""
+    eye = np.eye(d)
+    corpus = np.concatenate([np.zeros((1, d)), spacing * eye, far * eye])
+    negatives = np.concatenate([[0.0], np.full(d, 1 / d), np.zeros(d)])
+    return radius * eye, corpus, negatives
+
+
+def lower_bound_sup_gap(B, radius, spacing, n, cells, p0, t=None) -> float:
+    """Proposition 3LB(a): ``E sup_{‖W‖_F ≤ B} (R − R̂_S) ≥ (½ − p₀) t E‖ξ‖ − (t²/8) E max|ξ_c|`` for every fixed
+    ``t ≤ A = B R s``, with the multinomial moments ``E‖ξ‖ ≥ √((1−1/D)/n)/√(1 + 2(1−1/n)/(D−1))`` and
+    ``E max|ξ_c| ≤ ((1−1/D)(1 + 3(n−2)(1−1/D)/D)/n³)^{1/4}``; ``t = None`` takes the best ``t ∈ [0, A]``."""
+    A = B * radius * spacing
+    D = cells
+    norm = math.sqrt((1 - 1 / D) / n) / math.sqrt(1 + 2 * (1 - 1 / n) / (D - 1))
+    biggest = ((1 - 1 / D) * (1 + 3 * (n - 2) * (1 - 1 / D) / D) / n**3) ** 0.25
+    slope = (0.5 - p0) * norm
+    if t is None:
+        t = min(A, 4 * slope / biggest)  # maximiser of slope·t − t²·biggest/8
+    return slope * t - t**2 * biggest / 8
+
+
+def lower_bound_minimiser_gap(B, radius, spacing, n, cells, p0) -> float:
+    """Proposition 3LB(b), first order in ``A = BRs``: the gap of the constrained empirical minimiser is
+    ``≈ (½ − p₀) A (1 − 1/D)/√(n(1 + (n−1)/D))``."""
+    D = cells
+    return (0.5 - p0) * B * radius * spacing * (1 - 1 / D) / math.sqrt(n * (1 + (n - 1) / D))

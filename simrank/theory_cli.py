@@ -1,7 +1,10 @@
 """``simrank theory check``: every statement T1-T6 as a row (name, what was compared, margin, holds/fails).
 
-``--json FILE`` writes ``[{"statement", "holds", "value", "detail"}, …]``; ``--paper FILE`` regenerates the
-block between ``<!-- T3-NUMBERS -->`` and ``<!-- /T3-NUMBERS -->`` from the full T3 Monte Carlo (200 sets).
+``--json FILE`` writes ``[{"statement", "holds", "value", "detail"}, …]``; ``--paper FILE`` runs the full
+Monte Carlo (200 T3 training sets; the lower bound up to D = 40,000 cells), regenerates the blocks between
+``<!-- T3-NUMBERS -->``, ``<!-- T3-FLOOR -->`` (the largest gap over the ball), ``<!-- T3-LOWER -->`` and
+``<!-- P8-ETA -->`` (η* from Theorem 3L against the committed
+P8 results; each block closed by ``<!-- /NAME -->``) and draws ``figures/t3-lower``.
 The exit status is 1 if any check fails.
 """
 
@@ -12,15 +15,20 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import typer
 
 from simrank import theory as T
 from simrank import theory_mc as MC
 from simrank.errors import ConfigError
+from simrank.paths import FIGURES_DIR, RESULTS_DIR
 
 theory_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The theorems T1-T6 checked by code.")
 
 PAPER_START, PAPER_END = "<!-- T3-NUMBERS -->", "<!-- /T3-NUMBERS -->"
+LOWER_START, LOWER_END = "<!-- T3-LOWER -->", "<!-- /T3-LOWER -->"
+P8_START, P8_END = "<!-- P8-ETA -->", "<!-- /P8-ETA -->"
+FLOOR_START, FLOOR_END = "<!-- T3-FLOOR -->", "<!-- /T3-FLOOR -->"
 ROUND_OFF = 1e-9  # float64 identities: |difference| below this counts as equal
 
 
@@ -144,7 +152,7 @@ def _t6_identity() -> T.Check:
     )
 
 
-def _monte_carlo_checks(t3_config: MC.T3Config) -> tuple[list[T.Check], dict]:
+def _monte_carlo_checks(t3_config: MC.T3Config, lower: dict) -> tuple[list[T.Check], dict]:
     rows = []
     t1 = MC.t1_monte_carlo(n_train=(64, 512), steps=1500)
     full = [r for r in t1 if r["structure"] == "full" and r["n"] == 512]
@@ -163,16 +171,10 @@ def _monte_carlo_checks(t3_config: MC.T3Config) -> tuple[list[T.Check], dict]:
     )
 
     t3 = MC.t3_monte_carlo(t3_config)
-    ok = t3["violations_population"] <= t3["violations_allowed"] and t3["risk_bound"] < np.log(2)
-    rows.append(
-        T.Check(
-            "T3 MC",
-            "tightness bound/mean gap (Thm 3(a))",
-            t3["tightness"],
-            ok,
-            f"{t3['violations_population']}/{t3['n_sets']} violations (≤{t3['violations_allowed']:.1f} allowed); R̂+bound ≤ {t3['risk_bound']:.4f} < log 2; n={t3['n']}, B={t3['norm_bound']:g}",
-        )
-    )
+    summary = MC.t3_summary(t3)
+    rows += _t3_rows(t3, summary)
+    lower_rows = MC.lower_bound_monte_carlo(**lower)
+    rows.append(_t3_lower_row(lower_rows))
 
     t5 = MC.t5_monte_carlo()
     worst5 = max(r["lce_stat"] / r["lce_limit"] for r in t5)
@@ -197,25 +199,92 @@ def _monte_carlo_checks(t3_config: MC.T3Config) -> tuple[list[T.Check], dict]:
             f"{t6['steps']} GD steps",
         )
     )
-    return rows, t3
+    return rows, {"t3": t3, "summary": summary, "lower": lower_rows}
 
 
-def run_checks(t3_config: MC.T3Config = MC.T3Config(n_sets=30, chunk=30), monte_carlo: bool = True, seed: int = 0):
-    """All checks as :class:`~simrank.theory.Check` rows, and the T3 Monte Carlo result (or None)."""
+#: Proposition 3LB check: two cell counts D (D < n and D ≈ n) × three spacings s, 100 samples of n = 1000 pairs.
+LOWER_BOUND_CHECK = {"spacings": (0.5, 1.0, 2.0), "cells": (64, 1024), "n": 1000, "reps": 100}
+#: The paper's run adds D = 40,000 (D ≫ n) and s = 4.
+LOWER_BOUND_PAPER = {"spacings": (0.25, 0.5, 1.0, 2.0, 4.0), "cells": (64, 1024, 40_000), "n": 1000, "reps": 200}
+#: Proposition 3LB(b) is first order in A = BRs: it is checked where A ≤ 1 and D ≥ n (to FORMULA_RTOL).
+FORMULA_RTOL = 0.05
+
+
+def _t3_rows(t3: dict, summary: dict) -> list[T.Check]:
+    m, allowed = summary["n_sets"], summary["allowed"]
+    st, mn = summary["scorers"]["student"], summary["scorers"]["minimiser"]
+    log2 = float(np.log(2))
+    worst = max(
+        sc[key] for sc in (st, mn) for key in ("global_violations", "global_dd_violations", "global_spec_violations")
+    )
+    global_risk = max(st["global_risk_bound"], mn["global_risk_bound"])
+    local_ok = mn["violations"] <= allowed and st["violations"] <= allowed and mn["risk_bound"] < log2
+    low, high = mn["tight_mean_ci"]
+    return [
+        T.Check(
+            "T3 MC",
+            "bound/mean gap, Thm 3(a), trained student",
+            st["global_tight_mean"],
+            worst <= allowed and global_risk < log2,
+            f"max {worst}/{m} violations of 3(a), 3(b), spec (≤{allowed:.1f} allowed); R̂+bound ≤ {global_risk:.4f} "
+            f"< log 2; bound/20 violated {st['global_control_violations']}/{m} times (cannot fail: see T3-local)",
+        ),
+        T.Check(
+            "T3-local",
+            "bound/mean gap, Thm 3L, converged minimiser",
+            mn["tight_mean"],
+            local_ok,
+            f"95% CI [{low:.1f}, {high:.1f}]; bound/q95 {mn['tight_q95']:.2f}; {mn['violations']}/{m} violations "
+            f"(student {st['violations']}/{m}, ≤{allowed:.1f} allowed); R̂_S2+bound ≤ {mn['risk_bound']:.4f} < log 2",
+        ),
+        T.Check(
+            "T3-control",
+            f"violations of Thm 3L bound/{t3['config']['control_factor']:g} (must exceed allowed)",
+            float(mn["control_violations"]),
+            mn["control_violations"] > allowed,
+            f"{mn['control_violations']}/{m} > {allowed:.1f}: the check detects a bound "
+            f"{t3['config']['control_factor']:g}× too small",
+        ),
+    ]
+
+
+def _t3_lower_row(rows: list[dict]) -> T.Check:
+    ratio = min(r["sup_gap"] / r["lower_bound"] for r in rows)
+    within = all(r["sup_gap"] + 3 * r["sup_gap_se"] >= r["lower_bound"] for r in rows)
+    first_order = [r for r in rows if r["spacing"] <= 1 and r["cells"] >= r["n"]]
+    err = max(abs(r["minimiser_gap"] / r["minimiser_formula"] - 1) for r in first_order)
+    slope = [r["sup_gap"] / r["scale"] for r in rows]
+    return T.Check(
+        "T3-lower",
+        "min measured E sup gap / lower bound (Prop. 3LB(a))",
+        ratio,
+        within and err < FORMULA_RTOL,
+        f"E sup gap = {min(slope):.3f}–{max(slope):.3f} × BRs/√n; (b) rel. error {err:.3f} (A ≤ 1, D ≥ n)",
+    )
+
+
+def run_checks(
+    t3_config: MC.T3Config = MC.T3Config(n_sets=20, chunk=20),
+    monte_carlo: bool = True,
+    seed: int = 0,
+    lower: dict = LOWER_BOUND_CHECK,
+):
+    """All checks as :class:`~simrank.theory.Check` rows, and the Monte Carlo results (``{"t3", "summary",
+    "lower"}``, or None with ``monte_carlo=False``)."""
     rows = _exact_checks(np.random.default_rng(seed))
     if not monte_carlo:
         return rows, None
-    mc_rows, t3 = _monte_carlo_checks(t3_config)
-    return rows + mc_rows, t3
+    mc_rows, results = _monte_carlo_checks(t3_config, lower)
+    return rows + mc_rows, results
 
 
-def update_paper(path: Path, block: str) -> None:
-    """Replace the marked T3 block of ``path`` (or the bare placeholder) with ``block``."""
+def update_paper(path: Path, block: str, start: str = PAPER_START, end: str = PAPER_END) -> None:
+    """Replace the block of ``path`` between the markers ``start`` and ``end`` (or the bare ``start``) with ``block``."""
     text = path.read_text()
-    new = f"{PAPER_START}\n{block}\n{PAPER_END}"
-    pattern = re.compile(re.escape(PAPER_START) + r"(.*?" + re.escape(PAPER_END) + r")?", re.S)
-    if PAPER_START not in text:
-        raise ConfigError(f"{path} has no {PAPER_START} marker; add it where the T3 numbers belong")
+    new = f"{start}\n{block}\n{end}"
+    pattern = re.compile(re.escape(start) + r"(.*?" + re.escape(end) + r")?", re.S)
+    if start not in text:
+        raise ConfigError(f"{path} has no {start} marker; add it where the generated numbers belong")
     path.write_text(pattern.sub(lambda _: new, text, count=1))
 
 
@@ -223,15 +292,19 @@ def update_paper(path: Path, block: str) -> None:
 def check(
     json_file: Path = typer.Option(None, "--json", help="write the rows as a JSON list to this file"),
     paper: Path = typer.Option(
-        None, "--paper", help="regenerate the T3 numbers block of this markdown file (full 200-set T3 run)"
+        None,
+        "--paper",
+        help="full runs (200 T3 training sets, lower bound up to D = 40,000, P8's η*): regenerate the T3, "
+        "lower-bound and P8 blocks of this markdown file and the figure figures/t3-lower",
     ),
     quick: bool = typer.Option(False, "--quick", help="exact checks only (no Monte Carlo)"),
 ) -> None:
     """Run every check of T1-T6 and print one row per statement; exit 1 if any fails."""
     if paper is not None and not paper.is_file():
         raise ConfigError(f"--paper {paper} is not a file")
-    config = MC.T3Config() if paper is not None else MC.T3Config(n_sets=30, chunk=30)
-    rows, t3 = run_checks(config, monte_carlo=not quick)
+    full = paper is not None and not quick
+    config = MC.T3Config() if full else MC.T3Config(n_sets=20, chunk=20)
+    rows, results = run_checks(config, monte_carlo=not quick, lower=LOWER_BOUND_PAPER if full else LOWER_BOUND_CHECK)
     typer.echo(f"{'statement':16s} {'compared':62s} {'value':>11s}  result")
     for r in rows:
         typer.echo(
@@ -239,8 +312,15 @@ def check(
         )
     if json_file is not None:
         json_file.write_text(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False) + "\n")
-    if paper is not None and t3 is not None:
-        update_paper(paper, MC.t3_paper_block(t3))
-        typer.echo(f"T3 numbers written to {paper}")
+    if full:
+        update_paper(paper, MC.t3_paper_block(results["t3"], results["summary"]))
+        floor = MC.t3_ball_floor(config)
+        update_paper(paper, MC.t3_floor_block(floor, results["t3"], results["summary"]), FLOOR_START, FLOOR_END)
+        localised = [MC.lower_bound_localised(s) for s in LOWER_BOUND_PAPER["spacings"]]
+        update_paper(paper, MC.lower_bound_paper_block(results["lower"], localised), LOWER_START, LOWER_END)
+        MC.lower_bound_figure(results["lower"], localised, FIGURES_DIR / "t3-lower")
+        p8 = MC.p8_eta_comparison(pd.read_parquet(RESULTS_DIR / "p08-augmentation" / "results.parquet"), reps=2)
+        update_paper(paper, MC.p8_paper_block(p8), P8_START, P8_END)
+        typer.echo(f"T3 numbers written to {paper}, figure to {FIGURES_DIR / 't3-lower'}.png/.pdf/.txt")
     if not all(r.holds for r in rows):
         raise typer.Exit(1)

@@ -69,21 +69,178 @@ def test_t2_paper_numbers():  # correction 2
 # ---------------------------------------------------------------- T3
 
 
-def test_t3_bound_constants():
-    B, rho2, rho_inf, n, delta = 2.0, 1.2, 1.9, 1000, 0.05
-    c = np.log1p(np.exp(B * rho_inf))
-    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) == pytest.approx(
-        2 * B * rho2 / np.sqrt(n) + c * np.sqrt(np.log(1 / delta) / (2 * n))
-    )
-    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, data_dependent=True) == pytest.approx(
-        2 * B * rho2 / np.sqrt(n) + 3 * c * np.sqrt(np.log(2 / delta) / (2 * n))
-    )
-    ck = np.log(1 + 7 * np.exp(B * rho_inf))
-    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta, k=8, listwise=True) == pytest.approx(
-        2 * np.sqrt(14) * B * rho2 / np.sqrt(n) + ck * np.sqrt(np.log(1 / delta) / (2 * n))
-    )
-    # The population version with ρ₂ ≤ ρ_∞ ≤ R_QΔ_Q never exceeds the spec's form.
-    assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) <= T.t3_spec_bound(B, 1.0, rho_inf, n, delta)
+def _ball_sup(U, sigma, B):
+    """Exact ``sup_{‖W‖_F ≤ B} (1/n) Σ σ_t ⟨W, u_t⟩ = (B/n) ‖Σ σ_t u_t‖``."""
+    return B * np.linalg.norm(sigma @ U, axis=-1) / U.shape[0]
+
+
+def test_t3_rademacher_term_is_an_upper_bound_and_nearly_sharp():
+    # Lemma 3.1 (the 2Bρ̂₂/√n of Theorem 3 is twice it): with X = Σ σ_t u_t the exact sup is (B/n)‖X‖, and
+    # (B/n)√E‖X‖² = Bρ̂₂/√n ≥ E sup ≥ (B/n) (E‖X‖²)^{3/2}/(E‖X‖⁴)^{1/2} (Hölder), with
+    # E‖X‖⁴ = Σ‖u_s‖⁴ + Σ_{s≠t} (‖u_s‖²‖u_t‖² + 2⟨u_s, u_t⟩²). Both sides are checked on 4000 sign vectors.
+    rng = np.random.default_rng(0)
+    n, d, B = 400, 3, 2.0
+    q, docs = rng.normal(size=(n, d)), rng.normal(size=(n, 2, d))
+    U = T.pair_features(q, docs, np.zeros((n, 2)))[0][:, 0]
+    sigma = rng.choice([-1.0, 1.0], (4000, n))
+    measured = _ball_sup(U, sigma, B)
+    rho2_hat = T.rms_query_diameter(q, docs)
+    half_term = (T.t3_gap_bound(B, rho2_hat, 1.0, n, 0.5) - T.t3_gap_bound(B, 0.0, 1.0, n, 0.5)) / 2
+    gram = U @ U.T
+    sq = np.diag(gram)
+    second = sq.sum()
+    fourth = np.sum(sq**2) + (second**2 - np.sum(sq**2)) + 2 * (np.sum(gram**2) - np.sum(sq**2))
+    holder = B / n * second**1.5 / np.sqrt(fourth)
+    se = measured.std() / np.sqrt(len(measured))
+    assert half_term == pytest.approx(B / n * np.sqrt(second))
+    assert holder - 3 * se <= measured.mean() <= half_term + 3 * se
+    assert holder > 0.9 * half_term  # so the Rademacher term is within 10% of the exact value here
+
+
+def test_t3_range_is_the_largest_loss_in_the_ball():
+    # c = sp(Bρ_∞) bounds soft RankNet on every group in the ball, and W = B u/‖u‖ on the group with the largest
+    # ‖q‖Δ and a hard teacher (p = 0) attains it.
+    rng = np.random.default_rng(1)
+    B, n = 1.5, 300
+    q, docs = rng.normal(size=(n, 3)), rng.normal(size=(n, 2, 3))
+    U, y = T.pair_features(q, docs, rng.normal(0, 3, (n, 2)))
+    rho_inf = float(np.max(np.linalg.norm(U, axis=-1)))
+    c = T.ranknet_range(B, rho_inf)
+    for _ in range(50):
+        w = rng.normal(size=9)
+        w *= B / np.linalg.norm(w)
+        assert np.max(np.asarray(T.draw_losses(w, U, y, 1.0))) <= c + 1e-9
+    top = int(np.argmax(np.linalg.norm(U[:, 0], axis=-1)))
+    w = B * U[top, 0] / np.linalg.norm(U[top, 0])
+    hard = np.asarray(T.draw_losses(w, U[top : top + 1], np.array([[-200.0]]), 1.0))[0]
+    assert hard == pytest.approx(c, rel=1e-6)
+
+
+def test_t3_spec_form_dominates_theorem_3a():
+    # ρ₂ ≤ ρ_∞ ≤ R_Q Δ_Q and c ≤ log 2 + Bρ_∞, so the spec's form is never smaller.
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        B, rho_inf = rng.uniform(0.1, 5), rng.uniform(0.1, 4)
+        rho2, n, delta = rho_inf * rng.uniform(0, 1), int(rng.integers(10, 10**5)), rng.uniform(0.001, 0.5)
+        assert T.t3_gap_bound(B, rho2, rho_inf, n, delta) <= T.t3_spec_bound(B, 1.0, rho_inf, n, delta) + 1e-12
+
+
+# ---------------------------------------------------------------- T3 localised (Theorem 3L)
+
+
+def test_empirical_bernstein_covers_and_its_half_does_not():
+    # 4000 samples of n = 200 Beta(0.5, 8) variables in [0, 1] (small variance): violations of the δ = 0.1 bound
+    # are Bin(4000, ≤ 0.1); half the deviation is violated far more often (the bound is not vacuous).
+    rng = np.random.default_rng(3)
+    x = rng.beta(0.5, 8, (4000, 200))
+    mean = 0.5 / 8.5
+    dev = np.array([T.empirical_bernstein_deviation(row, 1.0, 0.1) for row in x])
+    excess = mean - x.mean(1)
+    assert np.mean(excess > dev) <= 0.1 + 3 * np.sqrt(0.1 * 0.9 / 4000)
+    assert np.mean(excess > dev / 4) > 0.01
+    # and it beats Hoeffding's √(log(1/δ)/(2n)) for this low-variance variable
+    assert dev.mean() < np.sqrt(np.log(1 / 0.1) / 400)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0, 1), st.floats(-8, 8), st.floats(0.01, 3), st.floats(0, 2), st.integers(0, 2**31 - 1))
+def test_local_lipschitz_constant_is_valid(p, m0, norm_u, radius, seed):
+    # |φ(m) − φ(m')| ≤ L|m − m'| for φ(m) = BCE(p, σ(m)) on |m − m₀| ≤ r‖u‖ (Theorem 3L, step 2).
+    L = float(T.local_lipschitz(p, m0, norm_u, radius))
+    rng = np.random.default_rng(seed)
+    m = m0 + radius * norm_u * rng.uniform(-1, 1, (2, 200))
+    phi = np.logaddexp(0, m) - p * m
+    assert np.all(np.abs(phi[0] - phi[1]) <= L * np.abs(m[0] - m[1]) + 1e-13)  # float64 round-off of φ
+    assert L <= max(p, 1 - p) + 1e-12
+
+
+def test_local_lipschitz_is_sharp_at_the_centre():
+    # At r = 0 the constant is the derivative |σ(m₀) − p| itself.
+    assert float(T.local_lipschitz(0.3, 1.0, 2.0, 0.0)) == pytest.approx(abs(1 / (1 + np.exp(-1.0)) - 0.3))
+
+
+def test_shell_moments_match_a_direct_computation():
+    rng = np.random.default_rng(4)
+    U, y, w0 = rng.normal(size=(50, 3, 4)), rng.normal(size=(50, 3)), rng.normal(size=4)
+    second, top = T.shell_moments(U, y, 1.0, w0, 0.3)
+    L = T.local_lipschitz(1 / (1 + np.exp(-y)), U @ w0, np.linalg.norm(U, axis=-1), 0.3)
+    M = sum(L[t, i] ** 2 * np.outer(U[t, i], U[t, i]) for t in range(50) for i in range(3)) / 150
+    assert second == pytest.approx(np.trace(M))
+    assert top == pytest.approx(np.linalg.eigvalsh(M)[-1])
+
+
+def test_shell_index_picks_the_first_shell_containing_the_point():
+    for distance in (1e-4, 0.0625, 0.07, 0.3, 2.6, 40.0):
+        j = T.shell_index(distance)
+        assert j >= 1 and T.SHELL_R0 * T.SHELL_GROWTH**j >= distance
+        assert j == 1 or T.SHELL_R0 * T.SHELL_GROWTH ** (j - 1) < distance
+
+
+def test_localised_bound_terms_add_up_and_grow_with_the_distance():
+    rng = np.random.default_rng(5)
+    losses = rng.uniform(0, 1, 5000)
+    moments = lambda r: (0.2, 0.01)  # noqa: E731
+    near = T.localised_t3_bound(losses, 2.0, 0.1, moments, 2.0, 0.05)
+    far = T.localised_t3_bound(losses, 2.0, 1.0, moments, 2.0, 0.05)
+    assert near["bound"] == pytest.approx(near["at_w0"] + near["uniform"])
+    assert near["at_w0"] == far["at_w0"] and far["uniform"] > 5 * near["uniform"]
+
+
+def test_ball_minimiser_is_optimal_in_the_ball():
+    from simrank.theory_mc import ball_minimiser
+
+    rng = np.random.default_rng(6)
+    n, B = 2000, 1.0
+    q, docs = rng.normal(size=(n, 3)), rng.normal(size=(n, 2, 3))
+    teacher = np.einsum("na,ab,nkb->nk", q, 3 * rng.normal(size=(3, 3)), docs)  # ‖W*‖ ≫ B: constraint active
+    U, y = T.pair_features(q, docs, teacher)
+    w, residual = ball_minimiser(U, y, 1.0, B, np.ones(9))
+    assert residual < 1e-10 and np.linalg.norm(w) == pytest.approx(B)
+    risk = lambda v: float(np.mean(T.draw_losses(v, U, y, 1.0)))  # noqa: E731
+    best = risk(w)
+    for _ in range(100):
+        v = w + rng.normal(0, 0.05, 9)
+        v *= min(1.0, B / np.linalg.norm(v))
+        assert risk(v) >= best - 1e-12
+
+
+# ---------------------------------------------------------------- T3 lower bound (Proposition 3LB)
+
+
+def test_lower_bound_multinomial_moments():
+    # The two moment bounds of Proposition 3LB(a) against simulated multinomial counts.
+    rng = np.random.default_rng(7)
+    for n, D in ((200, 16), (1000, 64), (500, 2000)):
+        xi = 1 / D - rng.multinomial(n, np.full(D, 1 / D), size=4000) / n
+        norm, biggest = np.linalg.norm(xi, axis=1), np.abs(xi).max(1)
+        lower = np.sqrt((1 - 1 / D) / n) / np.sqrt(1 + 2 * (1 - 1 / n) / (D - 1))
+        upper = ((1 - 1 / D) * (1 + 3 * (n - 2) * (1 - 1 / D) / D) / n**3) ** 0.25
+        assert norm.mean() + 3 * norm.std() / np.sqrt(4000) >= lower
+        assert norm.mean() <= np.sqrt((1 - 1 / D) / n)  # Jensen, the other side
+        assert biggest.mean() - 3 * biggest.std() / np.sqrt(4000) <= upper
+
+
+def test_lower_bound_world_has_fixed_corpus_diameter_and_sampled_diameter_s():
+    for s in (0.1, 1.0, 3.0):
+        queries, corpus, negatives = T.lower_bound_world(4, 2.0, s, 10.0)
+        assert np.allclose(np.linalg.norm(queries, axis=1), 2.0)
+        sampled = corpus[negatives > 0]
+        assert np.allclose(np.linalg.norm(sampled - corpus[0], axis=1), s)  # Δ(G) = s for every group
+        assert T.world_rho_inf(corpus, 1.0) == pytest.approx(10.0 * np.sqrt(2))  # fixed by the far documents
+
+
+def test_lower_bound_is_below_the_measured_sup_and_the_minimiser_formula_holds():
+    from simrank.theory_mc import lower_bound_monte_carlo
+
+    rows = lower_bound_monte_carlo((0.5, 2.0), (64, 4096), n=1000, reps=60)
+    for r in rows:
+        assert r["sup_gap"] + 3 * r["sup_gap_se"] >= r["lower_bound"], r
+        assert r["sup_gap"] <= r["t3_bound"]  # and Theorem 3 holds above it
+        assert 0.35 <= r["sup_gap"] / r["scale"] <= 0.4 + 1e-3  # ≈ (½ − p₀) BRs/√n
+        if r["spacing"] <= 1 and r["cells"] >= r["n"]:
+            assert r["minimiser_gap"] / r["minimiser_formula"] == pytest.approx(1, abs=0.05), r
+    # Negative control: a lower bound with constant 1 instead of ½ − p₀ = 0.4 is above the measurement.
+    assert all(r["sup_gap"] < r["lower_bound"] / 0.4 for r in rows)
 
 
 # ---------------------------------------------------------------- T4
@@ -123,6 +280,32 @@ def test_t4_group_loss_counterexample():  # correction 6: k = 3, ℓ = 1[x₂ = 
     risk_nu, risk_mu = nu[1] ** 2, mu[1] ** 2
     assert (risk_nu, risk_mu) == pytest.approx((0.01, 0.25))
     assert risk_mu > kap * risk_nu and risk_mu == pytest.approx(kap**2 * risk_nu)
+
+
+def _all_pairs_excess(f, g, tau=1.0, weights=None):
+    from simrank.losses import ranknet_soft
+    from simrank.measures import pairwise_entropy
+
+    return ranknet_soft(f, g, tau=tau) - pairwise_entropy(g, tau)
+
+
+@pytest.mark.parametrize("G,ratio_over_kappa", [(10.0, 92.8), (20.0, 99.0)])
+def test_t4_all_pairs_ranknet_needs_kappa_squared(G, ratio_over_kappa):  # §8 item 6, soft RankNet over all pairs
+    kap = 99.0
+    p, nu, mu = np.array([1.0, 0, 0]), np.array([1 - 2 / 297, 1 / 297, 1 / 297]), np.full(3, 1 / 3)
+    g = np.array([0.0, -G, -G])
+    f = g + np.array([0.0, 1.0, -1.0])
+    with T.x64(True):
+        risk = {
+            name: float(T.enumerated_risk(f, *T.enumerate_groups(p, law, 3), _all_pairs_excess, teacher=g))
+            for name, law in (("nu", nu), ("mu", mu))
+        }
+    ratio = risk["mu"] / risk["nu"]
+    assert kappa(mu[None], nu[None]) == pytest.approx(kap)
+    assert kap < ratio <= kap**2 * (1 + 1e-12)  # more than κ, never more than κ²
+    assert ratio / kap == pytest.approx(ratio_over_kappa, abs=0.05)
+    if G == 10.0:
+        assert ratio == pytest.approx(9187.2, abs=0.05)
 
 
 def test_t4_lce_excess_over_bayes_counterexample():  # correction 6, second bullet
@@ -179,7 +362,7 @@ def test_t4_infinite_kappa_prescribes_full_mixing():  # correction 8, last bulle
 # ---------------------------------------------------------------- T5
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(simplex(3, 0.1), simplex(3, 0.1), scores(3), st.integers(2, 4), taus)
 def test_t5_exact_optima_on_enumerable_worlds(p, nu, g, k, tau):
     # The optimum g/τ is identifiable in float64 only while every softmax weight e^{-(gap)} is far above
@@ -307,3 +490,17 @@ def test_update_paper_replaces_the_marked_block(tmp_path):
     update_paper(paper, "first")
     update_paper(paper, "second")
     assert paper.read_text() == "a\n<!-- T3-NUMBERS -->\nsecond\n<!-- /T3-NUMBERS -->\nb\n"
+
+
+def test_t3_monte_carlo_rows_on_a_small_run():
+    # A small run (3 sets of 2,000 pairs) exercises the pipeline; the statistical checks are the slow tests.
+    from simrank import theory_mc as MC
+    from simrank.theory_cli import _t3_rows
+
+    r = MC.t3_monte_carlo(MC.T3Config(n_sets=3, n=2000, n_population=2000, steps=20, chunk=3))
+    assert r["gap_S2"].shape == (2, 3) and r["kkt_residual"] < 1e-8
+    assert np.allclose(r["bound"], r["at_w0"] + r["uniform"])
+    assert np.all(r["distance"][1] < r["distance"][0])  # the converged minimiser is nearer W₀ than the student
+    rows = _t3_rows(r, MC.t3_summary(r))
+    assert [row.statement for row in rows] == ["T3 MC", "T3-local", "T3-control"]
+    assert all(np.isfinite(row.value) for row in rows)
