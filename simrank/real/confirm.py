@@ -27,6 +27,7 @@ One compiled trainer per (student, loss, steps) (the loss is static; learning ra
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -363,7 +364,7 @@ def run_confirm(
     ``baselines.parquet``, ``kappas.parquet``, ``meta.json`` and TREC runs (seed 0) into ``out``.
 
     Every input is loaded and checked before anything is written.  Returns ``(results, meta)``."""
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     start = time.perf_counter()
     data = prepare(data_dir, cfg, eval_dirs)
     timings["prepare_s"] = time.perf_counter() - start
@@ -470,6 +471,7 @@ def run_confirm(
     results = pd.DataFrame(rows)
     baselines, discrepancy = evaluate_baselines(data, out, starts)
     timings["total_s"] = time.perf_counter() - start
+    timings["load_average_end"] = os.getloadavg()[0]
     timings["max_ir_measures_discrepancy"] = float(max(trec_checks + [discrepancy]))
     results.to_parquet(out / "results.parquet", index=False)
     tuning.to_parquet(out / "tuning.parquet", index=False)

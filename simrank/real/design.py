@@ -100,6 +100,7 @@ FIELDS = {
     "rule.margin": "margin",
     "rule.alpha": "alpha",
     "rule.n_resamples": "n_resamples",
+    "rule.n_permutations": "n_permutations",
     "kappa.betas": "tempered_betas",
 }
 
@@ -119,17 +120,19 @@ class RealConfig:
     n_titles: int = 500
     validation_fraction: float = 0.2
     losses: tuple[str, ...] = ("lce", "kl", "margin_mse", "ranknet_soft", "ranknet_hard")
-    samplers: tuple[str, ...] = ("random", "bm25", "teacher", "mixture", "teacher+filter")
+    samplers: tuple[str, ...] = ("random", "bm25", "teacher", "teacher+filter")
     group_sizes: tuple[int, ...] = (2, 8)
     students: tuple[str, ...] = ("full", "diag")
     pool_size: int = 100
     eta: float = 0.5
     filter_margin: float = 1.0
-    n_groups: int = 1024
+    n_groups: int = 2048
     batch_size: int = 64
     weight_decay: float = 1e-3
-    learning_rates: dict = field(default_factory=lambda: {"full": (1e-3, 1e-2), "diag": (1e-2, 1e-1)})
-    tune_steps: tuple[int, ...] = (150, 500)
+    learning_rates: dict = field(
+        default_factory=lambda: {"full": (1e-3, 3e-3, 1e-2, 3e-2), "diag": (1e-2, 3e-2, 0.1, 0.3)}
+    )
+    tune_steps: tuple[int, ...] = (150, 400)
     tune_seeds: int = 2
     tune_sampler: str = "bm25"
     tune_group_size: int = 8
@@ -138,6 +141,7 @@ class RealConfig:
     margin: float = 0.02
     alpha: float = 0.05
     n_resamples: int = 2000
+    n_permutations: int = 50_000
     tempered_betas: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 40.0)
 
     def __post_init__(self):
@@ -162,7 +166,7 @@ class RealConfig:
         for k in (*self.group_sizes, self.tune_group_size):
             if not isinstance(k, int) or k < 2:
                 raise ConfigError(f"group size {k!r} is not allowed; it must be an integer >= 2")
-        for name in ("pool_size", "n_groups", "batch_size", "tune_seeds", "n_resamples"):
+        for name in ("pool_size", "n_groups", "batch_size", "tune_seeds", "n_resamples", "n_permutations"):
             check_positive(name, getattr(self, name))
         for steps in self.tune_steps:
             check_positive("tune.steps", steps)

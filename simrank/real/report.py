@@ -133,17 +133,18 @@ def learning_cells(run: dict) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- the tests of one student
 
 
-def _diff_test(name: str, family: str, a: np.ndarray, b: np.ndarray, n: int) -> dict:
-    """Bootstrap CI and randomisation p of ``mean(a − b)``; ``b`` may be a per-query baseline vector."""
+def _diff_test(name: str, family: str, a: np.ndarray, b: np.ndarray, n: tuple[int, int]) -> dict:
+    """Bootstrap CI (``n[0]`` replicates) and randomisation p (``n[1]`` sign flips) of ``mean(a − b)``;
+    ``b`` may be a per-query baseline vector."""
     b = np.broadcast_to(b, a.shape)
-    ci = paired_bootstrap(a, b, n_boot=n)
+    ci = paired_bootstrap(a, b, n_boot=n[0])
     return {
         "family": family,
         "comparison": name,
         "diff": ci.mean,
         "low": ci.low,
         "high": ci.high,
-        "p": paired_randomization_test(a, b, n_perm=n),
+        "p": paired_randomization_test(a, b, n_perm=n[1]),
         "seeds": ci.n_seeds,
         "queries": ci.n_queries,
     }
@@ -159,7 +160,7 @@ def query_tests(run: dict, student: str) -> pd.DataFrame:
     meta, rows = run["meta"], run["results"]
     rows = rows[rows.student == student]
     cfg = meta["config"]
-    n, margin = cfg["n_resamples"], cfg["margin"]
+    n, margin = (cfg["n_resamples"], cfg["n_permutations"]), cfg["margin"]
     k = max(cfg["group_sizes"])
     arms = list(dict.fromkeys(rows.arm))
     samplers = list(dict.fromkeys(rows.sampler))
@@ -488,7 +489,9 @@ def _setup(run: dict) -> str:
         f"{cfg['batch_size']}, weight decay {cfg['weight_decay']}; teacher {cfg['teacher']} (weights "
         f"{cfg['teacher_weights']}), τ = {cfg['tau']}. Zero-shot: {zs or 'none'}.\n\n"
         f"Wall time {t['total_s']:.0f} s (data {t['prepare_s']:.0f} s, learning-rate search {t['tune_s']:.0f} s, "
-        f"grid {t['train_eval_s']:.0f} s) on {meta.get('cpu') or 'this machine'}. In-jit measures agree with "
+        f"grid {t['train_eval_s']:.0f} s) on {meta.get('cpu') or 'this machine'}, 1-min load average "
+        f"{t.get('load_average_start', float('nan')):.1f} at the start and {t.get('load_average_end', float('nan')):.1f} "
+        "at the end. In-jit measures agree with "
         f"`ir_measures` to {t['max_ir_measures_discrepancy']:.1e}.\n"
     )
 
