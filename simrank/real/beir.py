@@ -56,6 +56,7 @@ class Collection:
     query_texts: tuple[str, ...]
     qrels: Mapping[str, pd.DataFrame]
     unlabeled_query_ids: tuple[str, ...]
+    doc_titles: tuple[str, ...] = ()  # the ``title`` field of each document ("" when absent)
 
     def query_texts_for(self, query_ids: Iterable[str]) -> list[str]:
         """Texts of the given query ids, in that order."""
@@ -170,6 +171,7 @@ def load_collection(data_dir: str | os.PathLike | None = None, splits: Iterable[
         query_texts=tuple(t for _, t in queries),
         qrels=qrels,
         unlabeled_query_ids=tuple(q for q, _ in unlabelled),
+        doc_titles=tuple(title for _, title, _ in docs),
     )
 
 

@@ -13,39 +13,46 @@ real_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-da
 
 @real_app.command()
 def confirm(
-    data: Path = typer.Option(None, help="BEIR folder with cached embeddings (default: $SIMRANK_DATA)"),
+    data: Path = typer.Option(
+        None, help="BEIR folder with train and test qrels and cached embeddings (default: $SIMRANK_DATA)"
+    ),
     out: Path = typer.Option(None, help="output folder (default: results/real-confirm[-quick])"),
-    quick: bool = typer.Option(False, "--quick", help="the small grid (~1-2 min)"),
-    full: bool = typer.Option(False, "--full", help="the full grid: every student (see docs for its time)"),
+    config: Path = typer.Option(None, help="design TOML (default: experiments/real-confirm.toml)"),
+    quick: bool = typer.Option(False, "--quick", help="apply the config's [quick] table (smoke run, < 2 min)"),
     seeds: int = typer.Option(None, help="override the number of seeds"),
-    eval_data: list[Path] = typer.Option([], "--eval-data", help="another BEIR folder for zero-shot evaluation"),
+    queries: str = typer.Option(
+        None, help="training-query sources of the teacher-labelled arms, comma-separated: train,unlabeled,titles"
+    ),
+    eval_data: list[Path] = typer.Option(
+        [], "--eval-data", help="another BEIR folder for zero-shot evaluation (repeatable)"
+    ),
 ) -> None:
-    """Train the grid on DATA, write results.parquet, TREC runs, figure and report; print table and verdicts."""
-    from simrank.errors import ConfigError, check_positive
+    """Tune, train and measure the design on DATA; write results, tuning and baseline tables, figures and report.md."""
+    from simrank.errors import check_positive
     from simrank.paths import default_data_dir
-    from simrank.real.confirm import GRIDS, run_confirm
-    from simrank.real.report import confirm_figure, format_table, load_run, render_markdown, summary_table
+    from simrank.real.confirm import run_confirm
+    from simrank.real.design import load_real_config
+    from simrank.real.report import confirm_figure, curves_figure, render_markdown
 
-    if quick and full:
-        raise ConfigError("--quick and --full are not allowed together; choose one")
-    name = "quick" if quick else "full" if full else "default"
-    grid = GRIDS[name]
     if seeds is not None:
         check_positive("--seeds", seeds)
-        grid = replace(grid, seeds=seeds)
+    cfg = load_real_config(config, quick=quick, seeds=seeds)
+    if queries is not None:
+        cfg = replace(cfg, query_sources=tuple(q.strip() for q in queries.split(",") if q.strip()))
     data = Path(data) if data is not None else default_data_dir()
-    out = (
-        Path(out) if out is not None else Path("results") / ("real-confirm" + ("" if name == "default" else f"-{name}"))
+    out = Path(out) if out is not None else Path("results") / ("real-confirm-quick" if quick else "real-confirm")
+    results, meta = run_confirm(
+        data, out, cfg, progress=typer.echo, eval_dirs=tuple(eval_data), cpu=f"{os.cpu_count()} CPU cores"
     )
-    run_confirm(data, out, grid, progress=typer.echo, eval_dirs=tuple(eval_data), cpu=f"{os.cpu_count()} CPU cores")
-    results, _, baselines, meta = load_run(out)
-    typer.echo(format_table(summary_table(results)))
-    figure = confirm_figure(results, baselines, out / "figure")
+    import pandas as pd
+
+    confirm_figure(results, pd.read_parquet(out / "baselines.parquet"), out / "figure")
+    curves_figure(results, out / "curves")
     report = render_markdown(out)
     (out / "report.md").write_text(report)
     typer.echo("\n" + report)
     typer.echo(
-        f"{meta['n_models']} models in {meta['timings']['total_s']:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}"
+        f"{meta['n_models']} models in {meta['timings']['total_s']:.1f} s -> {out / 'results.parquet'}, {out / 'report.md'}"
     )
 
 
@@ -69,12 +76,18 @@ def encode(
 @real_app.command()
 def report(
     out: Path = typer.Option(Path("results/real-confirm"), help="folder of a finished confirm run"),
-    paper: Path = typer.Option(None, help="also write the Markdown section here (e.g. paper/real.md)"),
+    paper: Path = typer.Option(None, help="also rewrite the generated blocks of this file (e.g. paper/real.md)"),
 ) -> None:
-    """Re-render the report (Markdown) of a finished confirm run from its results files."""
-    from simrank.real.report import render_markdown
+    """Re-render report.md of a finished confirm run (and the generated blocks of --paper) from its files."""
+    from simrank.paper import render
+    from simrank.real.report import blocks, render_markdown
 
-    text = render_markdown(out)
+    generated = blocks(out)
+    text = render_markdown(out, generated=generated)
+    (Path(out) / "report.md").write_text(text)
     if paper is not None:
-        paper.write_text(render_markdown(out, heading="#"))
+        old = Path(paper).read_text()
+        new = render(old, generated)
+        Path(paper).write_text(new)
+        typer.echo(f"{paper}: {'updated' if new != old else 'already up to date'}")
     typer.echo(text)

@@ -1,32 +1,36 @@
 """``simrank real confirm``: train students on real BEIR data with the synthetic pipeline's samplers,
-groups, losses, students and vmapped trainer, and measure them with the same diagnostics.
+groups, losses, students and trainer, choose each arm's learning rate on a validation split, and
+measure every model per query on the test split and on zero-shot collections.
 
 Student (all kinds): the dense cosine plus a learned correction,
 
     f(q, x) = α · qᵀx + h_θ(q, x),      α learned (init ``ALPHA_INIT``), h_θ a :mod:`simrank.students`
-    student (``diag``: qᵀ diag(w) x; ``full``: qᵀ W x with weight decay; ``lowrank``: qᵀ U Vᵀ x with
-    ‖U Vᵀ‖_F ≤ 1; ``mlp``: 2-layer ReLU on [q; x; q⊙x]).
+    student (``diag``: qᵀ diag(w) x; ``full``: qᵀ W x; ``lowrank``: qᵀ U Vᵀ x with ‖U Vᵀ‖_F ≤ 1;
+    ``mlp``: 2-layer ReLU on [q; x; q⊙x]); AdamW with the config's weight decay.
 
-With h_θ = 0 at initialisation every student starts as the dense retriever, so a change in nDCG is
-what the loss and the sampler taught it.  One jit-compiled call per (student, group size, seed)
-trains every (sampler, loss) pair: ``vmap`` over samplers (their groups) and, inside, over losses
-(``lax.switch`` on the loss id, :func:`simrank.runner.switch_loss`).
+With h_θ = 0 at initialisation the bilinear students start as the dense retriever; each model's
+movement from its start (validation, test and zero-shot nDCG@10) is recorded.
 
-Measures per model, on the test queries of the ``test`` qrels (never used in training):
-nDCG@10, RR@10, R@100 over the whole corpus and re-ranking each query's BM25 top-100
-(:mod:`simrank.measures`, cross-checked against ``ir_measures`` on the TREC runs written for seed 0),
-per-query ``KL(softmax(g/τ) ‖ softmax(f))`` over the corpus (:func:`simrank.measures.corpus_kl`) and
-its Spearman correlation with per-query nDCG@10; on the training groups: Δ̂ (0.99-quantile of the
-group diameters), the mean pairwise teacher entropy at τ, κ = max_q max_x μ_q(x)/ν_q(x) with μ uniform,
-and the sampler locality ``1 − H(ν)/log N``.
+Data (see :mod:`simrank.real.design` for the arms):
+
+* the train-qrels queries are split once (seeded) into *fit* and *validation* queries; validation keeps
+  its gold qrels and is used only to choose learning rates and steps and to measure movement;
+* primary arms train on the teacher-labelled pool: the fit queries (judgments ignored), the unlabelled
+  claims and title pseudo-queries (``queries.sources``); the supervised arm ``lce_gold`` on the fit
+  queries with their gold positives;
+* the test qrels are used for measurement only.
+
+One compiled trainer per (student, loss, steps) (the loss is static; learning rates are a traced
+``lr_scale``) trains a batch of models with ``vmap``; one compiled measurement per student scores them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jax
@@ -35,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from simrank import __version__
-from simrank.groups import QuerySet, draw_groups
+from simrank.groups import Groups, QuerySet, draw_groups
 from simrank.losses import LOSS_SPECS
 from simrank.measures import (
     corpus_kl,
@@ -45,68 +49,23 @@ from simrank.measures import (
     ndcg_at,
     pairwise_entropy,
     rank_correlation,
+    recall_at,
     rr_at,
 )
 from simrank.real.beir import EMBEDDINGS_FILE, Collection, DataError, load_collection, load_embeddings
 from simrank.real.bm25 import BM25Index
+from simrank.real.design import ALPHA_INIT, DEPTH, Arm, RealConfig
 from simrank.real.evaluate import evaluate, run_from_scores, write_trec_run
-from simrank.real.queryset import judged_queries, real_query_set
-from simrank.runner import switch_loss
+from simrank.real.queryset import judged_queries, real_query_set, teacher_query_set
 from simrank.samplers import SamplingContext, make_sampler
 from simrank.students import Student, bilinear, mlp
 from simrank.trainer import TrainConfig, make_trainer, mean_loss
 
-ALPHA_INIT = 20.0  # cosine scale at init: softmax(20 cos) is the usual contrastive temperature 0.05
-DEPTH = 100  # BM25 candidates re-ranked, and the depth of every run
-SCORE_CHUNK = 16  # test queries scored at once (bounds the MLP's [chunk, N, 3d] activations)
-TREC_SEED, TREC_GROUP_SIZE = 0, 8  # models whose runs are written and re-scored with ir_measures
-LOSSES = tuple(name for name in LOSS_SPECS if name != "listnet")  # listnet = kl + a constant in f
-DISTILLATION = ("kl", "margin_mse", "ranknet_soft", "ranknet_hard")
+__all__ = ["EvalSet", "Prepared", "make_real_student", "prepare", "residual_student", "run_confirm"]
 
-
-@dataclass(frozen=True)
-class Grid:
-    """What one confirm run trains: every loss × sampler × group size × student × seed."""
-
-    losses: tuple[str, ...] = LOSSES
-    samplers: tuple[str, ...] = ("random", "bm25", "dense", "teacher", "ensemble", "mixture", "teacher+filter")
-    group_sizes: tuple[int, ...] = (2, 4, 8, 16)
-    students: tuple[str, ...] = ("diag",)
-    seeds: int = 5
-    pool_size: int = 100  # M of the top-M samplers
-    eta: float = 0.5  # mixture weight of uniform negatives
-    filter_margin: float = 0.0  # drop negatives with g(q, x) >= g(q, x+) - margin
-    n_groups: int = 512
-    steps: int = 150
-    batch_size: int = 64
-    learning_rate: float = 0.05
-    weight_decay: float = 1e-3  # used by the ``full`` student
-    tau: float = 1.0
-    teacher: str = "hybrid"
-    teacher_weights: tuple[float, float] = (1.0, 1.0)
-    tempered_betas: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 40.0)  # κ-only (P8), not trained
-
-    def sampler_spec(self, name: str) -> dict:
-        specs = {
-            "random": {"kind": "uniform"},
-            "bm25": {"kind": "local", "proxy": "bm25", "pool_size": self.pool_size},
-            "dense": {"kind": "local", "proxy": "dense", "pool_size": self.pool_size},
-            "teacher": {"kind": "teacher_top", "pool_size": self.pool_size},
-            "ensemble": {"kind": "ensemble", "pool_size": self.pool_size},
-            "mixture": {"kind": "local", "proxy": "bm25", "pool_size": self.pool_size, "eta": self.eta},
-            "teacher+filter": {"kind": "teacher_top", "pool_size": self.pool_size, "filter_margin": self.filter_margin},
-        }
-        if name not in specs:
-            raise DataError(f"sampler {name!r} is not allowed; choose one of {', '.join(specs)}")
-        return specs[name]
-
-
-#: Named grids: ``default`` (the measured < 15 min run), ``quick`` (~1-2 min), ``full`` (all students).
-GRIDS = {
-    "default": Grid(students=("diag", "full")),
-    "quick": Grid(samplers=("random", "bm25", "teacher", "teacher+filter"), group_sizes=(2, 8), seeds=3),
-    "full": Grid(students=("diag", "full", "lowrank", "mlp")),
-}
+SCORE_CHUNK = 16  # queries scored at once (bounds the MLP's [chunk, N, 3d] activations)
+CURVE_POINTS = 20  # training-loss curve stored as the means of this many equal windows of steps
+TREC_SEED = 0  # models whose runs are written and re-scored with ir_measures (at the reference group size)
 
 
 def residual_student(base: Student) -> Student:
@@ -128,108 +87,188 @@ def residual_student(base: Student) -> Student:
     return Student(init, apply, project)
 
 
-def make_real_student(name: str, dim: int) -> tuple[Student, float]:
-    """The residual student ``name`` and its weight decay."""
+def make_real_student(name: str, dim: int) -> Student:
+    """The residual student ``name`` (``diag``, ``full``, ``lowrank`` or ``mlp``)."""
     bases = {
-        "diag": (lambda: bilinear(dim, "diagonal"), 0.0),
-        "full": (lambda: bilinear(dim, "full"), None),
-        "lowrank": (lambda: bilinear(dim, "low_rank", rank=16, norm_bound=1.0), 0.0),
-        "mlp": (lambda: mlp(dim, hidden=32), 0.0),
+        "diag": lambda: bilinear(dim, "diagonal"),
+        "full": lambda: bilinear(dim, "full"),
+        "lowrank": lambda: bilinear(dim, "low_rank", rank=16, norm_bound=1.0),
+        "mlp": lambda: mlp(dim, hidden=32),
     }
     if name not in bases:
         raise DataError(f"student {name!r} is not allowed; choose one of {', '.join(bases)}")
-    build, decay = bases[name]
-    return residual_student(build()), decay
+    return residual_student(bases[name]())
+
+
+@dataclass
+class EvalSet:
+    """Queries ranked over a whole corpus: vectors, graded judgments and baseline score matrices."""
+
+    name: str  # "test", "val" or "zs_<collection>"
+    query_ids: list[str]
+    doc_ids: tuple[str, ...]
+    queries: np.ndarray  # [n, d]
+    docs: np.ndarray  # [N, d]
+    grades: np.ndarray  # [n, N]
+    qrels: pd.DataFrame
+    proxies: dict[str, np.ndarray] = field(repr=False)  # bm25, dense, teacher: [n, N]
+    candidates: np.ndarray | None = None  # [n, DEPTH] BM25 top-100 (re-ranking), test only
+
+    def arrays(self) -> dict:
+        out = {"queries": self.queries, "docs": self.docs, "grades": self.grades}
+        if self.candidates is not None:
+            mask = np.zeros(self.grades.shape, bool)
+            np.put_along_axis(mask, self.candidates, True, axis=1)
+            out |= {"candidate_mask": mask, "teacher": self.proxies["teacher"]}
+        return out
 
 
 @dataclass
 class Prepared:
-    """The loaded data a confirm run needs: training and test query sets, BM25 candidates."""
+    """Everything a confirm run reads: training pools, validation, test and zero-shot sets."""
 
     collection: Collection
-    train: QuerySet
-    test: QuerySet
-    test_ids: list[str]
-    candidates: np.ndarray  # [n_test, DEPTH] BM25 top-100 corpus indices per test query
+    pools: dict[str, QuerySet]  # "teacher" (primary arms) and "gold" (supervised arm)
+    pool_sizes: dict[str, int]  # training queries per source
+    test: EvalSet
+    val: EvalSet
+    zero_shot: list[EvalSet]
+
+    @property
+    def eval_sets(self) -> list[EvalSet]:
+        return [self.test, self.val, *self.zero_shot]
 
 
-def prepare(data_dir: Path, grid: Grid) -> Prepared:
-    """Load the collection and embeddings; the training set uses ``qrels/train.tsv`` only."""
-    collection = load_collection(data_dir, splits=("train", "test"))
+def _eval_set(name, collection, embeddings, bm25, query_ids, qrels, cfg: RealConfig, rerank: bool) -> EvalSet:
+    qs = real_query_set(
+        collection,
+        embeddings,
+        bm25,
+        query_ids,
+        qrels,
+        teacher=cfg.teacher,
+        teacher_weights=cfg.teacher_weights,
+        teacher_positive=True,
+    )
+    candidates = None
+    if rerank:
+        candidates, _ = bm25.top_k(collection.query_texts_for(query_ids), min(DEPTH, qs.n_docs))
+    return EvalSet(
+        name, list(query_ids), collection.doc_ids, qs.queries, qs.docs, qs.grades, qrels, qs.proxies, candidates
+    )
+
+
+def _positive_queries(qrels: pd.DataFrame) -> list[str]:
+    return judged_queries(qrels[qrels.relevance > 0])
+
+
+def load_zero_shot(data_dir: Path, cfg: RealConfig, dim: int) -> EvalSet:
+    """A zero-shot collection: its ``test`` qrels (queries with a relevant document), embeddings and BM25."""
+    collection = load_collection(data_dir, splits=("test",))
     embeddings = load_embeddings(Path(data_dir) / EMBEDDINGS_FILE, collection)
+    if embeddings.doc_emb.shape[1] != dim:
+        raise DataError(
+            f"--eval-data {data_dir}: embedding dim {embeddings.doc_emb.shape[1]}, expected {dim} (the training data's)"
+        )
+    qrels = collection.qrels["test"]
+    ids = _positive_queries(qrels)
+    if not ids:
+        raise DataError(
+            f"--eval-data {data_dir}: qrels/test.tsv has no judged query with a relevant document (relevance > 0); "
+            "a zero-shot collection needs test judgments"
+        )
+    qrels = qrels[qrels.query_id.isin(set(ids))]
+    return _eval_set(
+        f"zs_{Path(data_dir).name}", collection, embeddings, BM25Index.build(collection), ids, qrels, cfg, False
+    )
+
+
+def prepare(data_dir: Path, cfg: RealConfig, eval_dirs: tuple[Path, ...] = ()) -> Prepared:
+    """Load and check every input (nothing is written): training pools, validation, test and zero-shot sets."""
+    data_dir = Path(data_dir)
+    if not (data_dir / "qrels" / "train.tsv").is_file() and (data_dir / "corpus.jsonl").is_file():
+        raise DataError(
+            f"--data {data_dir}: no qrels/train.tsv; confirm needs a collection with a training split "
+            "(use this one with --eval-data for zero-shot evaluation)"
+        )
+    collection = load_collection(data_dir, splits=("train", "test"))
+    embeddings = load_embeddings(data_dir / EMBEDDINGS_FILE, collection)
     bm25 = BM25Index.build(collection)
-    options = {"teacher": grid.teacher, "teacher_weights": grid.teacher_weights}
     train_qrels, test_qrels = collection.qrels["train"], collection.qrels["test"]
-    train = real_query_set(collection, embeddings, bm25, judged_queries(train_qrels), train_qrels, **options)
-    test_ids = judged_queries(test_qrels)
-    test = real_query_set(collection, embeddings, bm25, test_ids, test_qrels, teacher_positive=True, **options)
-    candidates, _ = bm25.top_k(collection.query_texts_for(test_ids), DEPTH)
-    return Prepared(collection, train, test, test_ids, candidates)
+    labelled = judged_queries(train_qrels)
+    if missing := sorted(set(labelled) - set(_positive_queries(train_qrels))):
+        raise DataError(
+            f"--data {data_dir}: train queries {missing[:5]}{' ...' if len(missing) > 5 else ''} have no positive "
+            "(relevance > 0) in qrels/train.tsv; the gold LCE arm and validation need one per training query"
+        )
+    rng = np.random.default_rng(20240601)
+    n_val = max(1, round(cfg.validation_fraction * len(labelled)))
+    order = rng.permutation(len(labelled))
+    val_ids = [labelled[i] for i in sorted(order[:n_val])]
+    fit_ids = [labelled[i] for i in sorted(order[n_val:])]
+    if not fit_ids or not _positive_queries(train_qrels[train_qrels.query_id.isin(set(val_ids))]):
+        raise DataError(f"--data {data_dir}: too few training queries ({len(labelled)}) to split off a validation set")
+    options = {"teacher": cfg.teacher, "teacher_weights": cfg.teacher_weights}
+    gold = real_query_set(collection, embeddings, bm25, fit_ids, train_qrels, **options)
+    vectors, texts, sizes = [], [], {}
+    if "train" in cfg.query_sources:
+        vectors.append(gold.queries)
+        texts += collection.query_texts_for(fit_ids)
+        sizes["train"] = len(fit_ids)
+    if "unlabeled" in cfg.query_sources:
+        ids = list(collection.unlabeled_query_ids)
+        vectors.append(embeddings.query_emb[[embeddings.query_row[q] for q in ids]].reshape(len(ids), -1))
+        texts += collection.query_texts_for(ids)
+        sizes["unlabeled"] = len(ids)
+    if "titles" in cfg.query_sources:
+        titled = [j for j, t in enumerate(collection.doc_titles) if t.strip()]
+        rows = sorted(np.random.default_rng(7).permutation(titled)[: cfg.n_titles].tolist())
+        vectors.append(embeddings.doc_emb[rows])
+        texts += [collection.doc_titles[j] for j in rows]
+        sizes["titles"] = len(rows)
+    if not texts:
+        raise DataError(f"queries.sources = {list(cfg.query_sources)} gives no training query on {data_dir}")
+    teacher_pool = teacher_query_set(
+        embeddings, bm25, np.concatenate(vectors), texts, label=cfg.label_source, tau=cfg.tau, **options
+    )
+    test = _eval_set("test", collection, embeddings, bm25, judged_queries(test_qrels), test_qrels, cfg, True)
+    val_qrels = train_qrels[train_qrels.query_id.isin(set(val_ids))]
+    val = _eval_set("val", collection, embeddings, bm25, val_ids, val_qrels, cfg, False)
+    zero_shot = [load_zero_shot(d, cfg, embeddings.doc_emb.shape[1]) for d in eval_dirs]
+    names = [z.name for z in zero_shot]
+    if len(set(names)) < len(names):
+        raise DataError(f"--eval-data folders must have distinct names, got {names}")
+    for k in (*cfg.group_sizes, cfg.tune_group_size):
+        if k > gold.n_docs:
+            raise DataError(f"group size {k} is not allowed; it must be <= the corpus size {gold.n_docs}")
+    return Prepared(
+        collection, {"teacher": teacher_pool, "gold": gold}, sizes | {"validation": len(val_ids)}, test, val, zero_shot
+    )
 
 
-def _corpus_scores(student: Student, params, queries, docs) -> jax.Array:
-    """``f(q_i, x_j)`` for every test query and corpus document, ``[n, N]``, in query chunks."""
-    n = queries.shape[0]
-    pad = -n % SCORE_CHUNK
-    blocks = jnp.pad(queries, ((0, pad), (0, 0))).reshape(-1, SCORE_CHUNK, queries.shape[1])
-    scores = jax.lax.map(lambda q: student.apply(params, q, docs[None]), blocks)
-    return scores.reshape(-1, docs.shape[0])[:n]
+# ----------------------------------------------------------------------------- groups
 
 
-def _recall_at(scores: jax.Array, grades: jax.Array, cutoff: int) -> jax.Array:
-    """``|relevant in top cutoff| / |relevant|`` per row (0 when nothing is relevant)."""
-    _, top = jax.lax.top_k(scores, cutoff)
-    hit = jnp.take_along_axis(grades, top, axis=-1) > 0
-    total = jnp.sum(grades > 0, -1)
-    return jnp.where(total > 0, hit.sum(-1) / jnp.maximum(total, 1), 0.0)
+def pad_groups(groups: Groups, k: int) -> Groups:
+    """Groups of size ``k' <= k`` padded to ``k`` items with masked (``where = False``) zero items."""
+    extra = k - groups.doc_id.shape[1]
+    if extra == 0:
+        return groups
+
+    def pad(a, value=0):
+        widths = [(0, 0), (0, extra)] + [(0, 0)] * (a.ndim - 2)
+        return np.pad(a, widths, constant_values=value)
+
+    return groups._replace(
+        docs=pad(groups.docs),
+        doc_id=pad(groups.doc_id),
+        teacher=pad(groups.teacher),
+        log_nu=pad(groups.log_nu),
+        where=pad(groups.where, False),
+    )
 
 
-def _ranking_measures(scores: jax.Array, grades: jax.Array, depth: int) -> dict:
-    top_scores, top = jax.lax.top_k(scores, depth)
-    return {
-        "ndcg10": ndcg_at(scores, grades, 10),
-        "rr10": rr_at(scores, grades, 10),
-        "r100": _recall_at(scores, grades, depth),
-        "top": top,
-        "top_scores": top_scores,
-    }
-
-
-def make_runner(student: Student, config: TrainConfig, losses: tuple[str, ...], depth: int = DEPTH) -> Callable:
-    """Jitted ``run(keys [S, L], groups (leading axis S), hyper [S, L], test) -> measures [S, L, ...]``:
-    trains one model per (sampler s, loss l) and measures it on the test queries."""
-    loss_fn = switch_loss(losses)
-    train = make_trainer(student, loss_fn, config)
-
-    def measure(params, hyper, groups, test):
-        scores = _corpus_scores(student, params, test["queries"], test["docs"])
-        rerank = jnp.where(test["candidate_mask"], scores, -jnp.inf)
-        full, cand = _ranking_measures(scores, test["grades"], depth), _ranking_measures(rerank, test["grades"], depth)
-        return {
-            **full,
-            **{f"{k}_rerank": v for k, v in cand.items()},
-            "kl_query": corpus_kl(scores, test["teacher"], hyper["tau"]),
-            "train_risk": mean_loss(student, loss_fn, params, groups, hyper),
-            "alpha": params["alpha"],
-        }
-
-    def per_sampler(keys, groups, hyper, test):
-        params, _ = jax.vmap(train, in_axes=(0, None, 0))(keys, groups, hyper)
-        flat = jax.lax.map(lambda a: measure(a[0], a[1], groups, test), (params, hyper))
-        return flat, params
-
-    @jax.jit
-    def run(keys, groups, hyper, test):
-        return jax.vmap(per_sampler, in_axes=(0, 0, 0, None))(keys, groups, hyper, test)
-
-    return run
-
-
-def _stack(trees: list):
-    return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
-
-
-def group_diagnostics(groups, nu: np.ndarray, tau: float) -> dict[str, float]:
+def group_diagnostics(groups: Groups, nu: np.ndarray, tau: float) -> dict[str, float]:
     """Δ̂ (0.99-quantile of group diameters), RMS diameter, mean pairwise entropy, κ and locality."""
     summary = diameter_summary(np.asarray(diameter(groups.docs)), np.linalg.norm(groups.query, axis=1))
     entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
@@ -242,239 +281,357 @@ def group_diagnostics(groups, nu: np.ndarray, tau: float) -> dict[str, float]:
     }
 
 
-def tempered_kappas(data: Prepared, grid: Grid) -> pd.DataFrame:
-    """κ of the tempered dense sampler ``ν ∝ exp(β <q, x>)`` (hardness β) and of its η-mixture, per β:
-    the data-only check of P8 (κ grows with hardness; mixing caps it at ``1/((1−η)/κ + η) ≤ 1/η``)."""
-    rows = []
-    mu = np.full_like(data.train.proxies["dense"], 1.0 / data.train.n_docs, dtype=np.float64)
-    ctx = SamplingContext(np.zeros(data.train.n_queries, np.int64), data.train.proxies)
-    for beta in grid.tempered_betas:
-        for eta in (0.0, grid.eta):
-            nu = make_sampler("tempered", beta=beta, proxy="dense", eta=eta).distribution(ctx)
-            rows.append({"beta": beta, "eta": eta, "kappa": float(kappa(mu, nu).max())})
-    return pd.DataFrame(rows)
+def _draw(pool: QuerySet, cfg: RealConfig, sampler: str, k: int, seed: list[int]) -> tuple[Groups, dict]:
+    groups, nu = draw_groups(pool, make_sampler(**cfg.sampler(sampler)), cfg.n_groups, k, np.random.default_rng(seed))
+    return pad_groups(groups, cfg.k_max), group_diagnostics(groups, nu, cfg.tau)
 
 
-def _test_arrays(data: Prepared) -> dict:
-    mask = np.zeros(data.test.grades.shape, bool)
-    np.put_along_axis(mask, data.candidates, True, axis=1)
-    return {
-        "queries": data.test.queries,
-        "docs": data.test.docs,
-        "grades": data.test.grades,
-        "teacher": data.test.teacher,
-        "candidate_mask": mask,
-    }
+def _stack(trees: list):
+    return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
+
+
+# ----------------------------------------------------------------------------- compiled pieces
+
+
+def _corpus_scores(student: Student, params, queries, docs) -> jax.Array:
+    """``f(q_i, x_j)`` for every query and corpus document, ``[n, N]``, in query chunks."""
+    n = queries.shape[0]
+    pad = -n % SCORE_CHUNK
+    blocks = jnp.pad(queries, ((0, pad), (0, 0))).reshape(-1, SCORE_CHUNK, queries.shape[1])
+    scores = jax.lax.map(lambda q: student.apply(params, q, docs[None]), blocks)
+    return scores.reshape(-1, docs.shape[0])[:n]
+
+
+def make_train_fn(student: Student, loss: str, steps: int, cfg: RealConfig) -> Callable:
+    """Jitted ``train(keys [m], groups [m, ...], lr [m], tau [m]) -> (params [m], curve [m, steps], risk [m])``
+    for one static loss: AdamW at base learning rate 1 scaled by ``lr`` (exactly AdamW at ``lr``)."""
+    fn = LOSS_SPECS[loss].fn
+    train = make_trainer(student, fn, TrainConfig(steps, cfg.batch_size, 1.0, "adam", cfg.weight_decay))
+
+    def one(key, groups, lr, tau):
+        params, curve = train(key, groups, {"tau": tau, "lr_scale": lr})
+        return params, curve, mean_loss(student, fn, params, groups, {"tau": tau})
+
+    return jax.jit(jax.vmap(one))
+
+
+def make_measure(student: Student, depth: int) -> Callable:
+    """Jitted ``measure(params [m], sets, tau) -> per-query measures [m, n]`` on every evaluation set."""
+
+    def one(params, sets, tau):
+        out = {"alpha": params["alpha"]}
+        for name, ev in sets.items():
+            scores = _corpus_scores(student, params, ev["queries"], ev["docs"])
+            out[f"{name}_ndcg10"] = ndcg_at(scores, ev["grades"], 10)
+            if "candidate_mask" not in ev:
+                continue
+            rerank = jnp.where(ev["candidate_mask"], scores, -jnp.inf)
+            for suffix, s in (("", scores), ("_rerank", rerank)):
+                top_scores, top = jax.lax.top_k(s, depth)
+                out |= {
+                    f"{name}_ndcg10{suffix}": ndcg_at(s, ev["grades"], 10),
+                    f"{name}_rr10{suffix}": rr_at(s, ev["grades"], 10),
+                    f"{name}_r100{suffix}": recall_at(s, ev["grades"], depth),
+                    f"{name}_top{suffix}": top,
+                    f"{name}_top_scores{suffix}": top_scores,
+                }
+            out[f"{name}_kl"] = corpus_kl(scores, ev["teacher"], tau)
+        return out
+
+    @jax.jit
+    def measure(params, sets, tau):
+        return jax.lax.map(lambda a: one(a[0], sets, a[1]), (params, tau))
+
+    return measure
+
+
+def _curve_points(curve: np.ndarray, steps: int) -> list[float]:
+    return [float(w.mean()) for w in np.array_split(curve[:steps], min(CURVE_POINTS, steps))]
+
+
+# ----------------------------------------------------------------------------- the run
 
 
 def run_confirm(
     data_dir: Path,
     out: Path,
-    grid: Grid,
+    cfg: RealConfig,
     progress: Callable[[str], None] = lambda s: None,
     eval_dirs: tuple[Path, ...] = (),
     cpu: str = "",
-) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Train and measure the whole grid; write ``results.parquet``, TREC runs (seed 0) and baselines.
+) -> tuple[pd.DataFrame, dict]:
+    """Tune, train and measure the design ``cfg``; write ``results.parquet``, ``tuning.parquet``,
+    ``baselines.parquet``, ``kappas.parquet``, ``meta.json`` and TREC runs (seed 0) into ``out``.
 
-    Returns ``(results, kappas, timings)``."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "runs").mkdir(exist_ok=True)
-    timings: dict[str, float] = {}
+    Every input is loaded and checked before anything is written.  Returns ``(results, meta)``."""
+    timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     start = time.perf_counter()
-    data = prepare(data_dir, grid)
+    data = prepare(data_dir, cfg, eval_dirs)
     timings["prepare_s"] = time.perf_counter() - start
-    n_docs = data.train.n_docs
-    for k in grid.group_sizes:
-        if not 2 <= k <= n_docs:
-            raise DataError(f"group size {k} is not allowed; it must lie in [2, {n_docs}] (the corpus size)")
-    grid = replace(grid, pool_size=min(grid.pool_size, n_docs))
-    samplers = {name: make_sampler(**grid.sampler_spec(name)) for name in grid.samplers}
-    test_arrays = _test_arrays(data)
-    baselines = evaluate_baselines(data, out)
-    eval_sets = [prepare_zero_shot(d) for d in eval_dirs]
-    check_dims(data.train.docs.shape[1], eval_sets)
-    rows, trec_checks = [], []
-    trec_k = TREC_GROUP_SIZE if TREC_GROUP_SIZE in grid.group_sizes else grid.group_sizes[-1]
-    n_s, n_l = len(grid.samplers), len(grid.losses)
-    train_start = time.perf_counter()
-    for student_name in grid.students:
-        student, decay = make_real_student(student_name, data.train.docs.shape[1])
-        config = TrainConfig(
-            grid.steps, grid.batch_size, grid.learning_rate, "adam", grid.weight_decay if decay is None else decay
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    dim = data.test.docs.shape[1]
+    sets = {ev.name: ev.arrays() for ev in data.eval_sets}
+    val_only = {"val": sets["val"]}
+    students = {name: make_real_student(name, dim) for name in cfg.students}
+    measures = {name: make_measure(s, min(DEPTH, data.test.docs.shape[0])) for name, s in students.items()}
+    trainers: dict[tuple, Callable] = {}
+
+    def trainer(student: str, loss: str, steps: int) -> Callable:
+        key = (student, loss, steps)
+        if key not in trainers:
+            trainers[key] = make_train_fn(students[student], loss, steps, cfg)
+        return trainers[key]
+
+    # the start of every student (h = 0 for the bilinear ones): per-query measures on every set
+    starts = {}
+    for name, student in students.items():
+        init = jax.tree_util.tree_map(lambda a: a[None], student.project(student.init(jax.random.PRNGKey(0))))
+        starts[name] = jax.tree_util.tree_map(
+            lambda a: np.asarray(a[0]), measures[name](init, sets, jnp.ones(1) * cfg.tau)
         )
-        runner = make_runner(student, config, grid.losses, min(DEPTH, n_docs))
-        for k in grid.group_sizes:
-            for seed in range(grid.seeds):
-                t0 = time.perf_counter()
-                built = []
-                for s_i, name in enumerate(grid.samplers):
-                    rng = np.random.default_rng([seed, k, s_i])
-                    groups, nu = draw_groups(data.train, samplers[name], grid.n_groups, k, rng)
-                    built.append((groups, group_diagnostics(groups, nu, grid.tau)))
-                groups = _stack([b[0] for b in built])
-                keys = jax.random.split(jax.random.PRNGKey(seed), n_s * n_l).reshape(n_s, n_l, -1)
-                hyper = {
-                    "tau": jnp.full((n_s, n_l), grid.tau, jnp.float32),
-                    "loss_id": jnp.tile(jnp.arange(n_l, dtype=jnp.int32), (n_s, 1)),
-                }
-                measures, params = runner(keys, groups, hyper, test_arrays)
-                measures = jax.tree_util.tree_map(np.asarray, measures)
-                for s_i, name in enumerate(grid.samplers):
-                    for l_i, loss in enumerate(grid.losses):
-                        m = {key: v[s_i, l_i] for key, v in measures.items()}
-                        model = jax.tree_util.tree_map(lambda p, i=s_i, j=l_i: p[i, j], params)
-                        row = _row(grid, student_name, name, loss, k, seed, m, built[s_i][1])
-                        for eval_set in eval_sets:
-                            row.update(eval_set.measure(student, model))
-                        rows.append(row)
-                        if seed == TREC_SEED and k == trec_k:
-                            trec_checks.append(_write_runs(data, out, f"{student_name}-{loss}-{name}-k{k}", m))
-                progress(
-                    f"student={student_name} k={k} seed={seed}: {n_s * n_l} models in {time.perf_counter() - t0:.1f} s"
-                )
-    timings["train_eval_s"] = time.perf_counter() - train_start
+
+    # 1. learning rate and steps per (student, arm) on the validation split
+    t0 = time.perf_counter()
+    tuning = []
+    tune_groups = {
+        (pool, s): _draw(
+            data.pools[pool], cfg, cfg.tune_sampler, cfg.tune_group_size, [10_000 + s, cfg.tune_group_size]
+        )[0]
+        for pool in ("teacher", "gold")
+        for s in range(cfg.tune_seeds)
+    }
+    for student in cfg.students:
+        lrs = cfg.learning_rates[student]
+        for arm in cfg.arms:
+            pool = "gold" if arm.label_source == "gold" else "teacher"
+            for steps in cfg.tune_steps:
+                batch = [(lr, s) for s in range(cfg.tune_seeds) for lr in lrs]
+                groups = _stack([tune_groups[(pool, s)] for _, s in batch])
+                keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, s in batch])
+                lr = jnp.asarray([b[0] for b in batch], jnp.float32)
+                tau = jnp.full(len(batch), cfg.tau, jnp.float32)
+                params, curve, risk = trainer(student, arm.loss, steps)(keys, groups, lr, tau)
+                val = np.asarray(measures[student](params, val_only, tau)["val_ndcg10"]).mean(axis=1)
+                for i, (rate, s) in enumerate(batch):
+                    tuning.append(
+                        {
+                            "student": student,
+                            "arm": arm.name,
+                            "loss": arm.loss,
+                            "label_source": arm.label_source,
+                            "learning_rate": rate,
+                            "steps": steps,
+                            "seed": s,
+                            "val_ndcg10": float(val[i]),
+                            "val_start": float(starts[student]["val_ndcg10"].mean()),
+                            "train_risk": float(risk[i]),
+                        }
+                    )
+            progress(f"tuned {student} {arm.name}")
+    tuning = pd.DataFrame(tuning)
+    chosen, demoted = choose(tuning, cfg)
+    timings["tune_s"] = time.perf_counter() - t0
+
+    # 2. the grid, at the chosen learning rate and steps: seeds × samplers × group sizes per arm
+    t0 = time.perf_counter()
+    rows, trec_checks = [], []
+    cells = [(sampler, k) for sampler in cfg.samplers for k in cfg.group_sizes]
+    trained = [s for s in cfg.students if s not in demoted]
+    for seed in range(cfg.seeds):
+        drawn = {
+            pool: [
+                _draw(data.pools[pool], cfg, sampler, k, [seed, k, cfg.samplers.index(sampler)]) for sampler, k in cells
+            ]
+            for pool in ("teacher", "gold")
+            if any((a.label_source == "gold") == (pool == "gold") for a in cfg.arms)
+        }
+        for student in trained:
+            for arm in cfg.arms:
+                t1 = time.perf_counter()
+                pool = "gold" if arm.label_source == "gold" else "teacher"
+                lr, steps = chosen[(student, arm.name)]
+                groups = _stack([g for g, _ in drawn[pool]])
+                keys = jax.random.split(jax.random.PRNGKey(seed), len(cells))
+                tau = jnp.full(len(cells), cfg.tau, jnp.float32)
+                params, curve, risk = trainer(student, arm.loss, steps)(keys, groups, jnp.full(len(cells), lr), tau)
+                m = jax.tree_util.tree_map(np.asarray, measures[student](params, sets, tau))
+                curve = np.asarray(curve)
+                for i, (sampler, k) in enumerate(cells):
+                    mi = {key: v[i] for key, v in m.items()}
+                    rows.append(
+                        _row(cfg, data, student, arm, sampler, k, seed, lr, steps, mi, starts[student])
+                        | drawn[pool][i][1]
+                        | {"train_risk": float(risk[i]), "curve": _curve_points(curve[i], steps)}
+                    )
+                    if seed == TREC_SEED and k == cfg.reference_k:
+                        trec_checks.append(_write_runs(data.test, out, f"{student}-{arm.name}-{sampler}-k{k}", mi))
+                progress(f"seed={seed} {student} {arm.name}: {len(cells)} models in {time.perf_counter() - t1:.1f} s")
+    timings["train_eval_s"] = time.perf_counter() - t0
     results = pd.DataFrame(rows)
-    results.to_parquet(out / "results.parquet", index=False)
-    kappas = tempered_kappas(data, grid)
-    kappas.to_parquet(out / "kappas.parquet", index=False)
-    baselines.to_parquet(out / "baselines.parquet", index=False)
+    baselines, discrepancy = evaluate_baselines(data, out, starts)
     timings["total_s"] = time.perf_counter() - start
-    timings["max_ir_measures_discrepancy"] = float(max(trec_checks, default=0.0))
+    timings["load_average_end"] = os.getloadavg()[0]
+    timings["max_ir_measures_discrepancy"] = float(max(trec_checks + [discrepancy]))
+    results.to_parquet(out / "results.parquet", index=False)
+    tuning.to_parquet(out / "tuning.parquet", index=False)
+    baselines.to_parquet(out / "baselines.parquet", index=False)
+    tempered_kappas(data.pools["teacher"], cfg).to_parquet(out / "kappas.parquet", index=False)
     meta = {
-        "grid": asdict(grid),
+        "config": cfg.as_dict(),
+        "arms": [a._asdict() for a in cfg.arms],
+        "chosen": [{"student": s, "arm": a, "learning_rate": lr, "steps": st} for (s, a), (lr, st) in chosen.items()],
+        "demoted": demoted,
+        "queries": data.pool_sizes | {"test": len(data.test.query_ids)},
+        "zero_shot": {z.name: {"queries": len(z.query_ids), "docs": len(z.doc_ids)} for z in data.zero_shot},
         "timings": timings,
         "data": str(data_dir),
         "n_models": len(results),
+        "n_tuning_models": len(tuning),
         "eval_data": [str(d) for d in eval_dirs],
         "simrank_version": __version__,
         "cpu": cpu,
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    return results, kappas, meta
+    return results, meta
 
 
-def _row(grid: Grid, student: str, sampler: str, loss: str, k: int, seed: int, m: dict, diag: dict) -> dict:
+def choose(tuning: pd.DataFrame, cfg: RealConfig) -> tuple[dict, list[str]]:
+    """Per (student, arm) the (learning rate, steps) with the highest mean validation nDCG@10 over the tuning
+    seeds (ties: the smaller rate, then fewer steps); and (with ``cfg.demote``) the demoted students, for which
+    no arm's chosen setting improves validation nDCG@10 on the start by ``cfg.learn_min``."""
+    mean = tuning.groupby(["student", "arm", "learning_rate", "steps"], sort=True).agg(
+        val=("val_ndcg10", "mean"), start=("val_start", "first")
+    )
+    chosen, demoted = {}, []
+    for student in cfg.students:
+        moved = []
+        for arm in cfg.arms:
+            part = mean.loc[(student, arm.name)]
+            lr, steps = part["val"].idxmax()
+            chosen[(student, arm.name)] = (float(lr), int(steps))
+            moved.append(part["val"].max() - part["start"].iloc[0])
+        if cfg.demote and max(moved) < cfg.learn_min:
+            demoted.append(student)
+    return chosen, demoted
+
+
+def _row(cfg, data, student, arm: Arm, sampler, k, seed, lr, steps, m: dict, start: dict) -> dict:
     config = {
         "student": student,
-        "sampler": grid.sampler_spec(sampler),
-        "loss": loss,
+        "arm": arm.name,
+        "loss": arm.loss,
+        "label_source": arm.label_source,
+        "sampler": cfg.sampler(sampler),
         "group_size": k,
-        "tau": grid.tau,
-        "teacher": grid.teacher,
-        "teacher_weights": list(grid.teacher_weights),
-        "n_groups": grid.n_groups,
-        "steps": grid.steps,
-        "batch_size": grid.batch_size,
-        "learning_rate": grid.learning_rate,
+        "tau": cfg.tau,
+        "teacher": cfg.teacher,
+        "teacher_weights": list(cfg.teacher_weights),
+        "n_groups": cfg.n_groups,
+        "steps": steps,
+        "batch_size": cfg.batch_size,
+        "learning_rate": lr,
+        "weight_decay": cfg.weight_decay,
+        "query_sources": list(cfg.query_sources) if arm.label_source != "gold" else ["train"],
     }
-    return {
-        "experiment": "real-confirm",
+    row = {
+        "experiment": cfg.name,
         "student": student,
-        "loss": loss,
+        "arm": arm.name,
+        "loss": arm.loss,
+        "label_source": arm.label_source,
         "sampler": sampler,
         "group_size": k,
         "seed": seed,
-        "tau": grid.tau,
-        "teacher": grid.teacher,
+        "learning_rate": lr,
+        "steps": steps,
+        "tau": cfg.tau,
+        "teacher": cfg.teacher,
         **{
-            key: float(np.mean(m[key]))
+            key: float(np.mean(m[f"test_{key}"]))
             for key in ("ndcg10", "rr10", "r100", "ndcg10_rerank", "rr10_rerank", "r100_rerank")
         },
-        "kl_corpus": float(np.mean(m["kl_query"])),
-        "kl_ndcg_spearman": float(rank_correlation(jnp.asarray(m["kl_query"]), jnp.asarray(m["ndcg10"]))),
-        "train_risk": float(m["train_risk"]),
+        "val_ndcg10": float(np.mean(m["val_ndcg10"])),
+        "val_ndcg10_q": np.asarray(m["val_ndcg10"], np.float32),
+        "d_val": float(np.mean(m["val_ndcg10"]) - np.mean(start["val_ndcg10"])),
+        "d_test": float(np.mean(m["test_ndcg10"]) - np.mean(start["test_ndcg10"])),
+        "kl_corpus": float(np.mean(m["test_kl"])),
+        "kl_ndcg_spearman": float(rank_correlation(jnp.asarray(m["test_kl"]), jnp.asarray(m["test_ndcg10"]))),
         "alpha": float(m["alpha"]),
-        **diag,
-        "config": json.dumps(config, sort_keys=True),
-        "simrank_version": __version__,
+        "ndcg10_q": np.asarray(m["test_ndcg10"], np.float32),
     }
+    for z in data.zero_shot:
+        row[f"{z.name}_ndcg10"] = float(np.mean(m[f"{z.name}_ndcg10"]))
+        row[f"d_{z.name}"] = row[f"{z.name}_ndcg10"] - float(np.mean(start[f"{z.name}_ndcg10"]))
+        row[f"{z.name}_ndcg10_q"] = np.asarray(m[f"{z.name}_ndcg10"], np.float32)
+    return row | {"config": json.dumps(config, sort_keys=True), "simrank_version": __version__}
 
 
-def _write_runs(data: Prepared, out: Path, tag: str, m: dict) -> float:
+def _write_runs(test: EvalSet, out: Path, tag: str, m: dict) -> float:
     """Write the full-corpus and re-ranking TREC runs of one model; return the largest difference
     between its in-jit measures and ``ir_measures`` on the written runs."""
     diffs = []
     for mode, suffix in (("full", ""), ("rerank", "_rerank")):
-        run = _run_frame(data, m[f"top{suffix}"], m[f"top_scores{suffix}"])
+        top, top_scores = m[f"test_top{suffix}"], m[f"test_top_scores{suffix}"]
+        keep = np.isfinite(top_scores).ravel()
+        run = pd.DataFrame(
+            {
+                "query_id": np.repeat(np.asarray(test.query_ids, dtype=object), top.shape[1])[keep],
+                "doc_id": np.asarray(test.doc_ids, dtype=object)[top.ravel()][keep],
+                "score": top_scores.ravel()[keep].astype(np.float64),
+            }
+        )
         write_trec_run(out / "runs" / f"{tag}-{mode}.trec", run, tag)
-        ev = evaluate(run, data.collection.qrels["test"]).mean
-        diffs += [
-            abs(ev["nDCG@10"] - float(np.mean(m[f"ndcg10{suffix}"]))),
-            abs(ev["RR@10"] - float(np.mean(m[f"rr10{suffix}"]))),
-            abs(ev["R@100"] - float(np.mean(m[f"r100{suffix}"]))),
-        ]
+        ev = evaluate(run, test.qrels).mean
+        diffs += [abs(ev[name] - float(np.mean(m[f"test_{key}{suffix}"]))) for name, key in MEASURE_KEYS]
     return max(diffs)
 
 
-def _run_frame(data: Prepared, top: np.ndarray, top_scores: np.ndarray) -> pd.DataFrame:
-    keep = np.isfinite(top_scores)
-    return pd.DataFrame(
-        {
-            "query_id": np.repeat(np.asarray(data.test_ids, dtype=object), top.shape[1])[keep.ravel()],
-            "doc_id": np.asarray(data.collection.doc_ids, dtype=object)[top.ravel()][keep.ravel()],
-            "score": top_scores.ravel()[keep.ravel()].astype(np.float64),
-        }
-    )
+MEASURE_KEYS = (("nDCG@10", "ndcg10"), ("RR@10", "rr10"), ("R@100", "r100"))
 
 
-def evaluate_baselines(data: Prepared, out: Path) -> pd.DataFrame:
-    """nDCG@10, RR@10, R@100 (``ir_measures``) of the teacher and its two parts, full and re-ranking."""
+def evaluate_baselines(data: Prepared, out: Path, starts: dict) -> tuple[pd.DataFrame, float]:
+    """Per-query nDCG@10 of BM25, dense, the teacher and each student's start on every evaluation set
+    (``ir_measures`` on the written runs; re-ranking too on test), and the largest difference between a
+    start's in-jit per-query nDCG@10 and ``ir_measures``'s for the dense run (same ranking)."""
+    rows, discrepancy = [], 0.0
+    for ev in data.eval_sets:
+        for name in ("bm25", "dense", "teacher"):
+            modes = [("full", None)] + ([("rerank", ev.candidates)] if ev.candidates is not None else [])
+            for mode, candidates in modes:
+                run = run_from_scores(ev.proxies[name], ev.query_ids, ev.doc_ids, DEPTH, candidates)
+                write_trec_run(out / "runs" / f"baseline-{ev.name}-{name}-{mode}.trec", run, f"baseline-{name}")
+                result = evaluate(run, ev.qrels)
+                per_query = result.per_query["nDCG@10"].reindex(ev.query_ids).to_numpy(np.float32)
+                rows.append(_baseline_row(ev.name, name, mode, result.mean, per_query))
+                if name == "dense" and mode == "full":
+                    for start in starts.values():
+                        discrepancy = max(discrepancy, float(np.abs(per_query - start[f"{ev.name}_ndcg10"]).max()))
+        for student, start in starts.items():
+            rows.append(_baseline_row(ev.name, f"start:{student}", "full", {}, start[f"{ev.name}_ndcg10"]))
+    return pd.DataFrame(rows), discrepancy
+
+
+def _baseline_row(collection: str, model: str, mode: str, means: dict, per_query: np.ndarray) -> dict:
+    return {
+        "set": collection,
+        "model": model,
+        "mode": mode,
+        "nDCG@10": float(np.mean(per_query)),
+        "RR@10": means.get("RR@10", np.nan),
+        "R@100": means.get("R@100", np.nan),
+        "ndcg10_q": np.asarray(per_query, np.float32),
+    }
+
+
+def tempered_kappas(pool: QuerySet, cfg: RealConfig) -> pd.DataFrame:
+    """κ of the tempered dense sampler ``ν ∝ exp(β <q, x>)`` (hardness β) and of its η-mixture, per β:
+    the data-only check of P8 (κ grows with hardness; mixing caps it at ``1/((1−η)/κ + η) ≤ 1/η``)."""
     rows = []
-    qrels = data.collection.qrels["test"]
-    for name in ("bm25", "dense", "teacher"):
-        scores = data.test.proxies[name]
-        for mode, candidates in (("full", None), ("rerank", data.candidates)):
-            run = run_from_scores(scores, data.test_ids, data.collection.doc_ids, DEPTH, candidates)
-            write_trec_run(out / "runs" / f"baseline-{name}-{mode}.trec", run, f"baseline-{name}")
-            rows.append({"model": name, "mode": mode, **evaluate(run, qrels).mean})
+    mu = np.full_like(pool.proxies["dense"], 1.0 / pool.n_docs, dtype=np.float64)
+    ctx = SamplingContext(np.zeros(pool.n_queries, np.int64), pool.proxies)
+    for beta in cfg.tempered_betas:
+        for eta in (0.0, cfg.eta):
+            nu = make_sampler("tempered", beta=beta, proxy="dense", eta=eta).distribution(ctx)
+            rows.append({"beta": beta, "eta": eta, "kappa": float(kappa(mu, nu).max())})
     return pd.DataFrame(rows)
-
-
-@dataclass
-class ZeroShot:
-    """Another BEIR folder with its own embeddings: trained students are evaluated on it as they are."""
-
-    name: str
-    queries: np.ndarray
-    docs: np.ndarray
-    query_ids: list[str]
-    doc_ids: tuple[str, ...]
-    qrels: pd.DataFrame
-    candidates: np.ndarray
-
-    def measure(self, student: Student, params) -> dict[str, float]:
-        scores = np.asarray(_corpus_scores(student, params, jnp.asarray(self.queries), jnp.asarray(self.docs)))
-        out = {}
-        for mode, candidates in (("", None), ("_rerank", self.candidates)):
-            run = run_from_scores(scores, self.query_ids, self.doc_ids, DEPTH, candidates)
-            ev = evaluate(run, self.qrels).mean
-            out |= {f"zs_{self.name}_ndcg10{mode}": ev["nDCG@10"], f"zs_{self.name}_rr10{mode}": ev["RR@10"]}
-        return out
-
-
-def prepare_zero_shot(data_dir: Path) -> ZeroShot:
-    """Load ``data_dir`` (its ``test`` qrels, embeddings and BM25 top-100 candidates)."""
-    collection = load_collection(data_dir, splits=("test",))
-    embeddings = load_embeddings(Path(data_dir) / EMBEDDINGS_FILE, collection)
-    qrels = collection.qrels["test"]
-    query_ids = judged_queries(qrels)
-    candidates, _ = BM25Index.build(collection).top_k(collection.query_texts_for(query_ids), DEPTH)
-    return ZeroShot(
-        name=Path(data_dir).name,
-        queries=embeddings.query_emb[[embeddings.query_row[q] for q in query_ids]],
-        docs=embeddings.doc_emb,
-        query_ids=query_ids,
-        doc_ids=collection.doc_ids,
-        qrels=qrels,
-        candidates=candidates,
-    )
-
-
-def check_dims(train_dim: int, eval_sets: list[ZeroShot]) -> None:
-    """Zero-shot folders must share the training embeddings' dimension."""
-    for z in eval_sets:
-        if z.docs.shape[1] != train_dim:
-            raise DataError(
-                f"--eval-data {z.name}: embedding dim {z.docs.shape[1]}, expected {train_dim} (the training data's)"
-            )

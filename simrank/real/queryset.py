@@ -12,6 +12,9 @@ For the queries ``Q`` (rows) and the corpus ``D`` (columns):
   ``teacher_positive=True`` a query without a judged positive gets ``p_q = δ(argmax_x g(q, x))``
   (for distillation on unlabelled queries);
 * ``grades = rel(q, x)`` from the same split (0 where unjudged).
+
+:func:`teacher_query_set` builds a training set without judgments (unlabelled claims, pseudo-queries):
+any query vectors and texts, positives from the teacher (:func:`teacher_positives`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from simrank.groups import QuerySet
 from simrank.real.beir import Collection, DataError, Embeddings
 from simrank.real.bm25 import BM25Index
 from simrank.real.teacher import TEACHERS, teacher_scores
+
+__all__ = ["grade_matrix", "judged_queries", "real_query_set", "teacher_positives", "teacher_query_set"]
 
 
 def judged_queries(qrels: pd.DataFrame) -> list[str]:
@@ -83,5 +88,48 @@ def real_query_set(
         teacher=g,
         positive_probs=positive / n_pos,
         grades=grades,
+        proxies={"bm25": lexical, "dense": dense, "teacher": g},
+    )
+
+
+def teacher_positives(g: np.ndarray, label: str, tau: float = 1.0) -> np.ndarray:
+    """Positive distributions ``p_q`` from teacher scores ``g [n, N]``: ``teacher_top1`` puts all mass on
+    ``argmax_x g(q, x)``; ``teacher_softmax`` is ``softmax(g_q / τ)``.  Returns float64 ``[n, N]``."""
+    if label == "teacher_top1":
+        top = np.zeros(g.shape, np.float64)
+        top[np.arange(g.shape[0]), g.argmax(axis=1)] = 1.0
+        return top
+    if label == "teacher_softmax":
+        z = np.asarray(g, np.float64) / tau
+        p = np.exp(z - z.max(axis=1, keepdims=True))
+        return p / p.sum(axis=1, keepdims=True)
+    raise DataError(f"label = {label!r} is not allowed; choose one of teacher_top1, teacher_softmax")
+
+
+def teacher_query_set(
+    embeddings: Embeddings,
+    bm25: BM25Index,
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    *,
+    label: str = "teacher_top1",
+    tau: float = 1.0,
+    teacher: str = "hybrid",
+    teacher_weights: tuple[float, float] = (1.0, 1.0),
+) -> QuerySet:
+    """The :class:`QuerySet` of queries given as unit vectors ``[n, d]`` and texts, with teacher positives
+    (:func:`teacher_positives`) and no grades (``[n, 0]``: they are trained on, never ranked)."""
+    if teacher not in TEACHERS:
+        raise DataError(f"teacher = {teacher!r} is not allowed; choose one of {', '.join(TEACHERS)}")
+    vectors = np.asarray(vectors, np.float32)
+    dense = vectors @ embeddings.doc_emb.T
+    lexical = bm25.scores(list(texts))
+    g = teacher_scores(teacher, lexical, dense, teacher_weights)
+    return QuerySet(
+        docs=embeddings.doc_emb,
+        queries=vectors,
+        teacher=g,
+        positive_probs=teacher_positives(g, label, tau),
+        grades=np.zeros((len(vectors), 0), np.int8),
         proxies={"bm25": lexical, "dense": dense, "teacher": g},
     )

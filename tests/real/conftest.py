@@ -37,6 +37,11 @@ def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
 
 @pytest.fixture
 def tiny_beir(tmp_path: Path) -> Path:
+    """The tiny collection of :func:`make_tiny_beir` in ``tmp_path``."""
+    return make_tiny_beir(tmp_path)
+
+
+def make_tiny_beir(tmp_path: Path) -> Path:
     """30 docs (doc ``d{i}`` alone contains the word ``zeta{i}``), 8 labelled queries ``q0..q7``
     (``q{j}`` asks for ``zeta{3j}``, judged relevant to ``d{3j}``), 2 unlabelled ``u0, u1``,
     train qrels for q0-q3, test for q4-q7, and random unit embeddings stored in shuffled order."""

@@ -14,8 +14,9 @@ from simrank.errors import ConfigError
 from simrank.groups import draw_groups
 from simrank.real.beir import EMBEDDINGS_FILE, DataError, load_collection, load_embeddings
 from simrank.real.bm25 import BM25Index
-from simrank.real.confirm import ALPHA_INIT, make_real_student
-from simrank.real.queryset import judged_queries, real_query_set
+from simrank.real.confirm import make_real_student, pad_groups
+from simrank.real.design import ALPHA_INIT
+from simrank.real.queryset import judged_queries, real_query_set, teacher_positives, teacher_query_set
 from simrank.real.teacher import hybrid_teacher_scores
 from simrank.samplers import make_sampler
 
@@ -87,7 +88,7 @@ def test_bm25_top_m_negatives_come_from_the_bm25_pool(parts):
 @pytest.mark.parametrize("name", ["diag", "full", "lowrank"])
 def test_residual_student_is_alpha_cosine_plus_bilinear(name):
     """The fast path qᵀ(αI + W)x equals α·cos + the base student's own score, for random parameters."""
-    student, _ = make_real_student(name, 6)
+    student = make_real_student(name, 6)
     key_q, key_x, key_p = jax.random.split(jax.random.PRNGKey(0), 3)
     q, x = jax.random.normal(key_q, (3, 6)), jax.random.normal(key_x, (3, 5, 6))
     params = jax.tree_util.tree_map(lambda p: p + 0.3 * jax.random.normal(key_p, p.shape), student.init(key_p))
@@ -101,3 +102,39 @@ def test_residual_student_is_alpha_cosine_plus_bilinear(name):
     init = student.init(key_p)
     if name != "lowrank":  # zero correction at init: the student is the scaled dense retriever
         np.testing.assert_allclose(student.apply(init, q, x), ALPHA_INIT * jnp.einsum("nd,nkd->nk", q, x), rtol=1e-6)
+
+
+def test_teacher_positives_top1_and_softmax():
+    g = np.array([[0.0, 2.0, 1.0], [3.0, 3.0, -1.0]])
+    np.testing.assert_array_equal(teacher_positives(g, "teacher_top1"), [[0, 1, 0], [1, 0, 0]])  # ties: first
+    soft = teacher_positives(g, "teacher_softmax", tau=0.5)
+    np.testing.assert_allclose(soft[0], np.exp(g[0] / 0.5) / np.exp(g[0] / 0.5).sum())
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0)
+    with pytest.raises(DataError, match="teacher_top1"):
+        teacher_positives(g, "gold")
+
+
+def test_teacher_query_set_labels_unjudged_queries_with_the_teacher(parts):
+    c, emb, bm25 = parts
+    vectors = emb.doc_emb[[0, 5]]  # title pseudo-queries of d0 and d5
+    qs = teacher_query_set(emb, bm25, vectors, ["Title 0", "Title 5"])
+    assert qs.grades.shape == (2, 0) and qs.teacher.shape == (2, len(c.doc_ids))
+    np.testing.assert_array_equal(qs.positive_probs.argmax(axis=1), qs.teacher.argmax(axis=1))
+    np.testing.assert_allclose(qs.proxies["dense"], vectors @ emb.doc_emb.T, rtol=1e-6)
+    groups, _ = draw_groups(qs, make_sampler(kind="uniform"), 6, 3, np.random.default_rng(0))
+    np.testing.assert_array_equal(groups.doc_id[:, 0], qs.teacher.argmax(axis=1)[[0, 1, 0, 1, 0, 1]])
+
+
+def test_pad_groups_masks_the_extra_items(parts):
+    c, emb, bm25 = parts
+    qs = teacher_query_set(emb, bm25, emb.doc_emb[:3], ["Title 0", "Title 1", "Title 2"])
+    groups, _ = draw_groups(qs, make_sampler(kind="uniform"), 4, 2, np.random.default_rng(0))
+    padded = pad_groups(groups, 5)
+    assert padded.docs.shape == (4, 5, groups.docs.shape[2]) and padded.where[:, 2:].sum() == 0
+    np.testing.assert_array_equal(padded.doc_id[:, :2], groups.doc_id)
+    from simrank.losses import kl_distill
+
+    f = jnp.asarray(np.random.default_rng(1).normal(size=(4, 5)))
+    np.testing.assert_allclose(
+        kl_distill(f, padded.teacher, where=padded.where), kl_distill(f[:, :2], groups.teacher), rtol=1e-6
+    )
