@@ -115,7 +115,7 @@ def _in_fresh_process(task: dict) -> dict:
 def reference_timing(exp, vmapped: pd.DataFrame, n_groups: int | None, rng: np.random.Generator) -> dict:
     """Time the reference executor (see module docstring); ``n_groups=None`` times every data group."""
     from simrank.executors import LocalExecutor
-    from simrank.sweep import plan
+    from simrank.runner import plan
 
     chunks = plan(exp, 1)
     by_data: dict[str, list[int]] = {}
@@ -162,10 +162,11 @@ def trainer_throughput(exp) -> dict:
     """Groups/s of one full-width chunk of the first static group, and the achieved matmul fraction."""
     import jax
 
-    from simrank.sweep import chunk_inputs, plan, point_trainer
+    from simrank.runner import chunk_inputs, chunk_losses, plan, point_trainer
 
     jobs, width = plan(exp)[0]
-    keys, hyper, arrays, _, loss_names = chunk_inputs(exp, jobs, width, {})
+    loss_names = chunk_losses(exp, jobs, "per_loss")
+    keys, hyper, arrays, _ = chunk_inputs(jobs, width, {}, loss_names)
     point = jobs[0].point
     _, _, train = point_trainer(point, loss_names)
     train_many = jax.jit(jax.vmap(train))
@@ -227,7 +228,7 @@ def scaling(mode: str) -> pd.DataFrame:
     """Steady-state cost of one grid point per scanned setting: the best of ``SCAN_REPEATS`` runs (data
     rebuilt each time) after a first run that compiles, in CPU seconds and wall seconds."""
     from simrank.executors import LocalExecutor
-    from simrank.sweep import plan
+    from simrank.runner import plan
 
     rows = []
     for factor, values in SCANS[mode].items():

@@ -37,6 +37,11 @@ def run(
     executor: str = typer.Option("local", help="where chunks run: local | dask | reference (one call per model)"),
     address: str = typer.Option(None, help="Dask scheduler address (default with --executor dask: a LocalCluster)"),
     chunk_size: int = typer.Option(None, help="models per vmapped call (default 128); small chunks = finer resume"),
+    no_compile_cache: bool = typer.Option(
+        False,
+        "--no-compile-cache",
+        help="do not use JAX's persistent compilation cache (~/.cache/simrank/jax; also SIMRANK_COMPILE_CACHE=0)",
+    ),
 ) -> None:
     """Run an experiment grid and write results.parquet, the resolved config and its figure."""
     from simrank.config import load_experiment
@@ -50,7 +55,14 @@ def run(
     (out / "config.toml").write_text(exp.source)
     start = time.perf_counter()
     results = run_experiment(
-        exp, out, resume=resume, progress=progress, executor=executor, address=address, chunk_size=chunk_size
+        exp,
+        out,
+        resume=resume,
+        progress=progress,
+        executor=executor,
+        address=address,
+        chunk_size=chunk_size,
+        compile_cache=False if no_compile_cache else None,
     )
     elapsed = time.perf_counter() - start
     figure = bias_sweep_figure(results, out / "figure")

@@ -50,6 +50,7 @@ class DataConfig:
     train_queries: str = "all"  # training queries kept by teacher corpus entropy (groups.QUERY_SELECTIONS)
     entropy_fraction: float = 0.25  # fraction of candidate queries kept when train_queries != "all"
     match_entropy: float = 0.0  # > 0: τ per (point, seed) chosen so the train groups' mean H_pair equals it
+    world_per_seed: bool = True  # each seed draws its own world and teacher perturbation (False: one fixed world)
 
     def __post_init__(self):
         from simrank.groups import QUERY_SELECTIONS

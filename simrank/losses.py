@@ -95,11 +95,6 @@ def _log_softmax(logits: Array, valid: Array, w: Array) -> tuple[Array, Array]:
     return jnp.where(valid, logp, 0.0), jnp.where(valid, jnp.exp(logp), 0.0)
 
 
-def _pairwise(x: Array) -> Array:
-    """Pairwise differences ``x_i - x_j`` of shape ``[..., k, k]``."""
-    return x[..., :, None] - x[..., None, :]
-
-
 def pair_mask(where: Array) -> Array:
     """Boolean ``[..., k, k]`` mask of unordered pairs ``i < j`` with both items valid."""
     where = jnp.asarray(where, bool)
@@ -186,12 +181,31 @@ def margin_mse(student_scores, teacher_scores, *, tau=1.0, where=None, weights=N
     return _finish(_weighted_mean(err**2, w[..., 1:], axis=-1), reduce_fn)
 
 
-def _ranknet(f: Array, target: Array, valid: Array, w: Array) -> Array:
-    """Weighted mean over valid pairs i<j of ``softplus(d) - p_ij d`` with ``d = f_i - f_j``."""
-    d = _pairwise(f)
-    bce = jax.nn.softplus(d) - target * d
-    pw = jnp.where(pair_mask(valid), w[..., :, None] * w[..., None, :], 0.0)
-    return _weighted_mean(bce, pw, axis=(-2, -1))
+def _pair_index(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Static indices ``(i, j)`` of the ``k (k - 1) / 2`` unordered pairs ``i < j``."""
+    return np.triu_indices(k, 1)
+
+
+def _pair_differences(x: Array) -> Array:
+    """``x_i - x_j`` for every pair ``i < j``, shape ``[..., k (k - 1) / 2]`` (rows of ``np.triu_indices``).
+
+    A product with a static ``[k, k (k - 1) / 2]`` matrix of ±1 (exact in float32: one ``+1`` and one
+    ``-1`` per column): cheaper under ``vmap`` and ``grad`` than a ``[k, k]`` tensor and its mask.
+    """
+    k = x.shape[-1]
+    i, j = _pair_index(k)
+    pairs = np.arange(len(i))
+    signs = np.zeros((k, len(i)), np.float32)
+    signs[i, pairs], signs[j, pairs] = 1.0, -1.0
+    return jnp.einsum("...k,kp->...p", x, jnp.asarray(signs, x.dtype), precision=jax.lax.Precision.HIGHEST)
+
+
+def _ranknet(f: Array, target: Array, w: Array) -> Array:
+    """Weighted mean over pairs i<j (weight ``w_i w_j``, 0 when either item is invalid) of
+    ``softplus(d) - p_ij d`` with ``d = f_i - f_j``; ``target`` holds ``p_ij`` per pair, ``[..., k (k-1)/2]``."""
+    d = _pair_differences(f)
+    i, j = _pair_index(f.shape[-1])
+    return _weighted_mean(jax.nn.softplus(d) - target * d, w[..., i] * w[..., j], axis=-1)
 
 
 def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
@@ -201,9 +215,9 @@ def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights
     ``softplus(d) - p_ij d``; pair weight ``w_i w_j``. Floor (at ``f = g / tau``):
     the mean binary entropy of ``p_ij``.
     """
-    f, g, valid, w = _prep(student_scores, teacher_scores, where, weights)
-    target = jax.nn.sigmoid(_pairwise(g) / tau)
-    return _finish(_ranknet(f, target, valid, w), reduce_fn)
+    f, g, _, w = _prep(student_scores, teacher_scores, where, weights)
+    target = jax.nn.sigmoid(_pair_differences(g) / tau)
+    return _finish(_ranknet(f, target, w), reduce_fn)
 
 
 def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
@@ -211,9 +225,9 @@ def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights
 
     ``tau > 0`` does not change the targets.
     """
-    f, g, valid, w = _prep(student_scores, teacher_scores, where, weights)
-    target = 0.5 * (1.0 + jnp.sign(_pairwise(g)))
-    return _finish(_ranknet(f, target, valid, w), reduce_fn)
+    f, g, _, w = _prep(student_scores, teacher_scores, where, weights)
+    target = 0.5 * (1.0 + jnp.sign(_pair_differences(g)))
+    return _finish(_ranknet(f, target, w), reduce_fn)
 
 
 # ----------------------------------------------------------------------------- registry

@@ -1,10 +1,9 @@
-"""Run an experiment grid: build data per (grid point, seed), train all models of one shape in a single
-vmapped, jit-compiled call, measure, and write the results table.
+"""Run an experiment grid and write the results table durably.
 
-Grid points that share every *static* setting (student, training schedule and array shapes) are
-stacked along one leading axis (seeds, data-only settings such as world, teacher and sampler, the
-temperature τ, and the loss, selected by ``lax.switch``) and trained in one ``vmap``.  Each finished chunk of models is written
-durably (``parts/*.parquet``, temp file then rename) so an interrupted sweep resumes where it stopped.
+:func:`simrank.runner.plan` cuts the grid into chunks of models trained in one vmapped call; an
+executor (:mod:`simrank.executors`) computes the chunks; each finished chunk is written durably
+(``parts/*.parquet``, temp file then rename) so an interrupted sweep resumes where it stopped, and
+``results.parquet`` lists the chunks in plan order.
 """
 
 from __future__ import annotations
@@ -12,269 +11,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from simrank import __version__
-from simrank.config import Experiment, Point
-from simrank.errors import check_choice, check_positive
-from simrank.groups import draw_groups, select_queries, world_query_set
-from simrank.losses import FLOOR_COLUMNS, get_loss, get_loss_spec
-from simrank.measures import (
-    corpus_kl,
-    diameter,
-    diameter_summary,
-    kappa,
-    kendall_tau,
-    lipschitz,
-    listwise_entropy,
-    ndcg_at,
-    pairwise_entropy,
-    rank_correlation,
-    rr_at,
-    temperature_for_entropy,
-)
-from simrank.samplers import Uniform
-from simrank.students import make_student
-from simrank.trainer import group_scores, make_trainer, mean_loss
-from simrank.world import World, WorldConfig
+from simrank.config import Experiment
+from simrank.errors import check_choice
+from simrank.executors import EXECUTORS, make_executor
+from simrank.runner import CHUNK_SIZE, RESULT_COLUMNS, Job, plan, use_compile_cache
 
-#: Columns every results table carries (documented in the README).
-RESULT_COLUMNS = [
-    "experiment",
-    "world",
-    "sampler",
-    "pool_size",
-    "beta",
-    "locality",
-    "tau",
-    "eta",
-    "teacher_noise",
-    "loss",
-    "student",
-    "group_size",
-    "n_train",
-    "test_shift",
-    "seed",
-    "delta_hat",
-    "delta_max",
-    "delta_rms",
-    "entropy_pair",
-    "entropy_list",
-    "kappa",
-    "lipschitz",
-    "train_risk",
-    "test_risk",
-    "gap",
-    "excess_risk",
-    "target_risk",
-    "kl_teacher",
-    "kl_corpus",
-    "kl_ndcg_corr",
-    "ndcg10",
-    "rr10",
-    "kendall_teacher",
-    "simrank_version",
-    "config_hash",
-    "config",
-]
-
-CHUNK_SIZE = 128
-
-
-@lru_cache(maxsize=16)
-def _world(config: WorldConfig) -> World:
-    return config.generate()
-
-
-@dataclass
-class Job:
-    """One (grid point, seed): the unit of work and of a results row."""
-
-    point: Point
-    seed: int
-
-    def static_key(self) -> str:
-        s = self.point.sections
-        w, d = self.point.world, self.point.data
-        key = [
-            s["student"],
-            s["train"],
-            d.group_size,
-            d.n_train,
-            d.n_test,
-            d.n_eval_queries,
-            d.kendall_docs,
-            w.n_docs,
-            w.dim,
-        ]
-        return json.dumps(key, sort_keys=True, default=list)
-
-    def data_key(self) -> str:
-        s = self.point.sections
-        by_entropy = s["data"].get("train_queries", "all") != "all"  # the query selection depends on τ
-        teacher = {k: v for k, v in s["teacher"].items() if k != "tau" or by_entropy}
-        return json.dumps([s["world"], teacher, s["sampler"], s["data"], self.seed], sort_keys=True, default=list)
-
-
-def build_data(point: Point, seed: int) -> tuple[dict, dict]:
-    """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures."""
-    world, teacher, sampler, data = _world(point.world), point.teacher, point.sampler(), point.data
-    train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)
-    rng = np.random.default_rng
-    if data.train_queries == "all":
-        train_qs = world_query_set(world, teacher, data.n_queries, rng(train_seq))
-    else:
-        candidates = world_query_set(world, teacher, round(data.n_queries / data.entropy_fraction), rng(train_seq))
-        train_qs = select_queries(candidates, data.n_queries, data.train_queries, point.tau)
-    train, nu = draw_groups(train_qs, sampler, data.n_train, data.group_size, rng(train_seq))
-    test_qs = world_query_set(world, teacher, data.n_queries, rng(test_seq), shift=data.test_shift)
-    test, _ = draw_groups(test_qs, sampler, data.n_test, data.group_size, rng(test_seq))
-    target, _ = draw_groups(test_qs, Uniform(), data.n_test, data.group_size, rng(target_seq))
-    eval_rng = rng(eval_seq)
-    eval_qs = world_query_set(world, teacher, data.n_eval_queries, eval_rng, shift=data.test_shift)
-    kendall_idx = eval_rng.choice(world.n_docs, size=min(data.kendall_docs, world.n_docs), replace=False)
-    arrays = {
-        "train": train,
-        "test": test,
-        "target": target,
-        "docs": world.docs,
-        "eval_queries": eval_qs.queries,
-        "eval_teacher": eval_qs.teacher,
-        "eval_grades": eval_qs.grades,
-        "kendall_idx": kendall_idx.astype(np.int32),
-    }
-    deltas = np.asarray(diameter(train.docs))
-    entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
-    stats = {
-        **diameter_summary(deltas, np.linalg.norm(train.query, axis=1)),
-        "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
-        "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
-    }
-    if data.match_entropy:  # entropy-matched design: τ from the training groups, not from [teacher]
-        stats["tau"] = temperature_for_entropy(train.teacher, data.match_entropy)
-    return arrays, stats
-
-
-def switch_loss(names: tuple[str, ...]) -> Callable:
-    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``names[loss_id]``, chosen by ``lax.switch``."""
-    branches = [lambda f, g, tau, where, fn=get_loss(n): fn(f, g, tau=tau, where=where) for n in names]
-
-    def loss(f, g, *, tau, loss_id, where=None, weights=None):
-        return jax.lax.switch(loss_id, branches, f, g, tau, where)
-
-    return loss
-
-
-def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
-    """``(student, loss_fn, train)`` of a grid point, the loss chosen among ``loss_names`` by ``hyper["loss_id"]``."""
-    s = point.sections
-    options = {k: v for k, v in s["student"].items() if k != "kind"}
-    student = make_student(s["student"]["kind"], point.world.dim, **options)
-    loss_fn = switch_loss(loss_names)
-    return student, loss_fn, make_trainer(student, loss_fn, point.train)
-
-
-def make_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
-    """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
-    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``.
-
-    Corpus measures are means over the evaluation queries, except ``kl_ndcg_corr``: Spearman's ρ (average
-    ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
-    ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries."""
-    student, loss_fn, train = point_trainer(point, loss_names)
-    floor_of = jnp.asarray([FLOOR_COLUMNS.index(get_loss_spec(n).floor) for n in loss_names])
-
-    def evaluate(params, hyper, a):
-        tau = hyper["tau"]
-        train_risk = mean_loss(student, loss_fn, params, a["train"], hyper)
-        test_risk = mean_loss(student, loss_fn, params, a["test"], hyper)
-        entropies = {
-            "entropy_pair": jnp.mean(pairwise_entropy(a["train"].teacher, tau)),
-            "entropy_list": jnp.mean(listwise_entropy(a["train"].teacher, tau)),
-        }
-        floors = jnp.stack(
-            [
-                0.0,
-                jnp.mean(pairwise_entropy(a["test"].teacher, tau)),
-                jnp.mean(listwise_entropy(a["test"].teacher, tau)),
-            ]
-        )
-        floor = floors[floor_of[hyper["loss_id"]]]
-        scores = student.apply(params, a["eval_queries"], a["docs"][None])
-        idx = a["kendall_idx"]
-        kl_per_query = corpus_kl(scores, a["eval_teacher"], tau)
-        ndcg_per_query = ndcg_at(scores, a["eval_grades"], 10)
-        return {
-            **entropies,
-            "train_risk": train_risk,
-            "test_risk": test_risk,
-            "gap": test_risk - train_risk,
-            "excess_risk": test_risk - floor,
-            "target_risk": mean_loss(student, loss_fn, params, a["target"], hyper),
-            "kl_teacher": jnp.mean(
-                get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher, tau=tau)
-            ),
-            "kl_corpus": jnp.mean(kl_per_query),
-            "kl_ndcg_corr": rank_correlation(kl_per_query, ndcg_per_query),  # Spearman ρ across eval queries
-            "ndcg10": jnp.mean(ndcg_per_query),
-            "rr10": jnp.mean(rr_at(scores, a["eval_grades"], 10)),
-            "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher"][:, idx])),
-            "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),
-        }
-
-    @jax.jit
-    def run(keys, hyper, arrays):
-        params, _ = jax.vmap(train)(keys, arrays["train"], hyper)
-        return jax.lax.map(lambda args: evaluate(*args), (params, hyper, arrays), batch_size=16)
-
-    return run
-
-
-def _stack(trees: list) -> dict:
-    return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
-
-
-def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -> list[dict]:
-    rows = []
-    for i, (job, st) in enumerate(zip(jobs, stats)):
-        s, d = job.point.sections, job.point.data
-        sampler = s["sampler"]
-        row = {
-            "experiment": exp.name,
-            "world": s["world"].get("geometry", "isotropic") + ("-sphere" if s["world"].get("sphere") else ""),
-            "sampler": sampler["kind"] + ("+filter" if sampler.get("filter_margin") is not None else ""),
-            "pool_size": float(sampler.get("pool_size") or np.nan),
-            "beta": float(np.nan if sampler.get("beta") is None else sampler["beta"]),
-            "tau": st.get("tau", job.point.tau),
-            "eta": float(sampler.get("eta", 0.0)),
-            "teacher_noise": float(job.point.teacher.noise),
-            "loss": job.point.loss,
-            "student": s["student"]["kind"],
-            "group_size": d.group_size,
-            "n_train": d.n_train,
-            "test_shift": d.test_shift,
-            "seed": job.seed,
-            "delta_hat": st["delta_q99"],
-            "delta_max": st["delta_max"],
-            "delta_rms": st["delta_rms"],
-            "kappa": st["kappa"],
-            "locality": st["locality"],
-            **{k: float(v[i]) for k, v in measures.items()},
-            "simrank_version": __version__,
-            "config_hash": exp.hash,
-            "config": job.point.json(),
-        }
-        rows.append(row)
-    return rows
+__all__ = ["RESULT_COLUMNS", "run_experiment"]
 
 
 def _chunk_id(jobs: list[Job]) -> str:
@@ -303,56 +50,6 @@ def _read_part(path: Path, jobs: list[Job]) -> pd.DataFrame | None:
     return df
 
 
-def plan(exp: Experiment, chunk_size: int = CHUNK_SIZE) -> list[tuple[list[Job], int]]:
-    """Chunks of jobs with identical static settings, each at most ``chunk_size`` models, with the width
-    every chunk of its static group is padded to (one compilation per static group)."""
-    check_positive("chunk_size", chunk_size)
-    by_static: dict[str, list[Job]] = {}
-    for point in exp.points():
-        for seed in range(exp.seeds):
-            job = Job(point, seed)
-            by_static.setdefault(job.static_key(), []).append(job)
-    chunks = []
-    for jobs in by_static.values():
-        n_chunks = -(-len(jobs) // chunk_size)
-        size = -(-len(jobs) // n_chunks)
-        chunks += [(jobs[i : i + size], size) for i in range(0, len(jobs), size)]
-    return chunks
-
-
-def chunk_inputs(exp: Experiment, jobs: list[Job], width: int, data_cache: dict) -> tuple:
-    """``(keys, hyper, arrays, stats, loss_names)`` of one chunk, padded to ``width`` models by repeating
-    its last job; ``stats`` holds the data-only measures of the unpadded jobs."""
-    loss_names = tuple(sorted({p.loss for p in exp.points()}))
-    built = []
-    for job in jobs:
-        key = job.data_key()
-        if key not in data_cache:
-            data_cache[key] = build_data(job.point, job.seed)
-        built.append(data_cache[key])
-    padded = jobs + [jobs[-1]] * (width - len(jobs))  # equal widths: one compilation per static group
-    arrays = _stack([b[0] for b in built + [built[-1]] * (width - len(jobs))])
-    keys = jnp.stack([jax.random.PRNGKey(j.seed) for j in padded])
-    hyper = {
-        "tau": jnp.asarray(
-            [b[1].get("tau", j.point.tau) for j, b in zip(padded, built + [built[-1]] * (width - len(jobs)))],
-            dtype=jnp.float32,
-        ),
-        "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
-    }
-    return keys, hyper, arrays, [b[1] for b in built], loss_names
-
-
-def run_chunk(exp: Experiment, jobs: list[Job], width: int, runners: dict, data_cache: dict) -> pd.DataFrame:
-    """Train and measure one chunk of models in a single vmapped call; return its rows."""
-    keys, hyper, arrays, stats, loss_names = chunk_inputs(exp, jobs, width, data_cache)
-    static = jobs[0].static_key()
-    if static not in runners:
-        runners[static] = make_runner(jobs[0].point, loss_names)
-    measures = {k: np.asarray(v)[: len(jobs)] for k, v in runners[static](keys, hyper, arrays).items()}
-    return pd.DataFrame(_rows(exp, jobs, stats, measures), columns=RESULT_COLUMNS)
-
-
 def run_experiment(
     exp: Experiment,
     out: Path,
@@ -362,6 +59,8 @@ def run_experiment(
     executor: str = "local",
     address: str | None = None,
     chunk_size: int | None = None,
+    compile_cache: bool | None = None,
+    layout: str = "per_loss",
 ) -> pd.DataFrame:
     """Run every chunk (skipping finished parts when ``resume``) and write ``results.parquet``.
 
@@ -370,9 +69,11 @@ def run_experiment(
     and checks) or ``"dask"`` (chunks on a Dask cluster at ``address``, a local one if None).  Each
     finished chunk is written to ``parts/`` as soon as it arrives; the table lists chunks in plan order
     whichever executor computed them, so every executor and every resume gives the same table.
-    """
-    from simrank.executors import EXECUTORS, make_executor
 
+    ``compile_cache``: JAX's persistent compilation cache on/off (None: on unless
+    ``SIMRANK_COMPILE_CACHE=0``; see :func:`simrank.runner.use_compile_cache`).  ``layout``: how chunks are
+    formed (:data:`simrank.runner.LAYOUTS`); ``"switch"`` is the old layout, kept for benchmarks and checks.
+    """
     check_choice("executor", executor, EXECUTORS)
     if executor == "reference":
         chunk_size = 1
@@ -380,7 +81,8 @@ def run_experiment(
     parts_dir.mkdir(parents=True, exist_ok=True)
     for leftover in parts_dir.glob("*.tmp*"):  # half-written parts of a killed run: never read, so remove
         leftover.unlink()
-    chunks = plan(exp, CHUNK_SIZE if chunk_size is None else chunk_size)
+    chunks = plan(exp, CHUNK_SIZE if chunk_size is None else chunk_size, layout)
+    use_compile_cache(compile_cache)
     paths = [parts_dir / f"{_chunk_id(jobs)}.parquet" for jobs, _ in chunks]
     frames: dict[int, pd.DataFrame] = {}
     if resume:
@@ -389,7 +91,7 @@ def run_experiment(
             if df is not None:
                 frames[i] = df
     todo = [(i, *chunks[i]) for i in range(len(chunks)) if i not in frames]
-    with make_executor(executor, address) as pool:
+    with make_executor(executor, address, layout, compile_cache) as pool:
         bar = tqdm(total=len(chunks), initial=len(frames), desc=exp.name, unit="chunk", disable=not progress)
         for i, df in pool.map_chunks(exp, todo):
             _write_atomic(df, paths[i])

@@ -14,7 +14,8 @@ from tiny import tiny_config
 
 from simrank.bench import experiment, slopes
 from simrank.config import load_experiment
-from simrank.sweep import plan, run_experiment
+from simrank.runner import plan
+from simrank.sweep import run_experiment
 
 TINY = tiny_config("tiny-bench", seeds=1, losses=("kl", "ranknet_soft"))
 
@@ -31,7 +32,7 @@ def test_reference_executor_matches_vmapped_sweep(tmp_path):
     config = tmp_path / "tiny.toml"
     config.write_text(TINY)
     exp = load_experiment(str(config))
-    assert all(width == 1 for _, width in plan(exp, 1)) and len(plan(exp)) == 1
+    assert all(width == 1 for _, width in plan(exp, 1)) and len(plan(exp)) == 2  # one chunk per loss
     vmapped = run_experiment(exp, tmp_path / "vmapped", progress=False)
     reference = run_experiment(exp, tmp_path / "reference", progress=False, executor="reference")
     assert len(list((tmp_path / "reference" / "parts").glob("*.parquet"))) == len(vmapped) == 8
@@ -46,7 +47,7 @@ def test_building_a_large_world_never_allocates_an_n_by_n_matrix():
     N² · 4 bytes = 400 MB of a single N×N float32 matrix (numpy allocations traced by tracemalloc)."""
     import tracemalloc
 
-    from simrank.sweep import build_data
+    from simrank.runner import build_data
 
     n_docs = 10_000
     exp = experiment(

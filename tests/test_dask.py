@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from simrank.config import load_experiment
-from simrank.sweep import plan, run_experiment
+from simrank.runner import plan
+from simrank.sweep import run_experiment
 
 distributed = pytest.importorskip("distributed")
 

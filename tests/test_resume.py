@@ -14,7 +14,8 @@ from tiny import SIMRANK, tiny_config
 
 from simrank.config import load_experiment
 from simrank.errors import ConfigError
-from simrank.sweep import plan, run_experiment
+from simrank.runner import plan
+from simrank.sweep import run_experiment
 
 CHUNK = 2  # models per chunk: 8 chunks, so a kill lands between parts
 

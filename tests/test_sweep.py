@@ -8,6 +8,7 @@ import pytest
 from tiny import SIMRANK, tiny_config
 
 from simrank.config import load_experiment
+from simrank.runner import build_data, seeded_world
 from simrank.sweep import RESULT_COLUMNS, run_experiment
 
 TINY = tiny_config()
@@ -86,3 +87,22 @@ def test_missing_config_file(tmp_path):
 def test_list_shows_the_bias_sweep():
     proc = subprocess.run([*SIMRANK, "list"], capture_output=True, text=True)
     assert proc.returncode == 0 and "bias-sweep" in proc.stdout
+
+
+def test_each_seed_draws_its_own_world_unless_fixed(tmp_path):
+    """Default: one world (corpus, relevance map) and teacher perturbation per seed, shared by every grid
+    point of that seed; ``[data] world_per_seed = false`` gives every seed the configured world."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    points = load_experiment(str(config)).points()
+    (a, stats_a), (b, stats_b) = build_data(points[0], 0), build_data(points[0], 1)
+    assert stats_a["world_seed"] != stats_b["world_seed"] and not np.allclose(a["docs"], b["docs"])
+    assert build_data(points[-1], 0)[1]["world_seed"] == stats_a["world_seed"]
+    teachers = {seeded_world(points[0], seed)[1].random_state for seed in range(3)}
+    assert len(teachers) == 3
+    config.write_text(TINY.replace("[data]\n", "[data]\nworld_per_seed = false\n"))
+    (point, *_) = load_experiment(str(config)).points()
+    (a, stats_a), (b, stats_b) = build_data(point, 0), build_data(point, 1)
+    assert stats_a["world_seed"] == stats_b["world_seed"] == point.world.random_state
+    np.testing.assert_array_equal(a["docs"], b["docs"])
+    assert seeded_world(point, 1) == (point.world, point.teacher)

@@ -10,7 +10,7 @@ Student (all kinds): the dense cosine plus a learned correction,
 With h_θ = 0 at initialisation every student starts as the dense retriever, so a change in nDCG is
 what the loss and the sampler taught it.  One jit-compiled call per (student, group size, seed)
 trains every (sampler, loss) pair: ``vmap`` over samplers (their groups) and, inside, over losses
-(``lax.switch`` on the loss id, :func:`simrank.sweep.switch_loss`).
+(``lax.switch`` on the loss id, :func:`simrank.runner.switch_loss`).
 
 Measures per model, on the test queries of the ``test`` qrels (never used in training):
 nDCG@10, RR@10, R@100 over the whole corpus and re-ranking each query's BM25 top-100
@@ -51,9 +51,9 @@ from simrank.real.beir import EMBEDDINGS_FILE, Collection, DataError, load_colle
 from simrank.real.bm25 import BM25Index
 from simrank.real.evaluate import evaluate, run_from_scores, write_trec_run
 from simrank.real.queryset import judged_queries, real_query_set
+from simrank.runner import switch_loss
 from simrank.samplers import SamplingContext, make_sampler
 from simrank.students import Student, bilinear, mlp
-from simrank.sweep import switch_loss
 from simrank.trainer import TrainConfig, make_trainer, mean_loss
 
 ALPHA_INIT = 20.0  # cosine scale at init: softmax(20 cos) is the usual contrastive temperature 0.05

@@ -1,0 +1,449 @@
+"""Train and measure one chunk of models: build data per (grid point, seed), stack the chunk along a
+leading axis and run it through one jit-compiled, vmapped runner.
+
+Layouts (:data:`LAYOUTS`) say which grid points share a chunk:
+
+* ``per_loss`` (the default): grid points that share every *static* setting (student, training
+  schedule, array shapes) **and the loss** are stacked along one leading axis (seeds, and data-only
+  settings such as world, teacher, sampler and the temperature τ) and trained in one ``vmap``; each
+  compiled runner has one static loss, so no model pays for a loss it does not use.
+* ``switch`` (kept for benchmarks): the loss is a traced index chosen by ``lax.switch``; under
+  ``vmap`` that becomes a select that evaluates every loss of the experiment for every model.
+
+:func:`plan` cuts an experiment into chunks; :func:`run_chunk` turns one chunk into its rows of the
+results table.  The executors (:mod:`simrank.executors`) call :func:`run_chunk`; :mod:`simrank.sweep`
+writes the parts and the table.  :func:`use_compile_cache` turns on JAX's persistent compilation cache
+(a per-user folder, :func:`compile_cache_dir`), so a second run of an experiment compiles nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from jax.experimental.compilation_cache import compilation_cache
+
+from simrank import __version__
+from simrank.config import Experiment, Point
+from simrank.errors import ConfigError, check_choice, check_positive
+from simrank.groups import draw_groups, select_queries, world_query_set
+from simrank.losses import FLOOR_COLUMNS, get_loss, get_loss_spec
+from simrank.measures import (
+    corpus_kl,
+    diameter,
+    diameter_summary,
+    kappa,
+    kendall_tau,
+    lipschitz,
+    listwise_entropy,
+    ndcg_at,
+    pairwise_entropy,
+    rank_correlation,
+    rr_at,
+    temperature_for_entropy,
+)
+from simrank.samplers import Uniform
+from simrank.students import make_student
+from simrank.teacher import Teacher
+from simrank.trainer import group_scores, make_trainer, mean_loss
+from simrank.world import World, WorldConfig
+
+__all__ = [
+    "CHUNK_SIZE",
+    "COMPILE_CACHE_ENV",
+    "LAYOUTS",
+    "RESULT_COLUMNS",
+    "Job",
+    "build_data",
+    "chunk_inputs",
+    "chunk_losses",
+    "compile_cache_dir",
+    "compile_chunk_runner",
+    "plan",
+    "point_trainer",
+    "run_chunk",
+    "seeded_world",
+    "static_loss",
+    "switch_loss",
+    "use_compile_cache",
+]
+
+#: Columns every results table carries (documented in the README).
+RESULT_COLUMNS = [
+    "experiment",
+    "world",
+    "sampler",
+    "pool_size",
+    "beta",
+    "locality",
+    "tau",
+    "eta",
+    "teacher_noise",
+    "loss",
+    "student",
+    "group_size",
+    "n_train",
+    "test_shift",
+    "seed",
+    "world_seed",
+    "delta_hat",
+    "delta_max",
+    "delta_rms",
+    "entropy_pair",
+    "entropy_list",
+    "kappa",
+    "lipschitz",
+    "train_risk",
+    "test_risk",
+    "gap",
+    "excess_risk",
+    "target_risk",
+    "kl_teacher",
+    "kl_corpus",
+    "kl_ndcg_corr",
+    "ndcg10",
+    "rr10",
+    "kendall_teacher",
+    "simrank_version",
+    "config_hash",
+    "config",
+]
+
+CHUNK_SIZE = 128
+LAYOUTS = ("per_loss", "switch")
+#: Environment variable: ``0`` turns the persistent compilation cache off, ``1`` (the default) on.
+COMPILE_CACHE_ENV = "SIMRANK_COMPILE_CACHE"
+
+
+def compile_cache_dir() -> Path:
+    """The per-user folder of the persistent compilation cache: ``$XDG_CACHE_HOME/simrank/jax``
+    (``~/.cache/simrank/jax`` when ``XDG_CACHE_HOME`` is unset)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simrank" / "jax"
+
+
+def use_compile_cache(enabled: bool | None = None) -> Path | None:
+    """Turn JAX's persistent compilation cache on (in :func:`compile_cache_dir`) or off for this process.
+
+    Every compiled program is cached, however small or quick to compile (minimum compile time 0 s, no
+    minimum entry size), so a second run of an experiment pays tracing but no compilation.
+
+    Args:
+      enabled: True/False; None reads ``SIMRANK_COMPILE_CACHE`` (``0`` = off, ``1`` or unset = on).
+
+    Returns:
+      The cache folder, or None when the cache is off.
+    """
+    if enabled is None:
+        value = os.environ.get(COMPILE_CACHE_ENV, "1")
+        if value not in ("0", "1"):
+            raise ConfigError(f"{COMPILE_CACHE_ENV} = {value!r} is not allowed; use 0 (cache off) or 1 (on)")
+        enabled = value == "1"
+    folder = compile_cache_dir() if enabled else None
+    settings = {
+        "jax_enable_compilation_cache": enabled,
+        "jax_compilation_cache_dir": None if folder is None else str(folder),
+        "jax_persistent_cache_min_compile_time_secs": 0.0,
+        "jax_persistent_cache_min_entry_size_bytes": -1,
+    }
+    if any(getattr(jax.config, name) != value for name, value in settings.items()):
+        for name, value in settings.items():
+            jax.config.update(name, value)
+        compilation_cache.reset_cache()  # the cache reads its settings once, at the first compilation
+    return folder
+
+
+@lru_cache(maxsize=16)
+def _world(config: WorldConfig) -> World:
+    return config.generate()
+
+
+@dataclass
+class Job:
+    """One (grid point, seed): the unit of work and of a results row."""
+
+    point: Point
+    seed: int
+
+    def static_key(self) -> str:
+        s = self.point.sections
+        w, d = self.point.world, self.point.data
+        key = [
+            s["student"],
+            s["train"],
+            d.group_size,
+            d.n_train,
+            d.n_test,
+            d.n_eval_queries,
+            d.kendall_docs,
+            w.n_docs,
+            w.dim,
+        ]
+        return json.dumps(key, sort_keys=True, default=list)
+
+    def data_key(self) -> str:
+        s = self.point.sections
+        by_entropy = s["data"].get("train_queries", "all") != "all"  # the query selection depends on τ
+        teacher = {k: v for k, v in s["teacher"].items() if k != "tau" or by_entropy}
+        return json.dumps([s["world"], teacher, s["sampler"], s["data"], self.seed], sort_keys=True, default=list)
+
+
+def seeded_world(point: Point, seed: int) -> tuple[WorldConfig, Teacher]:
+    """The world and teacher of one (grid point, seed).
+
+    With ``data.world_per_seed`` (the default) every seed draws its own world (corpus, relevance map)
+    and teacher perturbation: their ``random_state`` become the first word of
+    ``np.random.SeedSequence([random_state, seed])`` of the configured ones, so configs that set
+    ``world.random_state`` / ``teacher.random_state`` keep choosing the family of worlds.  Otherwise
+    every seed shares the configured world and teacher."""
+    world, teacher = point.world, point.teacher
+    if not point.data.world_per_seed:
+        return world, teacher
+    world_state, teacher_state = (
+        int(np.random.SeedSequence([base, seed]).generate_state(1)[0])
+        for base in (world.random_state, teacher.random_state)
+    )
+    return replace(world, random_state=world_state), replace(teacher, random_state=teacher_state)
+
+
+def build_data(point: Point, seed: int) -> tuple[dict, dict]:
+    """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures
+    (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn)."""
+    world_config, teacher = seeded_world(point, seed)
+    world, sampler, data = _world(world_config), point.sampler(), point.data
+    train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)
+    rng = np.random.default_rng
+    if data.train_queries == "all":
+        train_qs = world_query_set(world, teacher, data.n_queries, rng(train_seq))
+    else:
+        candidates = world_query_set(world, teacher, round(data.n_queries / data.entropy_fraction), rng(train_seq))
+        train_qs = select_queries(candidates, data.n_queries, data.train_queries, point.tau)
+    train, nu = draw_groups(train_qs, sampler, data.n_train, data.group_size, rng(train_seq))
+    test_qs = world_query_set(world, teacher, data.n_queries, rng(test_seq), shift=data.test_shift)
+    test, _ = draw_groups(test_qs, sampler, data.n_test, data.group_size, rng(test_seq))
+    target, _ = draw_groups(test_qs, Uniform(), data.n_test, data.group_size, rng(target_seq))
+    eval_rng = rng(eval_seq)
+    eval_qs = world_query_set(world, teacher, data.n_eval_queries, eval_rng, shift=data.test_shift)
+    kendall_idx = eval_rng.choice(world.n_docs, size=min(data.kendall_docs, world.n_docs), replace=False)
+    arrays = {
+        "train": train,
+        "test": test,
+        "target": target,
+        "docs": world.docs,
+        "eval_queries": eval_qs.queries,
+        "eval_teacher": eval_qs.teacher,
+        "eval_grades": eval_qs.grades,
+        "kendall_idx": kendall_idx.astype(np.int32),
+    }
+    deltas = np.asarray(diameter(train.docs))
+    entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
+    stats = {
+        "world_seed": world_config.random_state,
+        **diameter_summary(deltas, np.linalg.norm(train.query, axis=1)),
+        "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
+        "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
+    }
+    if data.match_entropy:  # entropy-matched design: τ from the training groups, not from [teacher]
+        stats["tau"] = temperature_for_entropy(train.teacher, data.match_entropy)
+    return arrays, stats
+
+
+def static_loss(name: str) -> Callable:
+    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``name`` (``loss_id`` is ignored)."""
+    fn = get_loss(name)
+
+    def loss(f, g, *, tau, loss_id=None, where=None, weights=None):
+        return fn(f, g, tau=tau, where=where, weights=weights)
+
+    return loss
+
+
+def switch_loss(names: tuple[str, ...]) -> Callable:
+    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``names[loss_id]``, chosen by ``lax.switch``."""
+    branches = [lambda f, g, tau, where, fn=get_loss(n): fn(f, g, tau=tau, where=where) for n in names]
+
+    def loss(f, g, *, tau, loss_id, where=None, weights=None):
+        return jax.lax.switch(loss_id, branches, f, g, tau, where)
+
+    return loss
+
+
+def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
+    """``(student, loss_fn, train)`` of a grid point, the loss chosen among ``loss_names`` by ``hyper["loss_id"]``
+    (a static loss when there is only one: nothing is selected at run time)."""
+    s = point.sections
+    options = {k: v for k, v in s["student"].items() if k != "kind"}
+    student = make_student(s["student"]["kind"], point.world.dim, **options)
+    loss_fn = static_loss(loss_names[0]) if len(loss_names) == 1 else switch_loss(loss_names)
+    return student, loss_fn, make_trainer(student, loss_fn, point.train)
+
+
+def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
+    """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
+    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``.
+
+    Corpus measures are means over the evaluation queries, except ``kl_ndcg_corr``: Spearman's ρ (average
+    ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
+    ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries."""
+    student, loss_fn, train = point_trainer(point, loss_names)
+    floor_of = jnp.asarray([FLOOR_COLUMNS.index(get_loss_spec(n).floor) for n in loss_names])
+
+    def evaluate(params, hyper, a):
+        tau = hyper["tau"]
+        train_risk = mean_loss(student, loss_fn, params, a["train"], hyper)
+        test_risk = mean_loss(student, loss_fn, params, a["test"], hyper)
+        entropies = {
+            "entropy_pair": jnp.mean(pairwise_entropy(a["train"].teacher, tau)),
+            "entropy_list": jnp.mean(listwise_entropy(a["train"].teacher, tau)),
+        }
+        floors = jnp.stack(
+            [
+                0.0,
+                jnp.mean(pairwise_entropy(a["test"].teacher, tau)),
+                jnp.mean(listwise_entropy(a["test"].teacher, tau)),
+            ]
+        )
+        floor = floors[floor_of[hyper["loss_id"]]]
+        scores = student.apply(params, a["eval_queries"], a["docs"][None])
+        idx = a["kendall_idx"]
+        kl_per_query = corpus_kl(scores, a["eval_teacher"], tau)
+        ndcg_per_query = ndcg_at(scores, a["eval_grades"], 10)
+        return {
+            **entropies,
+            "train_risk": train_risk,
+            "test_risk": test_risk,
+            "gap": test_risk - train_risk,
+            "excess_risk": test_risk - floor,
+            "target_risk": mean_loss(student, loss_fn, params, a["target"], hyper),
+            "kl_teacher": jnp.mean(
+                get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher, tau=tau)
+            ),
+            "kl_corpus": jnp.mean(kl_per_query),
+            "kl_ndcg_corr": rank_correlation(kl_per_query, ndcg_per_query),  # Spearman ρ across eval queries
+            "ndcg10": jnp.mean(ndcg_per_query),
+            "rr10": jnp.mean(rr_at(scores, a["eval_grades"], 10)),
+            "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher"][:, idx])),
+            "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),
+        }
+
+    @jax.jit
+    def run(keys, hyper, arrays):
+        params, _ = jax.vmap(train)(keys, arrays["train"], hyper)
+        return jax.lax.map(lambda args: evaluate(*args), (params, hyper, arrays), batch_size=16)
+
+    return run
+
+
+def _stack(trees: list) -> dict:
+    return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
+
+
+def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -> list[dict]:
+    rows = []
+    for i, (job, st) in enumerate(zip(jobs, stats)):
+        s, d = job.point.sections, job.point.data
+        sampler = s["sampler"]
+        row = {
+            "experiment": exp.name,
+            "world": s["world"].get("geometry", "isotropic") + ("-sphere" if s["world"].get("sphere") else ""),
+            "sampler": sampler["kind"] + ("+filter" if sampler.get("filter_margin") is not None else ""),
+            "pool_size": float(sampler.get("pool_size") or np.nan),
+            "beta": float(np.nan if sampler.get("beta") is None else sampler["beta"]),
+            "tau": st.get("tau", job.point.tau),
+            "eta": float(sampler.get("eta", 0.0)),
+            "teacher_noise": float(job.point.teacher.noise),
+            "loss": job.point.loss,
+            "student": s["student"]["kind"],
+            "group_size": d.group_size,
+            "n_train": d.n_train,
+            "test_shift": d.test_shift,
+            "seed": job.seed,
+            "world_seed": st["world_seed"],
+            "delta_hat": st["delta_q99"],
+            "delta_max": st["delta_max"],
+            "delta_rms": st["delta_rms"],
+            "kappa": st["kappa"],
+            "locality": st["locality"],
+            **{k: float(v[i]) for k, v in measures.items()},
+            "simrank_version": __version__,
+            "config_hash": exp.hash,
+            "config": job.point.json(),
+        }
+        rows.append(row)
+    return rows
+
+
+def plan(exp: Experiment, chunk_size: int = CHUNK_SIZE, layout: str = "per_loss") -> list[tuple[list[Job], int]]:
+    """Chunks of jobs with identical static settings (and, in the ``per_loss`` layout, the same loss),
+    each at most ``chunk_size`` models, with the width every chunk of its group is padded to (one
+    compilation per group)."""
+    check_positive("chunk_size", chunk_size)
+    check_choice("layout", layout, LAYOUTS)
+    by_static: dict[tuple, list[Job]] = {}
+    for point in exp.points():
+        for seed in range(exp.seeds):
+            job = Job(point, seed)
+            group = (job.static_key(), point.loss if layout == "per_loss" else "")
+            by_static.setdefault(group, []).append(job)
+    chunks = []
+    for jobs in by_static.values():
+        n_chunks = -(-len(jobs) // chunk_size)
+        size = -(-len(jobs) // n_chunks)
+        chunks += [(jobs[i : i + size], size) for i in range(0, len(jobs), size)]
+    return chunks
+
+
+def chunk_losses(exp: Experiment, jobs: list[Job], layout: str) -> tuple[str, ...]:
+    """The losses the runner of a chunk is compiled for: the chunk's one loss (``per_loss``), or every
+    loss of the experiment (``switch``)."""
+    check_choice("layout", layout, LAYOUTS)
+    if layout == "per_loss":
+        (loss,) = {job.point.loss for job in jobs}
+        return (loss,)
+    return tuple(sorted({p.loss for p in exp.points()}))
+
+
+def chunk_inputs(jobs: list[Job], width: int, data_cache: dict, loss_names: tuple[str, ...]) -> tuple:
+    """``(keys, hyper, arrays, stats)`` of one chunk, padded to ``width`` models by repeating its last
+    job; ``hyper["loss_id"]`` indexes ``loss_names``; ``stats`` holds the data-only measures of the
+    unpadded jobs."""
+    built = []
+    for job in jobs:
+        key = job.data_key()
+        if key not in data_cache:
+            data_cache[key] = build_data(job.point, job.seed)
+        built.append(data_cache[key])
+    padded = jobs + [jobs[-1]] * (width - len(jobs))  # equal widths: one compilation per static group
+    arrays = _stack([b[0] for b in built + [built[-1]] * (width - len(jobs))])
+    keys = jnp.stack([jax.random.PRNGKey(j.seed) for j in padded])
+    hyper = {
+        "tau": jnp.asarray(
+            [b[1].get("tau", j.point.tau) for j, b in zip(padded, built + [built[-1]] * (width - len(jobs)))],
+            dtype=jnp.float32,
+        ),
+        "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
+    }
+    return keys, hyper, arrays, [b[1] for b in built]
+
+
+def run_chunk(
+    exp: Experiment, jobs: list[Job], width: int, runners: dict, data_cache: dict, layout: str = "per_loss"
+) -> pd.DataFrame:
+    """Train and measure one chunk of models in a single vmapped call; return its rows.
+
+    ``runners`` caches compiled runners by (static settings, losses), ``data_cache`` built data by
+    :meth:`Job.data_key`; both are reused across the chunks of one process."""
+    loss_names = chunk_losses(exp, jobs, layout)
+    keys, hyper, arrays, stats = chunk_inputs(jobs, width, data_cache, loss_names)
+    static = (jobs[0].static_key(), loss_names)
+    if static not in runners:
+        runners[static] = compile_chunk_runner(jobs[0].point, loss_names)
+    measures = {k: np.asarray(v)[: len(jobs)] for k, v in runners[static](keys, hyper, arrays).items()}
+    return pd.DataFrame(_rows(exp, jobs, stats, measures), columns=RESULT_COLUMNS)
