@@ -264,3 +264,30 @@ def test_p12_noise_ranking_is_supported_and_a_clean_ranking_refutes():
     v = p12.analyse({p12.EXPERIMENT: clean})
     assert v.outcome == "refuted"
     assert v.numbers["friedman_p"] < 0.001
+
+
+# ------------------------------------------------------------------------------------------ pilots, robustness
+
+
+def test_results_of_another_design_are_a_pilot_and_never_refute():
+    from simrank.config import load_experiment
+    from simrank.predictions.paper import PREDICTIONS, registered_verdict
+
+    df = p4_table(-5 * p04.SESOI)  # a clear refutation by the rule
+    df["config_hash"] = "not-the-registered-one"
+    v = registered_verdict(PREDICTIONS["P4"], {p04.EXPERIMENT: df})
+    assert (v.outcome, v.pilot, v.pilot_outcome) == ("inconclusive", True, "refuted")
+    # the registered hash but fewer seeds than registered: still a pilot
+    df["config_hash"] = load_experiment(p04.EXPERIMENT).hash
+    assert df["seed"].nunique() < p04.SEEDS
+    assert registered_verdict(PREDICTIONS["P4"], {p04.EXPERIMENT: df}).pilot
+
+
+def test_robustness_worlds_scale_pools_with_the_corpus():
+    from simrank.predictions.robustness import robustness_experiment
+
+    large = robustness_experiment(p04.EXPERIMENT, "large", seeds=3)
+    assert (large.base["world"]["n_docs"], large.base["world"]["dim"], large.seeds) == (10_000, 32, 3)
+    assert sorted(large.grid["sampler.pool_size"]) == [200, 10_000]  # uniform stays uniform, local stays 2%
+    clustered = robustness_experiment(p07.EXPERIMENT, "clustered")
+    assert clustered.base["world"]["geometry"] == "clustered" and "world.geometry" not in clustered.grid

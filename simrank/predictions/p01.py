@@ -61,7 +61,8 @@ def _with_bound(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def analyse(tables) -> Verdict:
-    """Effect: per-seed Pearson r(Δ̂, gap) across the pools (a continuum of localities), mean with 90% CI.
+    """Effect: per-seed Pearson r(Δ̂, gap) across the pools (a continuum of localities), mean with 90% CI; the
+    primary effect (power, table) is the least powered of r and its leave-one-pool-out versions.
 
     supported iff the r effect is supported (``decide_increase`` at SESOI), it stays supported when any single
     pool is left out (leverage), and a line through the per-pool means has R² ≥ MIN_R2; refuted iff the r effect
@@ -88,13 +89,14 @@ def analyse(tables) -> Verdict:
         f"R² = {fmt(r2, 2)} (needed ≥ {MIN_R2}); the T3 bound holds in {holds:.0%} of models at "
         f"{fmt(tightness.min(), 1)}-{fmt(tightness.max(), 1)}× the mean gap, R̂ + bound < log 2 in {non_vacuous:.0%}"
     )
+    primary = min([r, *loo.values()], key=lambda e: power_change(SESOI, e.sd, e.n) if e.sd > 0 else 1.0)
     return Verdict(
         outcome=outcome,
         summary=summary,
-        effect=r,
+        effect=primary,
         sesoi=SESOI,
         seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, r.sd, r.n),
+        power=power_change(SESOI, primary.sd, primary.n),
         numbers={"r2_means": r2, "bound_holds": holds, "loo_min_low": loo[weakest].low},
         table=table,
     )

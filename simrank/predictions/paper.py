@@ -21,6 +21,7 @@ from simrank.errors import ConfigError, check_choice
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
 from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12
 from simrank.predictions.base import Prediction, Verdict, fmt, load_results, markdown_table
+from simrank.predictions.robustness import ROBUSTNESS
 
 __all__ = [
     "PAPER",
@@ -42,8 +43,6 @@ PAPER = PAPER_DIR / "paper.md"
 PREDICTIONS: dict[str, Prediction] = {
     m.PREDICTION.key: m.PREDICTION for m in (p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12)
 }
-#: Robustness re-checks: label -> folder under RESULTS_DIR holding the same experiments on another world.
-ROBUSTNESS = {"large": "robustness-large", "clustered": "robustness-clustered"}
 BLOCK = re.compile(
     r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
 )

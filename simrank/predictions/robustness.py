@@ -1,0 +1,71 @@
+"""Robustness re-checks: a prediction's pre-registered experiment on another world, same rule.
+
+``large``: N = 10,000 documents in d = 32 dimensions, with every pool size scaled by N/1000 (so a pool keeps
+its share of the corpus, and pool N is still uniform); ``clustered``: the clustered geometry (topics) instead of
+the isotropic one.  Results go to ``RESULTS_DIR/robustness-<label>/<name>/`` and are read by
+:func:`simrank.predictions.paper.robustness`.  Run: ``python -m simrank.predictions.robustness LABEL NAME ...``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import sys
+from pathlib import Path
+
+from simrank.config import Experiment, load_experiment
+from simrank.errors import check_choice
+from simrank.paths import RESULTS_DIR
+
+__all__ = ["LARGE_DIM", "LARGE_DOCS", "ROBUSTNESS", "robustness_experiment", "run"]
+
+LARGE_DOCS, LARGE_DIM = 10_000, 32
+#: label -> results folder under RESULTS_DIR.
+ROBUSTNESS = {"large": "robustness-large", "clustered": "robustness-clustered"}
+
+
+def _scale_pools(values, factor: float):
+    return [None if v in (None, "none") else round(v * factor) for v in values]
+
+
+def robustness_experiment(name: str, label: str, seeds: int | None = None) -> Experiment:
+    """The registered experiment ``name`` moved to the ``label`` world (see the module docstring).
+
+    Args:
+      name: an experiment config name.
+      label: ``"large"`` or ``"clustered"``.
+      seeds: seeds to run (default: the registered ones).
+
+    Returns:
+      The modified :class:`simrank.config.Experiment` (its name gets ``@label``).
+    """
+    check_choice("robustness label", label, list(ROBUSTNESS))
+    exp = load_experiment(name)
+    base, grid = copy.deepcopy(exp.base), copy.deepcopy(exp.grid)
+    if label == "large":
+        factor = LARGE_DOCS / base["world"]["n_docs"]
+        base["world"].update(n_docs=LARGE_DOCS, dim=LARGE_DIM)
+        if "pool_size" in base.get("sampler", {}):
+            base["sampler"]["pool_size"] = round(base["sampler"]["pool_size"] * factor)
+        if "sampler.pool_size" in grid:
+            grid["sampler.pool_size"] = _scale_pools(grid["sampler.pool_size"], factor)
+    else:
+        base["world"]["geometry"] = "clustered"
+        grid.pop("world.geometry", None)
+    return dataclasses.replace(
+        exp, name=f"{name}@{label}", base=base, grid=grid, seeds=seeds if seeds is not None else exp.seeds
+    )
+
+
+def run(label: str, names: list[str], seeds: int | None = None, root: Path = RESULTS_DIR) -> None:
+    """Run the ``label`` re-check of every experiment in ``names`` into ``root/robustness-<label>/<name>``."""
+    from simrank.sweep import run_experiment
+
+    for name in names:
+        run_experiment(robustness_experiment(name, label, seeds), Path(root) / ROBUSTNESS[label] / name, resume=True)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    n = int(args.pop(0)[len("--seeds=") :]) if args and args[0].startswith("--seeds=") else None
+    run(args[0], args[1:], n)
