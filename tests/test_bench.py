@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tiny import tiny_config
 
 from simrank.bench import experiment, slopes
 from simrank.config import load_experiment
 from simrank.runner import plan
 from simrank.sweep import run_experiment
+
+from tiny import tiny_config
 
 TINY = tiny_config("tiny-bench", seeds=1, losses=("kl", "ranknet_soft"))
 

@@ -9,12 +9,13 @@ import jax
 import numpy as np
 import pandas as pd
 import pytest
-from tiny import tiny_config
 
 from simrank.config import load_experiment
 from simrank.errors import ConfigError
 from simrank.runner import COMPILE_CACHE_ENV, chunk_losses, compile_cache_dir, plan, use_compile_cache
 from simrank.sweep import run_experiment
+
+from tiny import tiny_config
 
 TINY = tiny_config("tiny-layout", seeds=2, losses=("kl", "lce", "ranknet_soft"))
 

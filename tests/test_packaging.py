@@ -6,6 +6,7 @@ import venv
 from pathlib import Path
 
 import pytest
+
 from test_readme import library_example
 
 ROOT = Path(__file__).resolve().parent.parent

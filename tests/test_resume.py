@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tiny import SIMRANK, tiny_config
 
 from simrank.config import load_experiment
 from simrank.errors import ConfigError
 from simrank.runner import plan
 from simrank.sweep import run_experiment
+
+from tiny import SIMRANK, tiny_config
 
 CHUNK = 2  # models per chunk: 8 chunks, so a kill lands between parts
 

@@ -5,11 +5,12 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from tiny import SIMRANK, tiny_config
 
 from simrank.config import load_experiment
 from simrank.runner import build_data, seeded_world
 from simrank.sweep import RESULT_COLUMNS, run_experiment
+
+from tiny import SIMRANK, tiny_config
 
 TINY = tiny_config()
 

@@ -79,7 +79,7 @@ def report(
     paper: Path = typer.Option(None, help="also rewrite the generated blocks of this file (e.g. paper/real.md)"),
 ) -> None:
     """Re-render report.md of a finished confirm run (and the generated blocks of --paper) from its files."""
-    from simrank.paper import render
+    from simrank.predictions.paper import render
     from simrank.real.report import blocks, render_markdown
 
     generated = blocks(out)

@@ -2,6 +2,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from simrank.real.beir import (
+    EMBEDDINGS_FILE,
+    DataError,
+    default_data_dir,
+    load_collection,
+    load_embeddings,
+)
+
 from conftest import (
     DIM,
     N_DOCS,
@@ -10,14 +19,6 @@ from conftest import (
     rewrite_npz,
     write_jsonl,
     write_qrels,
-)
-
-from simrank.real.beir import (
-    EMBEDDINGS_FILE,
-    DataError,
-    default_data_dir,
-    load_collection,
-    load_embeddings,
 )
 
 

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import N_DOCS
 
 from simrank.real.beir import load_collection
 from simrank.real.bm25 import BM25Index
+
+from conftest import N_DOCS
 
 
 @pytest.fixture

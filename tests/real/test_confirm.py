@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import rewrite_npz, write_qrels
 
 from simrank.cli import main
 from simrank.real.beir import EMBEDDINGS_FILE, default_data_dir
 from simrank.real.confirm import run_confirm
 from simrank.real.design import load_real_config
 from simrank.real.report import agreement, blocks, learning_cells, load_run, query_tests, render_markdown
+
+from conftest import rewrite_npz, write_qrels
 
 TINY = Path(__file__).parent / "tiny-confirm.toml"
 

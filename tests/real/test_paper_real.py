@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from simrank.paper import render
 from simrank.paths import PAPER_DIR, PROJECT_ROOT
+from simrank.predictions.paper import render
 from simrank.real.report import SECTIONS, blocks
 
 RESULTS = PROJECT_ROOT / "results" / "real-confirm"
