@@ -19,7 +19,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +29,13 @@ from simrank import __version__
 from simrank.config import load_experiment
 from simrank.groups import QuerySet, world_query_set
 from simrank.real.advise import AdviceConfig, AdviceInput, advise, load_inputs
-from simrank.real.confirm import Grid, run_confirm
+from simrank.real.confirm import run_confirm
+from simrank.real.design import RealConfig
 from simrank.samplers import Uniform, make_sampler, sample_categorical
 from simrank.stats import mean_ci, spearman
 from simrank.sweep import run_experiment
 
-__all__ = ["SESOI", "ChoiceGrid", "render_paper", "run_validation", "scifact_validation", "world_validation"]
+__all__ = ["SESOI", "choice_config", "render_paper", "run_validation", "scifact_validation", "world_validation"]
 
 SESOI = 0.01  # nDCG@10: smallest effect size of interest
 SCIFACT_ETAS = (0.0, 0.1, 0.25, 0.5, 0.75)
@@ -43,14 +44,23 @@ WORLDS_CONFIG = "worlds.toml"
 JUDGED_PER_QUERY = 8
 
 
-@dataclass(frozen=True)
-class ChoiceGrid(Grid):
-    """A confirm grid whose samplers are ``"source@eta"`` choices: ``random`` or a top-M source mixed with η."""
-
-    def sampler_spec(self, name: str) -> dict:
-        source, eta = name.split("@")
-        base = {"kind": "uniform"} if source == "random" else super().sampler_spec(source)
-        return base | {"eta": float(eta)}
+def choice_config(choices: tuple[str, ...] = SCIFACT_CHOICES, **overrides) -> RealConfig:
+    """The confirm design that trains each ``"source@eta"`` choice (``random`` or a top-M source mixed with η of
+    uniform negatives, :func:`simrank.real.design.sampler_spec`): the full student at one fixed learning rate and
+    step count (no search, never demoted), teacher-labelled train queries, losses ``kl``, ``ranknet_soft``, ``lce``."""
+    design = {
+        "samplers": tuple(choices),
+        "losses": ("kl", "ranknet_soft", "lce"),
+        "group_sizes": (8,),
+        "students": ("full",),
+        "supervised": False,
+        "query_sources": ("train",),
+        "learning_rates": {"full": (0.01,)},
+        "tune_steps": (150,),
+        "tune_sampler": "random",
+        "demote": False,
+    }
+    return RealConfig(name="advise-validation", **(design | overrides))
 
 
 def _advice_table(advice: dict, etas) -> pd.DataFrame:
@@ -65,18 +75,18 @@ def _advice_table(advice: dict, etas) -> pd.DataFrame:
     return table
 
 
-def scifact_validation(data_dir: Path, work: Path, grid: ChoiceGrid, progress=print) -> tuple[pd.DataFrame, dict]:
+def scifact_validation(data_dir: Path, work: Path, design: RealConfig, progress=print) -> tuple[pd.DataFrame, dict]:
     """Advice and confirm-trained outcomes for :data:`SCIFACT_CHOICES`: one row per choice, loss and seed."""
-    config = AdviceConfig(taus=(grid.tau,), etas=SCIFACT_ETAS, group_size=8, pool_size=grid.pool_size)
+    config = AdviceConfig(taus=(design.tau,), etas=SCIFACT_ETAS, group_size=8, pool_size=design.pool_size)
     start = time.perf_counter()
     advice = advise(load_inputs(data_dir, ["random", "bm25", "dense"], config=config), config)
     advice_s = time.perf_counter() - start
     table = _advice_table(advice, SCIFACT_ETAS)
     table["sampler"] = [f"{s}@{e:g}" for s, e in zip(table.source, table.eta)]
-    results, _, meta = run_confirm(data_dir, work, grid, progress=progress)
+    results, meta = run_confirm(data_dir, work, design, progress=progress)
     keep = ["sampler", "loss", "seed", "ndcg10", "ndcg10_rerank", "config", "simrank_version"]
     rows = results[keep].merge(table, on="sampler", how="left")
-    return rows, {"advice_s": advice_s, "confirm": meta["timings"], "grid": meta["grid"]}
+    return rows, {"advice_s": advice_s, "confirm": meta["timings"], "design": meta["config"]}
 
 
 def _world_choice(config: str) -> tuple[str, str, float]:
@@ -140,13 +150,9 @@ def world_validation(results_dir: Path, work: Path, quick: bool = False) -> tupl
 def run_validation(data_dir: Path, out: Path, quick: bool = False, progress: Callable = print) -> None:
     """Run both validations and write ``scifact.csv``, ``worlds.csv`` and ``meta.json`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    grid = ChoiceGrid(
-        samplers=SCIFACT_CHOICES, losses=("kl", "ranknet_soft", "lce"), group_sizes=(8,), students=("diag",)
-    )
-    if quick:
-        grid = replace(grid, seeds=2, steps=30)
+    design = choice_config(seeds=2, tune_steps=(30,), n_groups=512) if quick else choice_config()
     work = out.parent / f"{out.name}-work"
-    scifact, scifact_meta = scifact_validation(data_dir, work / "scifact", grid, progress)
+    scifact, scifact_meta = scifact_validation(data_dir, work / "scifact", design, progress)
     scifact.to_csv(out / "scifact.csv", index=False)
     worlds, worlds_meta = world_validation(out, work / "worlds", quick)
     worlds.to_csv(out / "worlds.csv", index=False)

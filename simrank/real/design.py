@@ -49,9 +49,14 @@ HARD_SAMPLERS = ("bm25", "dense", "teacher", "ensemble")  # local (hard) negativ
 
 
 def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float) -> dict:
-    """The :func:`simrank.samplers.make_sampler` options of the named sampler."""
-    check_choice("grid.samplers", name, SAMPLERS)
-    return {
+    """The :func:`simrank.samplers.make_sampler` options of the named sampler.
+
+    ``NAME@ETA`` (e.g. ``"bm25@0.25"``) is sampler ``NAME`` mixed with a fraction ``ETA`` ∈ [0, 1] of uniform
+    negatives (``ν_η = (1 − η) ν + η μ``), whatever ``eta`` says.
+    """
+    base, at, mix = name.partition("@")
+    check_choice("grid.samplers", base, SAMPLERS)
+    spec = {
         "random": {"kind": "uniform"},
         "bm25": {"kind": "local", "proxy": "bm25", "pool_size": pool_size},
         "dense": {"kind": "local", "proxy": "dense", "pool_size": pool_size},
@@ -59,7 +64,14 @@ def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float) ->
         "ensemble": {"kind": "ensemble", "pool_size": pool_size},
         "mixture": {"kind": "local", "proxy": "bm25", "pool_size": pool_size, "eta": eta},
         "teacher+filter": {"kind": "teacher_top", "pool_size": pool_size, "filter_margin": filter_margin},
-    }[name]
+    }[base]
+    if at:
+        try:
+            spec = spec | {"eta": float(mix)}
+        except ValueError:
+            raise ConfigError(f"grid.samplers = {name!r} is not allowed; write NAME@ETA with ETA a number") from None
+        check_range("grid.samplers eta", spec["eta"], 0.0, 1.0)
+    return spec
 
 
 class Arm(NamedTuple):
@@ -156,7 +168,7 @@ class RealConfig:
         for loss in self.losses:
             check_choice("grid.losses", loss, LOSS_SPECS)
         for name in (*self.samplers, self.tune_sampler):
-            check_choice("grid.samplers", name, SAMPLERS)
+            self.sampler(name)  # one-line ConfigError for an unknown NAME or a bad NAME@ETA
         for student in self.students:
             check_choice("grid.students", student, STUDENTS)
             if student not in self.learning_rates:

@@ -9,32 +9,41 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from simrank.errors import ConfigError
 from simrank.real.advise import AdviceConfig, advise, load_inputs
-from simrank.real.advise_validate import ChoiceGrid, _advice_table, render_paper
+from simrank.real.advise_validate import _advice_table, choice_config, render_paper
 from simrank.real.confirm import run_confirm
+from simrank.real.design import sampler_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_choice_grid_specs():
-    grid = ChoiceGrid(pool_size=50)
-    assert grid.sampler_spec("random@0") == {"kind": "uniform", "eta": 0.0}
-    assert grid.sampler_spec("bm25@0.25") == {"kind": "local", "proxy": "bm25", "pool_size": 50, "eta": 0.25}
+def test_choice_sampler_specs():
+    assert sampler_spec("random@0", 50, 0.5, 1.0) == {"kind": "uniform", "eta": 0.0}
+    assert sampler_spec("bm25@0.25", 50, 0.5, 1.0) == {"kind": "local", "proxy": "bm25", "pool_size": 50, "eta": 0.25}
+    with pytest.raises(ConfigError, match="bm25@x"):
+        sampler_spec("bm25@x", 50, 0.5, 1.0)
+    with pytest.raises(ConfigError, match="eta"):
+        sampler_spec("bm25@1.5", 50, 0.5, 1.0)
 
 
 def test_choices_train_through_confirm(tiny_beir, tmp_path):
-    grid = ChoiceGrid(
-        samplers=("random@0", "bm25@0", "bm25@0.5"),
+    design = choice_config(
+        ("random@0", "bm25@0", "bm25@0.5"),
         losses=("kl",),
         group_sizes=(4,),
-        students=("diag",),
+        tune_group_size=4,
         seeds=1,
+        tune_seeds=1,
         pool_size=10,
         n_groups=32,
-        steps=10,
+        tune_steps=(10,),
         batch_size=16,
+        n_titles=0,
+        n_resamples=10,
+        n_permutations=10,
     )
-    results, _, _ = run_confirm(tiny_beir, tmp_path, grid)
+    results, _ = run_confirm(tiny_beir, tmp_path, design)
     assert sorted(results.sampler) == ["bm25@0", "bm25@0.5", "random@0"]
     kappa = results.set_index("sampler").kappa
     # κ against uniform: 1 for uniform, ∞ for a top-10 of 30, 1/((1−η)/∞ + η) = 2 for the η = 0.5 mixture (T4(b))
