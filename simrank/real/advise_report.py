@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from simrank.real._util import atomic_write  # noqa: E402
-from simrank.real.advise import ETA_GRID  # noqa: E402
+from simrank.real.advise import ETA_GRID, TARGET_SOURCE  # noqa: E402
 
 __all__ = ["CAPTIONS", "advice_figures", "render_report", "write_outputs"]
 
@@ -162,7 +162,8 @@ def render_report(advice: dict) -> str:
     for r in shown:
         lines.append(f"| {r['rank']} | {r['source']} | {r['tau']:g} | {r['eta']:g} | {_fmt(r['bound'], 5)} |")
     best = shown[0]
-    lines += ["", f"**Use {best['source']} with τ = {best['tau']:g} and η = {best['eta']:g}**, because:", ""]
+    what = "the target law itself (η = 1 of any source)" if best["source"] == TARGET_SOURCE else best["source"]
+    lines += ["", f"**Use {what} with τ = {best['tau']:g} and η = {best['eta']:g}**, because:", ""]
     lines += [f"- {reason}" for reason in best["reasons"]]
     lines += [
         "",
