@@ -165,6 +165,14 @@ def render_report(advice: dict) -> str:
     what = "the target law itself (η = 1 of any source)" if best["source"] == TARGET_SOURCE else best["source"]
     lines += ["", f"**Use {what} with τ = {best['tau']:g} and η = {best['eta']:g}**, because:", ""]
     lines += [f"- {reason}" for reason in best["reasons"]]
+    ratios = [e["t3"]["gap_eta0"] / e["t3"]["risk_nu"] for e in advice["sources"] if e["t3"]["risk_nu"] > 0]
+    if ratios:
+        lines += [
+            "",
+            f"At B = {s['B']:.4g} the T3 term Γ(0) is {min(ratios):.3g}-{max(ratios):.3g}× the risk term A_ν, so the "
+            "ranking is driven by κ_η and the diameters more than by how well the starting scorer fits the teacher; "
+            "pass `--norm-bound` with your own student's ‖W‖_F (and `--n-train` with your number of training pairs).",
+        ]
     lines += [
         "",
         "The bound is an upper bound on the target-law risk, not a prediction of nDCG: where κ = ∞ it always "
