@@ -16,7 +16,8 @@ temperatures τ and mixing weights η to consider. For each source ``ν`` it mea
 * on positive-negative pairs, exactly (no sampling): the risk ``A_π = E ℓ^KL_RN(f₀)`` of the starting
   scorer ``f₀`` under ``π = ν`` and ``π = μ``, ``ρ₂(π)² = E ‖q‖² ‖x⁺ − x⁻‖²`` and ``ρ_∞``; the T3 term
   ``Γ(η) = 2Bρ₂(ν_η)/√n + c √(log(|E|/δ)/2n)`` (pairs, union bound over the η grid ``E``); the T4(c)
-  bound ``F(η) = κ_η (A(η) + Γ(η))``, ``A(η) = (1−η) A_ν + η A_μ``, and ``η* = argmin F``.
+  bound ``F(η) = κ_η (A(η) + Γ(η))``, ``A(η) = (1−η) A_ν + η A_μ``, ``η* = argmin F``, and the T4(e)
+  marginal condition (does a little of μ lower the bound at η = 0?).
 
 The localised T3 bound (issue 12) plugs in at :func:`gap_terms`, which now calls
 :func:`simrank.theory.mixture_gap` (the ess-sup form).
@@ -45,7 +46,15 @@ from simrank.real.confirm import ALPHA_INIT, group_diagnostics
 from simrank.real.evaluate import read_trec_run
 from simrank.real.queryset import judged_queries, real_query_set
 from simrank.samplers import Sampler, SamplingContext, Uniform, make_sampler
-from simrank.theory import combined_bound, kappa_eta, mixture_gap, optimal_eta, pairwise_excess
+from simrank.theory import (
+    augmentation_helps,
+    combined_bound,
+    gap_slope_at_zero,
+    kappa_eta,
+    mixture_gap,
+    optimal_eta,
+    pairwise_excess,
+)
 
 __all__ = [
     "BUILTIN_SOURCES",
@@ -478,6 +487,16 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
                 "gap_eta1": mixture_gap(1.0, **gap),
             },
             "bound_by_eta": {str(e): _finite(v) for e, v in bound.items()},
+            "augmentation_helps": bool(
+                not math.isfinite(k_max)
+                or augmentation_helps(
+                    k_max,
+                    a_nu,
+                    a_mu - a_nu,
+                    mixture_gap(0.0, **gap),
+                    gap_slope_at_zero(norm_bound, gap["rho2_nu"], gap["rho2_mu"], n),
+                )
+            ),
             "eta_star": eta_star,
             "bound_eta_star": bound_star,
         }
@@ -530,6 +549,12 @@ def _reasons(entry: dict, eta: float, config: AdviceConfig) -> list[str]:
         f"{entry['entropy_pair']:.3f} nats (the floor of the soft RankNet risk), nearest the target "
         f"{config.target_entropy:.3f}",
     ]
+    if k is not None and k > 1:
+        verdict = "lowers" if entry["augmentation_helps"] else "does not lower"
+        reasons.append(
+            f"T4(e): at η = 0 the marginal condition (κ−1)(A(0) + Γ(0)) > A'(0) + Γ'(0) says mixing in the target "
+            f"law {verdict} the bound"
+        )
     if entry["false_negative_rate"] > config.false_negative_alert:
         reasons.append(
             f"T5(a): {100 * entry['false_negative_rate']:.1f}% of negatives score at or above the positive under "

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from simrank.real._util import atomic_write  # noqa: E402
-from simrank.real.advise import ETA_GRID  # noqa: E402
+from simrank.real.advise import ETA_GRID, TARGET_SOURCE  # noqa: E402
 
 __all__ = ["CAPTIONS", "advice_figures", "render_report", "write_outputs"]
 
@@ -162,8 +162,17 @@ def render_report(advice: dict) -> str:
     for r in shown:
         lines.append(f"| {r['rank']} | {r['source']} | {r['tau']:g} | {r['eta']:g} | {_fmt(r['bound'], 5)} |")
     best = shown[0]
-    lines += ["", f"**Use {best['source']} with τ = {best['tau']:g} and η = {best['eta']:g}**, because:", ""]
+    what = "the target law itself (η = 1 of any source)" if best["source"] == TARGET_SOURCE else best["source"]
+    lines += ["", f"**Use {what} with τ = {best['tau']:g} and η = {best['eta']:g}**, because:", ""]
     lines += [f"- {reason}" for reason in best["reasons"]]
+    ratios = [e["t3"]["gap_eta0"] / e["t3"]["risk_nu"] for e in advice["sources"] if e["t3"]["risk_nu"] > 0]
+    if ratios:
+        lines += [
+            "",
+            f"At B = {s['B']:.4g} the T3 term Γ(0) is {min(ratios):.3g}-{max(ratios):.3g}× the risk term A_ν, so the "
+            "ranking is driven by κ_η and the diameters more than by how well the starting scorer fits the teacher; "
+            "pass `--norm-bound` with your own student's ‖W‖_F (and `--n-train` with your number of training pairs).",
+        ]
     lines += [
         "",
         "The bound is an upper bound on the target-law risk, not a prediction of nDCG: where κ = ∞ it always "

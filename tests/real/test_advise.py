@@ -187,3 +187,31 @@ def test_bad_options_are_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsy
     out = tmp_path / "advice"
     code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), *args, "--out", str(out))
     assert code == 2 and message in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_exact_terms_obey_change_of_measure(tiny_beir):
+    """T4(a) on the exact pair terms: ``A_μ ≤ κ A_ν`` for the non-negative ``ℓ^KL_RN``, over 20 random
+    laws ν with full support (μ uniform), and ``ρ₂(μ)² ≤ κ ρ₂(ν)²`` likewise (a non-negative pair function)."""
+    inp = load_inputs(tiny_beir, ["random"], config=TINY)
+    qs, rng = inp.qs, np.random.default_rng(7)
+    mu = np.full((qs.n_queries, qs.n_docs), 1.0 / qs.n_docs)
+    for _ in range(20):
+        nu = rng.dirichlet(np.full(qs.n_docs, 0.3), size=qs.n_queries)
+        terms = pair_terms(qs, inp.scorer, {"nu": nu, "mu": mu}, (1.0,))
+        k = float(np.max(mu / nu))
+        assert terms["mu"]["risk"][1.0] <= k * terms["nu"]["risk"][1.0] * (1 + 1e-9)
+        assert terms["mu"]["rho2"] ** 2 <= k * terms["nu"]["rho2"] ** 2 * (1 + 1e-9)
+
+
+def test_marginal_condition_reported(tiny_beir, tmp_path):
+    """κ = ∞ sources always gain from a little of μ (T4(e)); a finite-κ source gets the computed verdict."""
+    import pandas as pd
+
+    rows = [(q, f"d{d}", 1.0) for q in ("q0", "q1", "q2", "q3") for d in range(12)]
+    write_trec_run(tmp_path / "target.trec", pd.DataFrame(rows, columns=["query_id", "doc_id", "score"]), "t")
+    inp = load_inputs(tiny_beir, ["random", "bm25"], target=str(tmp_path / "target.trec"), config=TINY)
+    entries = {e["source"]: e for e in advise(inp, TINY)["sources"]}
+    assert entries["random"]["kappa"] == pytest.approx(30 / 12)
+    assert isinstance(entries["random"]["augmentation_helps"], bool)
+    # a top-10 cannot cover a 12-document target: κ = ∞, so every η > 0 lowers the bound
+    assert entries["bm25"]["kappa"] is None and entries["bm25"]["augmentation_helps"] is True
