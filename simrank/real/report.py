@@ -359,13 +359,14 @@ def real_p11(tests: pd.DataFrame, learns: dict) -> tuple[str, str]:
 def synthetic_verdicts(keys: tuple[str, ...] = tuple(SYNTHETIC)) -> dict[str, str]:
     """The synthetic paper's verdict of each prediction, from the committed results (``results/paper``)."""
     from simrank.paths import RESULTS_DIR
-    from simrank.predictions import PREDICTIONS, load_results
+    from simrank.predictions.base import load_results
+    from simrank.predictions.paper import PREDICTIONS, registered_verdict
 
     out = {}
     for key in keys:
         p = PREDICTIONS[key]
         try:
-            out[key] = p.analyse({name: load_results(name, RESULTS_DIR) for name in p.experiments}).verdict
+            out[key] = registered_verdict(p, {name: load_results(name, RESULTS_DIR) for name in p.experiments}).outcome
         except FileNotFoundError:
             out[key] = "not available"
     return out
