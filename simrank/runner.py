@@ -67,6 +67,7 @@ __all__ = [
     "chunk_losses",
     "compile_cache_dir",
     "compile_chunk_runner",
+    "eval_batch_size",
     "plan",
     "point_trainer",
     "run_chunk",
@@ -118,6 +119,7 @@ RESULT_COLUMNS = [
 ]
 
 CHUNK_SIZE = 128
+EVAL_BATCH = 16  # models evaluated at once (bounds the memory of corpus-wide measures)
 LAYOUTS = ("per_loss", "switch")
 #: Environment variable: ``0`` turns the persistent compilation cache off, ``1`` (the default) on.
 COMPILE_CACHE_ENV = "SIMRANK_COMPILE_CACHE"
@@ -285,6 +287,12 @@ def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
     return student, loss_fn, make_trainer(student, loss_fn, point.train)
 
 
+def eval_batch_size(width: int) -> int:
+    """Models evaluated at once: the largest divisor of ``width`` up to :data:`EVAL_BATCH`, so that
+    ``lax.map`` has no remainder batch (which it would trace and compile a second time)."""
+    return max(b for b in range(1, min(width, EVAL_BATCH) + 1) if width % b == 0)
+
+
 def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
     ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``.
@@ -336,7 +344,8 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     @jax.jit
     def run(keys, hyper, arrays):
         params, _ = jax.vmap(train)(keys, arrays["train"], hyper)
-        return jax.lax.map(lambda args: evaluate(*args), (params, hyper, arrays), batch_size=16)
+        batch = eval_batch_size(keys.shape[0])
+        return jax.lax.map(lambda args: evaluate(*args), (params, hyper, arrays), batch_size=batch)
 
     return run
 

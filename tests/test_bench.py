@@ -1,6 +1,7 @@
 """The benchmark's building blocks, functionally (never timing): the reference executor computes the same
 numbers as the vmapped sweep, slopes recover power laws, and ``simrank bench --quick`` reports everything."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -108,17 +109,33 @@ def test_bench_quick_reports_every_measurement(tmp_path):
     assert proc.returncode == 0, proc.stderr
     for tag in (
         "[sweep]",
+        "[layout]",
         "[reference]",
-        "[speed-up]",
+        "[floor]",
         "[agreement]",
         "[trainer]",
+        "[costs]",
+        "[torch]",
+        "[large]",
         "[scaling]",
         "log-log slopes",
         "[memory]",
+        "[targets]",
     ):
         assert tag in proc.stdout
     report = json.loads((tmp_path / "bench.json").read_text())
+    assert set(report["sweeps"]) == {"per_loss_cold", "per_loss_warm", "switch_cold", "switch_warm"}
     assert report["sweep"]["models"] == report["reference"]["models"] == report["reference"]["subset_models"]
+    for key in ("speedup_vs_switch_warm", "speedup_vs_switch_cold", "floor_ratio", "matmul_fraction"):
+        assert report[key] > 0
+    if importlib.util.find_spec("torch") is None:
+        assert report["speedup_vs_torch"] is None and "[torch] skipped" in proc.stdout
+    else:
+        assert report["speedup_vs_torch"] > 0
+    assert {"p4", "large_world"} == set(report["large"])
+    assert {(r["student"], r["loss"]) for r in report["training_costs"]} == {
+        ("bilinear", loss) for loss in ("lce", "kl", "margin_mse", "ranknet_soft")
+    }
     # float32 rounding as derived above, relative to max(|value|, 1e-3): near-zero gaps inflate it 10x
     assert report["reference"]["max_rel_diff"]["bilinear"] < 1e-3
     assert set(report["slopes"]) == {"world.n_docs", "world.dim", "data.group_size", "seeds"}
