@@ -10,6 +10,11 @@ Every loss value comes from :mod:`simrank.losses`, every measured quantity (Δ, 
 * **T3** extra term of ``R ≤ R̂ + …``: population ``2Bρ₂/√n + c √(log(1/δ)/2n)``, data-dependent
   ``2Bρ̂₂/√n + 3c √(log(2/δ)/2n)``, listwise ``2√(2(k−1)) Bρ₂/√n + c_k √(…)``, with ranges
   ``c = log(1 + e^{Bρ_∞})``, ``c_k = log(1 + (k−1) e^{Bρ_∞})``; the spec's form with ``R_Q Δ_Q``.
+* **T3L** (localised): ``R(W) ≤ R̂_{S₂}(W) + ε₀ + U_j`` on the shell ``‖W − W₀‖_F ≤ r_j``: empirical Bernstein
+  at ``W₀`` plus Bousquet over the shell with local Lipschitz constants; **T3** as proved for P1/P8
+  (almost-sure ``ρ_∞`` of the world, ``n`` = i.i.d. draws).
+* **3LB** (lower bound): the world with ``Δ_Q = s`` and fixed corpus diameter, ``E sup gap ≥ (½ − p₀) t E‖ξ‖ −
+  (t²/8) E max|ξ_c|``, and the first-order gap of the constrained minimiser.
 * **T4** ``R_μ ≤ κ R_ν`` on pairs, ``κ_η = 1/((1−η)/κ + η)``, the combined bound
   ``F(η) = κ_η (A(η) + Γ(η))``, its minimiser η* and the marginal condition
   ``(κ−1)(A(0) + Γ(0)) > A'(0) + Γ'(0)``.
@@ -18,7 +23,7 @@ Every loss value comes from :mod:`simrank.losses`, every measured quantity (Δ, 
 * **T6** MarginMSE minimiser ``M_ν w = b_ν`` with ``z = (Pδ) ⊗ q``, bias
   ``B(ν) = (w_ν − w_μ)ᵀ M_μ (w_ν − w_μ)``, mixture curves ``B(η)``.
 
-Monte Carlo checks (T1, T3, T5, T6) live in :mod:`simrank.theory_mc`; :func:`simrank.theory_cli.run_checks`
+Monte Carlo checks (T1, T3, T3L, 3LB, T5, T6) live in :mod:`simrank.theory_mc`; :func:`simrank.theory_cli.run_checks`
 collects all checks into :class:`Check` rows for ``simrank theory check``.
 """
 

