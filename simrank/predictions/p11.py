@@ -21,12 +21,11 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "UNIFORM", "analyse", "caption", "draw"]
+__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
 
 EXPERIMENT = "p11-group-size"
 SESOI = 0.02  # nDCG@10 (absolute)
 SEEDS = 14  # one-sided paired t at the SESOI on LCE − KL, pilot SD 0.028 at pool 100 (stats.n_paired_t -> 14)
-UNIFORM = 1000  # pool size of uniform negatives (the whole corpus); every smaller pool is a local condition
 
 
 def _effects(df: pd.DataFrame) -> dict:
@@ -49,13 +48,15 @@ def _effects(df: pd.DataFrame) -> dict:
 def analyse(tables) -> Verdict:
     """Group-size effect e = nDCG(k_max) − nDCG(k_min) per seed, per (loss, pool).  Per local pool (the
     conditions): all_of(LCE's effect changes (``decide_change``), LCE − KL difference-in-differences is a
-    supported increase at SESOI).  The uniform pool's effects are reported beside them (not decided).
+    supported increase at SESOI).  The largest pool of the design is the uniform one (the whole corpus): its
+    effects are reported beside them (not decided); every smaller pool is a local condition.
     """
     df = tables[EXPERIMENT]
     e = _effects(df)
+    uniform = df["pool_size"].max()
     rows, outcomes, dids = [], [], []
     for pool, x in e.items():
-        local = pool < UNIFORM
+        local = pool < uniform
         outcome = all_of([decide_change(x["lce"], SESOI), decide_increase(x["did"], SESOI)]) if local else "not decided"
         if local:
             outcomes.append(outcome)
@@ -91,12 +92,13 @@ def analyse(tables) -> Verdict:
 
 def draw(tables):
     e = _effects(tables[EXPERIMENT])
+    uniform = max(e)
     fig, axes = plt.subplots(1, len(e), figsize=(3.3 * len(e), 3.2), sharey=True, squeeze=False)
     for ax, (pool, x) in zip(axes[0], e.items()):
         effect_panel(
             ax, [("LCE", x["lce"]), ("KL", x["kl"]), ("LCE − KL", x["did"])], SESOI, "nDCG@10(k_max) − nDCG@10(k_min)"
         )
-        ax.set_title(f"pool {pool:g}" + (" (uniform)" if pool >= UNIFORM else " (local)"), fontsize=9)
+        ax.set_title(f"pool {pool:g}" + (" (uniform)" if pool == uniform else " (local)"), fontsize=9)
     return fig
 
 
@@ -105,7 +107,8 @@ def caption(tables) -> str:
     k_lo, k_hi = df["group_size"].min(), df["group_size"].max()
     return (
         f"P11. Change of true nDCG@10 from group size k = {k_lo} to k = {k_hi}, per loss and their "
-        f"difference-in-differences LCE − KL, per negative pool (uniform = {UNIFORM}, smaller = local), paired by seed; "
+        f"difference-in-differences LCE − KL, per negative pool (uniform = {df['pool_size'].max():g}, smaller = local), "
+        f"paired by seed; "
         f"bars: {LEVEL} t-intervals (the decision interval), grey: [0, SESOI = {SESOI}); {design_note(df)}."
     )
 

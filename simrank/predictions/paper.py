@@ -17,11 +17,14 @@ from pathlib import Path
 
 import typer
 
+from simrank.config import load_experiment
 from simrank.errors import ConfigError, check_choice
+from simrank.figures import save
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
 from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12
 from simrank.predictions.base import Prediction, Verdict, fmt, load_results, markdown_table
 from simrank.predictions.robustness import ROBUSTNESS
+from simrank.sweep import run_experiment
 
 __all__ = [
     "PAPER",
@@ -55,8 +58,6 @@ def experiments_needed() -> list[str]:
 
 def is_pilot(pred: Prediction, tables: dict) -> bool:
     """True when any table is not the pre-registered design: another config hash, or fewer seeds."""
-    from simrank.config import load_experiment
-
     for name in pred.experiments:
         df = tables[name]
         if set(df["config_hash"]) != {load_experiment(name).hash} or df["seed"].nunique() < pred.seeds:
@@ -152,9 +153,6 @@ def render(text: str, blocks: dict[str, str]) -> str:
 
 def ensure_results(names: list[str], root: Path = RESULTS_DIR, progress: bool = True) -> dict[str, float]:
     """Run every experiment in ``names`` whose ``root/<name>/results.parquet`` is missing; seconds per run."""
-    from simrank.config import load_experiment
-    from simrank.sweep import run_experiment
-
     times = {}
     for name in names:
         if not (Path(root) / name / "results.parquet").exists():
@@ -166,8 +164,6 @@ def ensure_results(names: list[str], root: Path = RESULTS_DIR, progress: bool = 
 
 def make_figure(key: str, out_dir: Path = FIGURES_DIR, root: Path = RESULTS_DIR) -> list[Path]:
     """Draw prediction ``key``'s figure from the results under ``root`` into ``out_dir/<key>.{png,pdf,txt}``."""
-    from simrank.figures import save
-
     p = PREDICTIONS[key]
     tables = _tables(p, root)
     fig = p.draw(tables)

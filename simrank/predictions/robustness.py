@@ -16,6 +16,7 @@ from pathlib import Path
 from simrank.config import Experiment, load_experiment
 from simrank.errors import check_choice
 from simrank.paths import RESULTS_DIR
+from simrank.sweep import run_experiment
 
 __all__ = ["LARGE_DIM", "LARGE_DOCS", "ROBUSTNESS", "robustness_experiment", "run"]
 
@@ -59,8 +60,6 @@ def robustness_experiment(name: str, label: str, seeds: int | None = None) -> Ex
 
 def run(label: str, names: list[str], seeds: int | None = None, root: Path = RESULTS_DIR) -> None:
     """Run the ``label`` re-check of every experiment in ``names`` into ``root/robustness-<label>/<name>``."""
-    from simrank.sweep import run_experiment
-
     for name in names:
         run_experiment(robustness_experiment(name, label, seeds), Path(root) / ROBUSTNESS[label] / name, resume=True)
 
