@@ -125,14 +125,17 @@ def validate_cmd(
     results: Path = typer.Option(Path("results/advise"), help="folder of the validation tables"),
     paper: Path = typer.Option(Path("paper/advise.md"), help="Markdown file to write"),
     quick: bool = typer.Option(False, "--quick", help="with --run: a smoke-size run"),
+    advice_only: bool = typer.Option(
+        False, "--advice-only", help="recompute only the advice columns of the tables (keeps the trained outcomes)"
+    ),
 ) -> None:
     """Compare the advice's ordering with trained outcomes (SciFact; synthetic worlds) and write PAPER."""
-    from simrank.real.advise_validate import render_paper, run_validation
+    from simrank.real.advise_validate import refresh_advice, render_paper, run_validation
     from simrank.real.beir import default_data_dir
 
     if run:
-        run_validation(
-            Path(data) if data is not None else default_data_dir(), results, quick=quick, progress=typer.echo
-        )
+        run_validation(Path(data) if data is not None else default_data_dir(), results, quick, typer.echo)
+    elif advice_only:
+        refresh_advice(Path(data) if data is not None else default_data_dir(), results)
     paper.write_text(render_paper(results))
     typer.echo(f"wrote {paper}")
