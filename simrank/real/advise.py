@@ -15,12 +15,10 @@ temperatures τ and mixing weights η to consider. For each source ``ν`` it mea
   or above the positive) and ``E_q ν_q({x : rel(q, x) > 0})`` (judged relevants drawn as negatives);
 * on positive-negative pairs, exactly (no sampling): the risk ``A_π = E ℓ^KL_RN(f₀)`` of the starting
   scorer ``f₀`` under ``π = ν`` and ``π = μ``, ``ρ₂(π)² = E ‖q‖² ‖x⁺ − x⁻‖²`` and ``ρ_∞``; the T3 term
-  ``Γ(η) = 2Bρ₂(ν_η)/√n + c √(log(|E|/δ)/2n)`` (pairs, union bound over the η grid ``E``); the T4(c)
+  ``Γ(η)`` (pairs, union bound over the η grid ``E``, :func:`gap_terms`): Theorem 3L, localised at ``f₀``
+  (default), or Theorem 3(a)'s ess-sup form ``2Bρ₂(ν_η)/√n + c √(log(|E|/δ)/2n)``; the T4(c)
   bound ``F(η) = κ_η (A(η) + Γ(η))``, ``A(η) = (1−η) A_ν + η A_μ``, ``η* = argmin F``, and the T4(e)
   marginal condition (does a little of μ lower the bound at η = 0?).
-
-The localised T3 bound (issue 12) plugs in at :func:`gap_terms`, which now calls
-:func:`simrank.theory.mixture_gap` (the ess-sup form).
 Every problem with the inputs raises :class:`~simrank.real.beir.DataError` (one line, exit 2) before anything
 is written.
 """
@@ -47,23 +45,30 @@ from simrank.real.evaluate import read_trec_run
 from simrank.real.queryset import judged_queries, real_query_set
 from simrank.samplers import Sampler, SamplingContext, Uniform, make_sampler
 from simrank.theory import (
+    SHELL_GROWTH,
+    SHELL_R0,
     augmentation_helps,
-    combined_bound,
+    bousquet_deviation,
     gap_slope_at_zero,
     kappa_eta,
+    local_lipschitz,
     mixture_gap,
-    optimal_eta,
     pairwise_excess,
+    shell_deviation,
+    shell_index,
 )
 
 __all__ = [
     "BUILTIN_SOURCES",
     "AdviceConfig",
     "AdviceInput",
+    "BOUNDS",
+    "Gap",
     "Covered",
     "Pool",
     "advise",
     "gap_terms",
+    "mixture_bound",
     "load_inputs",
     "pair_terms",
     "run_matrix",
@@ -76,6 +81,7 @@ ETA_GRID = np.linspace(0.0, 1.0, 101)  # η* is searched here; Γ uses δ/|ETA_G
 MISSING_TEACHER = ("fatal", "skip")
 TARGET_SOURCE = "target"  # the target law μ as a source of its own (η = 1 of any source)
 PAIR_CHUNK = 512  # positive pairs per block of the exact [pairs, N] computations
+BOUNDS = ("localised", "ess-sup")  # Γ of T3: Theorem 3L around f₀, or Theorem 3(a) on the ball ‖W‖_F ≤ B
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,8 @@ class AdviceConfig:
     pool_size: int = 100  # M of the built-in bm25 / dense top-M sources
     delta: float = 0.05  # confidence level of T3
     norm_bound: float | None = None  # B of T3; default: ‖W₀‖_F of the starting scorer
+    bound: str = "localised"  # Γ: Theorem 3L (students with ‖W − W₀‖_F ≤ radius) or Theorem 3(a) ("ess-sup")
+    radius: float | None = None  # r of Theorem 3L, how far training may move W from W₀; default: B
     n_train: int | None = None  # n of T3; default: the number of (query, positive) pairs
     target_entropy: float = math.log(2) / 2  # τ is chosen so that the pairwise entropy is nearest this
     false_negative_alert: float = 0.05  # a source above this share gets the false-negative reason
@@ -103,6 +111,10 @@ class AdviceConfig:
             raise DataError("--tau and --eta need at least one value each")
         check_range("--target-entropy", self.target_entropy, 1e-9, math.log(2) - 1e-9)
         check_range("--delta", self.delta, 1e-12, 1 - 1e-12)
+        if self.bound not in BOUNDS:
+            raise DataError(f"--bound = {self.bound!r} is not allowed; choose one of {', '.join(BOUNDS)}")
+        if self.radius is not None:
+            check_positive("--radius", self.radius)
         if self.group_size < 2:
             raise DataError(f"--group-size = {self.group_size} is not allowed; it must be an integer >= 2")
 
@@ -337,18 +349,25 @@ def _positive_pairs(qs: QuerySet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, pos, qs.positive_probs[rows, pos] / qs.n_queries
 
 
-def pair_terms(qs: QuerySet, scorer: np.ndarray, laws: dict[str, np.ndarray], taus: Sequence[float]) -> dict:
+def pair_terms(
+    qs: QuerySet, scorer: np.ndarray, laws: dict[str, np.ndarray], taus: Sequence[float], radius: float | None = None
+) -> dict:
     """Exact expectations over ``q``, ``x⁺ ∼ p_q``, ``x⁻ ∼ π_q`` for every law ``π`` of ``laws``.
 
-    Returns ``{name: {"risk": {τ: A_π(τ)}, "rho2": ρ₂(π), "rho_inf": ρ_∞(π), "fn_teacher", "fn_judged"}}``
-    with ``A_π(τ) = E ℓ^KL_RN(f₀; g/τ)``, ``ρ₂(π)² = E ‖q‖²‖x⁺ − x⁻‖²``, ``ρ_∞(π) = max ‖q‖‖x⁺ − x⁻‖`` over
-    the support, ``fn_teacher = P(g(q, x⁻) ≥ g(q, x⁺))`` and ``fn_judged = P(rel(q, x⁻) > 0)``."""
+    Returns ``{name: {"risk": {τ: A_π(τ)}, "risk_sq", "loss_max", "shell_a2", "rho2": ρ₂(π), "rho_inf": ρ_∞(π),
+    "fn_teacher", "fn_judged"}}`` with ``A_π(τ) = E ℓ^KL_RN(f₀; g/τ)``, ``risk_sq = {τ: E ℓ²}``, ``loss_max =
+    {τ: max ℓ}`` over the support, ``ρ₂(π)² = E ‖q‖²‖x⁺ − x⁻‖²``, ``ρ_∞(π) = max ‖q‖‖x⁺ − x⁻‖`` over the
+    support, ``fn_teacher = P(g(q, x⁻) ≥ g(q, x⁺))`` and ``fn_judged = P(rel(q, x⁻) > 0)``; with ``radius = r``,
+    also ``shell_a2 = {τ: a²}``, ``a² = E L²‖u‖²`` of Theorem 3L (``‖u‖ = ‖q‖‖x⁺ − x⁻‖``, ``L`` the
+    :func:`~simrank.theory.local_lipschitz` constant at ``m₀ = f₀(q, x⁺) − f₀(q, x⁻)``, ``p = σ((g⁺ − g⁻)/τ)``)."""
     rows, pos, weight = _positive_pairs(qs)
     docs = np.asarray(qs.docs, np.float64)
     sq = np.sum(docs**2, axis=1)
     q_norm2 = np.sum(np.asarray(qs.queries, np.float64) ** 2, axis=1)
+    per_tau = ("risk", "risk_sq", "loss_max") + (("shell_a2",) if radius is not None else ())
     acc = {
-        name: {"risk": dict.fromkeys(taus, 0.0), "rho2": 0.0, "rho_inf": 0.0, "fn_teacher": 0.0, "fn_judged": 0.0}
+        name: {key: dict.fromkeys(taus, 0.0) for key in per_tau}
+        | {"rho2": 0.0, "rho_inf": 0.0, "fn_teacher": 0.0, "fn_judged": 0.0}
         for name in laws
     }
     for start in range(0, len(rows), PAIR_CHUNK):
@@ -359,13 +378,21 @@ def pair_terms(qs: QuerySet, scorer: np.ndarray, laws: dict[str, np.ndarray], ta
         above = g >= g_pos[:, None]
         judged = qs.grades[r] > 0
         f = np.asarray(scorer[r], np.float64)
+        f_pos = f[np.arange(len(r)), a]
         losses = {
-            tau: np.asarray(
-                _pair_block(f[np.arange(len(r)), a], f, np.nan_to_num(g_pos), np.nan_to_num(g), float(tau)),
-                np.float64,
-            )
+            tau: np.asarray(_pair_block(f_pos, f, np.nan_to_num(g_pos), np.nan_to_num(g), float(tau)), np.float64)
             for tau in taus
         }
+        if radius is not None:  # L²‖u‖² of Theorem 3L per pair and τ
+            margin = f_pos[:, None] - f
+            shell = {
+                tau: local_lipschitz(
+                    1 / (1 + np.exp(-np.nan_to_num(g_pos[:, None] - g) / tau)), margin, np.sqrt(dist2), radius
+                )
+                ** 2
+                * dist2
+                for tau in taus
+            }
         for name, law in laws.items():
             nu = law[r]
             out = acc[name]
@@ -374,27 +401,93 @@ def pair_terms(qs: QuerySet, scorer: np.ndarray, laws: dict[str, np.ndarray], ta
             out["fn_teacher"] += float(w @ np.sum(np.where(above, nu, 0.0), 1))
             out["fn_judged"] += float(w @ np.sum(np.where(judged, nu, 0.0), 1))
             for tau in taus:
-                out["risk"][tau] += float(w @ np.sum(np.where(nu > 0, nu * losses[tau], 0.0), 1))
+                loss = np.where(nu > 0, losses[tau], 0.0)
+                out["risk"][tau] += float(w @ np.sum(nu * loss, 1))
+                out["risk_sq"][tau] += float(w @ np.sum(nu * loss**2, 1))
+                out["loss_max"][tau] = max(out["loss_max"][tau], float(np.max(loss)))
+                if radius is not None:
+                    out["shell_a2"][tau] += float(w @ np.sum(np.where(nu > 0, nu * shell[tau], 0.0), 1))
     for out in acc.values():
         out["rho2"] = math.sqrt(out["rho2"])
     return acc
 
 
-def gap_terms(kappa_value: float, nu: dict, mu: dict, *, norm_bound: float, n: int, delta: float) -> dict:
-    """Arguments of the T3 term ``Γ(η)`` for :func:`simrank.theory.mixture_gap` / :func:`combined_bound`.
+@dataclass(frozen=True)
+class Gap:
+    """The T3 term ``Γ(η)`` on pairs drawn with ``ν_η = (1−η) ν + η μ``, at confidence ``1 − δ`` per η.
 
-    ``ρ_∞`` is the value on ``supp ν_η``: ``ρ_∞(ν)`` when ``κ < ∞`` (``supp μ ⊆ supp ν``), else the larger of
-    ``ρ_∞(ν)``, ``ρ_∞(μ)`` (T4(d): the diameter jumps at ``η = 0⁺``); ``δ`` is split over the η grid.
-    The localised bound of issue 12 replaces this ess-sup form here."""
-    rho_inf = nu["rho_inf"] if math.isfinite(kappa_value) else max(nu["rho_inf"], mu["rho_inf"])
-    return {
-        "B": norm_bound,
-        "rho2_nu": nu["rho2"],
-        "rho2_mu": mu["rho2"],
-        "rho_inf": rho_inf,
-        "n": n,
-        "delta": delta / len(ETA_GRID),
-    }
+    ``"ess-sup"`` (Theorem 3(a), every ``‖W‖_F ≤ B``): :func:`simrank.theory.mixture_gap`.
+    ``"localised"`` (Theorem 3L with ``W₀ = f₀``, fixed before the data, so ``S₂`` is the whole sample; every
+    ``W`` with ``‖W − W₀‖_F ≤ r``, no norm bound): ``Γ(η) = ε₀(η) + U_j(η)`` with ``ε₀`` Bernstein's deviation
+    of ``ℓ_{W₀}`` at ``δ/2`` (:func:`~simrank.theory.bousquet_deviation` of the single function, variance
+    ``V(η) = E_η ℓ² − A(η)²`` exact, range ``c = max ℓ_{W₀}`` on ``supp ν_η``) and ``U_j`` the shell term
+    (:func:`~simrank.theory.shell_deviation`) at ``r_j ≥ r``, ``δ_j = δ/(2j(j+1))``, ``a²(η) = (1−η) a²_ν + η a²_μ``
+    and ``Λ ≤ a²`` (``λ_max`` of a PSD matrix is at most its trace; the ``d² × d²`` matrix is not formed)."""
+
+    kind: str
+    terms: dict
+
+    def __call__(self, eta: float) -> float:
+        t = self.terms
+        if self.kind == "ess-sup":
+            return mixture_gap(eta, **{k: t[k] for k in ("B", "rho2_nu", "rho2_mu", "rho_inf", "n", "delta")})
+        risk = (1 - eta) * t["risk_nu"] + eta * t["risk_mu"]
+        variance = max((1 - eta) * t["risk_sq_nu"] + eta * t["risk_sq_mu"] - risk**2, 0.0)
+        at_w0 = bousquet_deviation(0.0, variance, t["loss_max"], t["n"], t["delta"] / 2)
+        a2 = (1 - eta) * t["a2_nu"] + eta * t["a2_mu"]
+        j = t["shell"]
+        return at_w0 + shell_deviation(t["radius"], a2, a2, t["rho_inf"], t["n"], t["delta"] / (2 * j * (j + 1)))
+
+    def slope_at_zero(self) -> float:
+        """``Γ'(0)``: :func:`~simrank.theory.gap_slope_at_zero` (ess-sup), a forward difference (localised)."""
+        t = self.terms
+        if self.kind == "ess-sup":
+            return gap_slope_at_zero(t["B"], t["rho2_nu"], t["rho2_mu"], t["n"])
+        step = 1e-6
+        return (self(step) - self(0.0)) / step
+
+
+def gap_terms(
+    kappa_value: float,
+    nu: dict,
+    mu: dict,
+    *,
+    norm_bound: float,
+    n: int,
+    delta: float,
+    tau: float = 1.0,
+    bound: str = "ess-sup",
+    radius: float | None = None,
+) -> Gap:
+    """The T3 term ``Γ(η)`` of source ``nu`` mixed with target ``mu`` (:func:`pair_terms` entries) as a :class:`Gap`.
+
+    ``ρ_∞`` (and, localised, the loss range) is the value on ``supp ν_η``: ``ν``'s when ``κ < ∞``
+    (``supp μ ⊆ supp ν``), else the larger of ``ν``'s and ``μ``'s (T4(d): the diameter jumps at ``η = 0⁺``);
+    ``δ`` is split over the η grid. ``bound = "localised"`` needs ``pair_terms(..., radius=r)`` and ``radius``."""
+    finite = math.isfinite(kappa_value)
+    rho_inf = nu["rho_inf"] if finite else max(nu["rho_inf"], mu["rho_inf"])
+    terms = {"B": norm_bound, "rho2_nu": nu["rho2"], "rho2_mu": mu["rho2"], "rho_inf": rho_inf, "n": n}
+    terms["delta"] = delta / len(ETA_GRID)
+    if bound == "localised":
+        j = shell_index(radius)
+        terms |= {
+            "radius": SHELL_R0 * SHELL_GROWTH**j,
+            "shell": j,
+            "risk_nu": nu["risk"][tau],
+            "risk_mu": mu["risk"][tau],
+            "risk_sq_nu": nu["risk_sq"][tau],
+            "risk_sq_mu": mu["risk_sq"][tau],
+            "loss_max": nu["loss_max"][tau] if finite else max(nu["loss_max"][tau], mu["loss_max"][tau]),
+            "a2_nu": nu["shell_a2"][tau],
+            "a2_mu": mu["shell_a2"][tau],
+        }
+    return Gap(bound, terms)
+
+
+def mixture_bound(eta: float, kappa_value: float, risk_nu: float, risk_mu: float, gap: Gap) -> float:
+    """T4(c): ``F(η) = κ_η (A(η) + Γ(η))``, ``A(η) = (1−η) A_ν + η A_μ`` (:func:`simrank.theory.combined_bound`
+    with any :class:`Gap`)."""
+    return float(kappa_eta(kappa_value, eta) * ((1 - eta) * risk_nu + eta * risk_mu + gap(eta)))
 
 
 # ============================================================================ advice
@@ -434,6 +527,7 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
     n_pairs = int(np.count_nonzero(qs.positive_probs > 0))
     n = config.n_train or n_pairs
     norm_bound = config.norm_bound or inp.scorer_norm
+    radius = (config.radius or norm_bound) if config.bound == "localised" else None
     rng = np.random.default_rng(config.seed)
     n_groups = config.groups_per_query * qs.n_queries
     group_size = min(config.group_size, qs.n_docs)
@@ -442,7 +536,7 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
         name: min(taus, key=lambda t: (abs(m["h_pair"][t] - config.target_entropy), t)) for name, m in measured.items()
     }
     target_name = next(name for name, nu in laws.items() if np.allclose(nu, mu))
-    terms = pair_terms(qs, inp.scorer, laws, sorted(set(tau_rec.values())))
+    terms = pair_terms(qs, inp.scorer, laws, sorted(set(tau_rec.values())), radius=radius)
     entries, curves, choices = [], {}, []
     for name in sources:
         nu, m, tau = laws[name], measured[name], tau_rec[name]
@@ -450,10 +544,21 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
         deltas, diag, h_pair, h_list = m["deltas"], m["diag"], m["h_pair"], m["h_list"]
         k_q = kappa(mu, nu)
         k_max = float(k_q.max())
-        gap = gap_terms(k_max, terms[name], terms[target_name], norm_bound=norm_bound, n=n, delta=config.delta)
+        gap = gap_terms(
+            k_max,
+            terms[name],
+            terms[target_name],
+            norm_bound=norm_bound,
+            n=n,
+            delta=config.delta,
+            tau=tau,
+            bound=config.bound,
+            radius=radius,
+        )
         a_nu, a_mu = terms[name]["risk"][tau], terms[target_name]["risk"][tau]
-        eta_star, bound_star = optimal_eta(k_max, a_nu, a_mu, grid=ETA_GRID, **gap)
-        bound = {float(e): combined_bound(e, k_max, a_nu, a_mu, **gap) for e in config.etas}
+        curve = np.array([mixture_bound(e, k_max, a_nu, a_mu, gap) for e in ETA_GRID])
+        eta_star, bound_star = float(ETA_GRID[np.argmin(curve)]), float(curve.min())
+        bound = {float(e): mixture_bound(e, k_max, a_nu, a_mu, gap) for e in config.etas}
         entry = {
             "source": name,
             "kind": "target" if name == TARGET_SOURCE else "builtin" if name in BUILTIN_SOURCES else "run",
@@ -475,27 +580,23 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
             "false_negative_rate": terms[name]["fn_teacher"],
             "judged_negative_rate": terms[name]["fn_judged"],
             "t3": {
+                "bound": config.bound,
                 "risk_nu": a_nu,
                 "risk_mu": a_mu,
-                "rho2_nu": gap["rho2_nu"],
-                "rho2_mu": gap["rho2_mu"],
-                "rho_inf": gap["rho_inf"],
+                "rho2_nu": gap.terms["rho2_nu"],
+                "rho2_mu": gap.terms["rho2_mu"],
+                "rho_inf": gap.terms["rho_inf"],
                 "B": norm_bound,
+                "radius": radius,
+                "shell_radius": gap.terms.get("radius"),
                 "n": n,
                 "delta": config.delta,
-                "gap_eta0": mixture_gap(0.0, **gap),
-                "gap_eta1": mixture_gap(1.0, **gap),
+                "gap_eta0": gap(0.0),
+                "gap_eta1": gap(1.0),
             },
             "bound_by_eta": {str(e): _finite(v) for e, v in bound.items()},
             "augmentation_helps": bool(
-                not math.isfinite(k_max)
-                or augmentation_helps(
-                    k_max,
-                    a_nu,
-                    a_mu - a_nu,
-                    mixture_gap(0.0, **gap),
-                    gap_slope_at_zero(norm_bound, gap["rho2_nu"], gap["rho2_mu"], n),
-                )
+                not math.isfinite(k_max) or augmentation_helps(k_max, a_nu, a_mu - a_nu, gap(0.0), gap.slope_at_zero())
             ),
             "eta_star": eta_star,
             "bound_eta_star": bound_star,
@@ -504,13 +605,13 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
         curves[name] = {
             "deltas": deltas,
             "kappa_eta": kappa_eta(k_max, ETA_GRID),
-            "bound": np.array([combined_bound(e, k_max, a_nu, a_mu, **gap) for e in ETA_GRID]),
+            "bound": curve,
             "h_pair": h_pair,
             "h_list": h_list,
         }
         # η = 1 trains on μ alone, whatever the source: that choice is the target law's own entry
         etas = [0.0] if is_target else sorted(({float(e) for e in config.etas} | {eta_star}) - {1.0})
-        choices += [(combined_bound(e, k_max, a_nu, a_mu, **gap), name, tau, e, entry) for e in etas]
+        choices += [(mixture_bound(e, k_max, a_nu, a_mu, gap), name, tau, e, entry) for e in etas]
     recommendations = _rank(choices, config)
     settings = {
         "simrank_version": __version__,
@@ -521,6 +622,8 @@ def advise(inp: AdviceInput, config: AdviceConfig = AdviceConfig()) -> dict:
         "pool_size": config.pool_size,
         "delta": config.delta,
         "B": norm_bound,
+        "bound": config.bound,
+        "radius": radius,
         "n": n,
         "target_entropy": config.target_entropy,
         "seed": config.seed,
@@ -543,8 +646,7 @@ def _reasons(entry: dict, eta: float, config: AdviceConfig) -> list[str]:
         f"T4(c),(f): the bound F(η) = κ_η(A(η) + Γ(η)) on the target-law risk is minimised at η* = "
         f"{entry['eta_star']:.2f} for this source"
         + (" (κ = ∞ and A affine: F is non-increasing, η* = 1, T4(e))" if k is None else ""),
-        f"T3: Γ uses ρ₂(ν) = {entry['t3']['rho2_nu']:.3g}, ρ₂(μ) = {entry['t3']['rho2_mu']:.3g}, "
-        f"ρ_∞ = {entry['t3']['rho_inf']:.3g} (Δ̂ = {entry['delta_hat']:.3g} on {config.group_size}-groups, T2)",
+        _t3_reason(entry, config),
         f"T1: at τ = {entry['tau']:g} the teacher's pairwise entropy on these groups is "
         f"{entry['entropy_pair']:.3f} nats (the floor of the soft RankNet risk), nearest the target "
         f"{config.target_entropy:.3f}",
@@ -562,6 +664,20 @@ def _reasons(entry: dict, eta: float, config: AdviceConfig) -> list[str]:
             "loss or a false-negative filter"
         )
     return reasons
+
+
+def _t3_reason(entry: dict, config: AdviceConfig) -> str:
+    t3 = entry["t3"]
+    if t3["bound"] == "localised":
+        return (
+            f"T3L: Γ(0) = {t3['gap_eta0']:.3g} holds for every student within ‖W − W₀‖_F ≤ {t3['radius']:.3g} of the "
+            f"start (shell {t3['shell_radius']:.3g}), with ρ_∞ = {t3['rho_inf']:.3g} (Δ̂ = {entry['delta_hat']:.3g} "
+            f"on {config.group_size}-groups, T2)"
+        )
+    return (
+        f"T3: Γ uses ρ₂(ν) = {t3['rho2_nu']:.3g}, ρ₂(μ) = {t3['rho2_mu']:.3g}, "
+        f"ρ_∞ = {t3['rho_inf']:.3g} (Δ̂ = {entry['delta_hat']:.3g} on {config.group_size}-groups, T2)"
+    )
 
 
 def _rank(choices: list, config: AdviceConfig) -> list[dict]:

@@ -37,6 +37,10 @@ def advise_cmd(
     group_size: int = typer.Option(8, help="k of the groups whose diameters and entropies are measured"),
     pool_size: int = typer.Option(100, help="M of the built-in bm25 / dense top-M sources"),
     norm_bound: float = typer.Option(None, help="B of T3 (default: ‖W₀‖_F of the starting scorer)"),
+    bound: str = typer.Option(
+        "localised", help="Γ of T3: localised (Theorem 3L, ‖W − W₀‖_F ≤ radius) | ess-sup (Theorem 3(a), ‖W‖_F ≤ B)"
+    ),
+    radius: float = typer.Option(None, help="r of Theorem 3L: how far training may move W from W₀ (default: B)"),
     n_train: int = typer.Option(None, help="n of T3 (default: the number of (query, positive) pairs)"),
     seed: int = typer.Option(0, help="seed of the sampled groups"),
     out: Path = typer.Option(None, help="output folder for report.md, advice.json and figures"),
@@ -60,6 +64,8 @@ def advise_cmd(
         group_size=group_size,
         pool_size=pool_size,
         norm_bound=norm_bound,
+        bound=bound,
+        radius=radius,
         n_train=n_train,
         seed=seed,
     )
@@ -119,14 +125,17 @@ def validate_cmd(
     results: Path = typer.Option(Path("results/advise"), help="folder of the validation tables"),
     paper: Path = typer.Option(Path("paper/advise.md"), help="Markdown file to write"),
     quick: bool = typer.Option(False, "--quick", help="with --run: a smoke-size run"),
+    advice_only: bool = typer.Option(
+        False, "--advice-only", help="recompute only the advice columns of the tables (keeps the trained outcomes)"
+    ),
 ) -> None:
     """Compare the advice's ordering with trained outcomes (SciFact; synthetic worlds) and write PAPER."""
-    from simrank.real.advise_validate import render_paper, run_validation
+    from simrank.real.advise_validate import refresh_advice, render_paper, run_validation
     from simrank.real.beir import default_data_dir
 
     if run:
-        run_validation(
-            Path(data) if data is not None else default_data_dir(), results, quick=quick, progress=typer.echo
-        )
+        run_validation(Path(data) if data is not None else default_data_dir(), results, quick, typer.echo)
+    elif advice_only:
+        refresh_advice(Path(data) if data is not None else default_data_dir(), results)
     paper.write_text(render_paper(results))
     typer.echo(f"wrote {paper}")

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from simrank.cli import main
-from simrank.real.advise import AdviceConfig, advise, load_inputs, pair_terms
+from simrank.real.advise import AdviceConfig, advise, gap_terms, load_inputs, pair_terms
 from simrank.real.evaluate import read_trec_run, write_trec_run
-from simrank.theory import excess_ranknet_pairs, kappa_eta
+from simrank.theory import combined_bound, excess_ranknet_pairs, kappa_eta, shell_moments
 
 TINY = AdviceConfig(taus=(0.3, 1.0, 3.0), etas=(0.0, 0.5, 1.0), group_size=4, pool_size=10)
 TINY_ARGS = ["--group-size", "4", "--pool-size", "10", "--tau", "0.3", "--tau", "1", "--tau", "3"]
@@ -84,6 +85,7 @@ def test_run_source_equals_builtin(tiny_beir, bm25_run):
     run_entry, builtin = advice["sources"][0], advice["sources"][1]
     for key in ("locality", "false_negative_rate", "judged_negative_rate", "eta_star"):
         assert run_entry[key] == pytest.approx(builtin[key], abs=1e-12), key
+    assert run_entry["t3"].pop("bound") == builtin["t3"].pop("bound") == "localised"
     assert run_entry["t3"] == pytest.approx(builtin["t3"], rel=1e-9)
     assert advice["sources"][2]["source"] == "target"  # no source is the uniform target: it gets its own entry
 
@@ -97,18 +99,24 @@ def test_pair_terms_match_brute_force(tiny_beir):
     law[:, :5] = 0.0  # a support that misses documents
     law /= law.sum(1, keepdims=True)
     terms = pair_terms(qs, inp.scorer, {"law": law}, (0.5, 2.0))["law"]
-    risk = {0.5: 0.0, 2.0: 0.0}
+    risk, risk_sq, loss_max = {0.5: 0.0, 2.0: 0.0}, {0.5: 0.0, 2.0: 0.0}, {0.5: 0.0, 2.0: 0.0}
     rho2 = fn = 0.0
     for i in range(qs.n_queries):
         for a in np.flatnonzero(qs.positive_probs[i]):
             w = qs.positive_probs[i, a] / qs.n_queries
             for tau in risk:
-                risk[tau] += w * law[i] @ excess_ranknet_pairs(inp.scorer[i], qs.teacher[i], tau)[a]
+                loss = excess_ranknet_pairs(inp.scorer[i], qs.teacher[i], tau)[a]
+                risk[tau] += w * law[i] @ loss
+                risk_sq[tau] += w * law[i] @ loss**2
+                loss_max[tau] = max(loss_max[tau], float(loss[law[i] > 0].max()))
             dist = np.linalg.norm(qs.docs[a] - qs.docs, axis=1) * np.linalg.norm(qs.queries[i])
             rho2 += w * law[i] @ dist**2
             fn += w * law[i] @ (qs.teacher[i] >= qs.teacher[i, a])
     assert terms["risk"][0.5] == pytest.approx(risk[0.5], rel=1e-5)
     assert terms["risk"][2.0] == pytest.approx(risk[2.0], rel=1e-5)
+    for tau in risk:
+        assert terms["risk_sq"][tau] == pytest.approx(risk_sq[tau], rel=1e-5)
+        assert terms["loss_max"][tau] == pytest.approx(loss_max[tau], rel=1e-5)
     assert terms["rho2"] == pytest.approx(math.sqrt(rho2), rel=1e-6)
     assert terms["fn_teacher"] == pytest.approx(fn, rel=1e-9)
 
@@ -181,6 +189,8 @@ def test_teacher_missing_pairs_fatal_or_skipped(tiny_beir, tmp_path, monkeypatch
         (["--tau", "0"], "--tau = 0.0 is not allowed"),
         (["--eta", "1.5"], "--eta = 1.5 is not allowed"),
         (["--missing-teacher", "maybe"], "--missing-teacher = 'maybe' is not allowed"),
+        (["--bound", "tight"], "--bound = 'tight' is not allowed"),
+        (["--radius", "-1"], "--radius"),
     ],
 )
 def test_bad_options_are_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, args, message):
@@ -215,3 +225,55 @@ def test_marginal_condition_reported(tiny_beir, tmp_path):
     assert isinstance(entries["random"]["augmentation_helps"], bool)
     # a top-10 cannot cover a 12-document target: κ = ∞, so every η > 0 lowers the bound
     assert entries["bm25"]["kappa"] is None and entries["bm25"]["augmentation_helps"] is True
+
+
+def test_shell_moment_matches_theory_features(tiny_beir):
+    """``a²`` of Theorem 3L from the scorer's margins equals :func:`simrank.theory.shell_moments` on the explicit
+    features ``u = vec(q (x⁺ − x⁻)ᵀ)`` with ``W₀ = α I`` (uniform ν, one positive per query: equal weights);
+    and ``Λ ≤ a²``, the trace bound the advice uses in place of ``λ_max``."""
+    inp = load_inputs(tiny_beir, ["random"], config=TINY)
+    qs = inp.qs
+    assert (np.count_nonzero(qs.positive_probs, axis=1) == 1).all()
+    uniform = np.full((qs.n_queries, qs.n_docs), 1.0 / qs.n_docs)
+    dim = qs.docs.shape[1]
+    alpha = inp.scorer_norm / math.sqrt(dim)
+    pos = qs.positive_probs.argmax(1)
+    queries = np.repeat(qs.queries, qs.n_docs, axis=0)
+    diff = (qs.docs[pos][:, None, :] - qs.docs[None, :, :]).reshape(-1, dim)
+    U = np.einsum("na,nb->nab", queries, diff).reshape(-1, 1, dim * dim)
+    y = (qs.teacher[np.arange(qs.n_queries), pos][:, None] - qs.teacher).reshape(-1, 1)
+    w0 = (alpha * np.eye(dim)).ravel()
+    for radius, tau in ((0.5, 1.0), (5.0, 0.3)):
+        terms = pair_terms(qs, inp.scorer, {"uniform": uniform}, (tau,), radius=radius)["uniform"]
+        a2, top = shell_moments(U, y, tau, w0, radius)
+        assert terms["shell_a2"][tau] == pytest.approx(a2, rel=1e-5)
+        assert top <= a2 * (1 + 1e-9)
+
+
+def test_localised_and_ess_sup_bounds(tiny_beir):
+    """``--bound ess-sup`` reproduces :func:`simrank.theory.combined_bound`; the localised Γ shrinks with the
+    radius towards the Bernstein term at ``W₀``, which a larger δ lowers, and F follows the chosen Γ."""
+    inp = load_inputs(tiny_beir, ["random", "bm25"], config=TINY)
+    ess = advise(inp, replace(TINY, bound="ess-sup"))
+    for e in ess["sources"]:
+        t3, k = e["t3"], math.inf if e["kappa"] is None else e["kappa"]
+        gap = {key: t3[key] for key in ("B", "rho2_nu", "rho2_mu", "rho_inf", "n")} | {"delta": t3["delta"] / 101}
+        for eta, value in e["bound_by_eta"].items():
+            expected = combined_bound(float(eta), k, t3["risk_nu"], t3["risk_mu"], **gap)
+            assert (value is None and math.isinf(expected)) or value == pytest.approx(expected, rel=1e-12)
+    gaps = {}
+    for radius in (1e-3, 0.1, 1.0, 10.0):
+        advice = advise(inp, replace(TINY, radius=radius))
+        entry = advice["sources"][0]
+        assert entry["t3"]["bound"] == "localised" and entry["t3"]["shell_radius"] >= radius
+        assert entry["bound_by_eta"]["0.0"] == pytest.approx(
+            entry["t3"]["risk_nu"] + entry["t3"]["gap_eta0"], rel=1e-12
+        )  # κ = 1 for the uniform source: F(0) = A + Γ
+        gaps[radius] = entry["t3"]["gap_eta0"]
+    assert list(gaps.values()) == sorted(gaps.values())  # Γ grows with the shell
+    qs = inp.qs
+    uniform = np.full((qs.n_queries, qs.n_docs), 1.0 / qs.n_docs)
+    terms = pair_terms(qs, inp.scorer, {"u": uniform}, (1.0,), radius=1e-3)["u"]
+    small = gap_terms(1.0, terms, terms, norm_bound=1.0, n=4, delta=0.05, bound="localised", radius=1e-3)
+    loose = gap_terms(1.0, terms, terms, norm_bound=1.0, n=4, delta=0.5, bound="localised", radius=1e-3)
+    assert loose(0.0) < small(0.0)

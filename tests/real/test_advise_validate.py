@@ -11,7 +11,7 @@ import pytest
 
 from simrank.errors import ConfigError
 from simrank.real.advise import AdviceConfig, advise, load_inputs
-from simrank.real.advise_validate import _advice_table, choice_config, render_paper
+from simrank.real.advise_validate import _advice_table, _advice_tables, choice_config, render_paper
 from simrank.real.confirm import run_confirm
 from simrank.real.design import sampler_spec
 
@@ -63,3 +63,17 @@ def test_advice_table_ranks_by_bound(tiny_beir):
 def test_paper_advise_is_current():
     """``paper/advise.md`` is what ``simrank advise validate`` renders from ``results/advise/``."""
     assert (ROOT / "paper/advise.md").read_text() == render_paper(ROOT / "results/advise")
+
+
+def test_advice_tables_carry_both_bounds(tiny_beir):
+    """One row per choice with the rank under each T3 form; the default columns are the default form's."""
+    config = AdviceConfig(taus=(1.0,), etas=(0.0, 0.5), group_size=4, pool_size=10)
+    table = _advice_tables(load_inputs(tiny_beir, ["random", "bm25"], config=config), config, (0.0, 0.5))
+    assert len(table) == 3
+    for kind in ("localised", "ess_sup"):
+        assert sorted(table[f"advice_rank_{kind}"]) == [1, 2, 3]
+    assert (table.advice_rank == table.advice_rank_localised).all() and (table.bound == table.bound_localised).all()
+    # the localised Γ at r = B against the ess-sup Γ on ‖W‖ ≤ B: different numbers, both finite for κ < ∞
+    uniform = table.set_index("source").loc["random"]
+    assert np.isfinite(uniform.bound_localised) and np.isfinite(uniform.bound_ess_sup)
+    assert uniform.bound_localised != uniform.bound_ess_sup
