@@ -259,7 +259,7 @@ def _not_learning(learns: dict, arms: tuple[str, ...]) -> str | None:
     if missing:
         return f"arm(s) {', '.join(missing)} not in the grid"
     still = [a for a in arms if not learns[a]]
-    return f"{', '.join(still)} does not learn (|validation change| < learn_min)" if still else None
+    return f"{', '.join(still)} does not learn (validation gain not above 0 or below learn_min)" if still else None
 
 
 def real_p4(tests: pd.DataFrame, learns: dict) -> tuple[str, str]:
