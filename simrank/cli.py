@@ -19,6 +19,14 @@ from simrank.real.advise_cli import advise_app
 from simrank.real.cli import real_app
 from simrank.theory_cli import theory_app
 
+__all__ = [
+    "app",
+    "list_cmd",
+    "main",
+    "run",
+    "summary_table",
+]
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Theory of ranking distillation, checked by code.")
 
 

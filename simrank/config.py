@@ -42,6 +42,19 @@ from simrank.teacher import Teacher
 from simrank.trainer import TrainConfig
 from simrank.world import WorldConfig
 
+__all__ = [
+    "SECTIONS",
+    "SECTION_TYPES",
+    "TOP_LEVEL",
+    "DataConfig",
+    "Experiment",
+    "Point",
+    "build_section",
+    "list_experiments",
+    "load_experiment",
+    "validate",
+]
+
 
 @dataclass(frozen=True)
 class DataConfig:

@@ -25,6 +25,13 @@ from simrank.config import Experiment
 from simrank.errors import ConfigError
 from simrank.runner import run_chunk, use_compile_cache
 
+__all__ = [
+    "EXECUTORS",
+    "DaskExecutor",
+    "LocalExecutor",
+    "make_executor",
+]
+
 EXECUTORS = ("local", "reference", "dask")
 
 #: Compiled runners and built data of the worker process (Dask tasks in one process share them).

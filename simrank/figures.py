@@ -16,6 +16,15 @@ import seaborn as sns  # noqa: E402
 
 from simrank.stats import summarise  # noqa: E402
 
+__all__ = [
+    "CAPTIONS",
+    "LABELS",
+    "PALETTE",
+    "bias_sweep_figure",
+    "line_panel",
+    "save",
+]
+
 PALETTE = "colorblind"
 LABELS = {
     "gap": "generalisation gap (nats)",
