@@ -236,6 +236,8 @@ def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = 
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     raw = _read_toml(path)
+    if raw.get("command", "run") != "run":  # e.g. the real-data design experiments/real-confirm.toml
+        raise ConfigError(f"{path.name} is not a synthetic experiment; run it with `simrank {raw['command']}`")
     unknown = set(raw) - TOP_LEVEL
     if unknown:
         raise ConfigError(

@@ -221,7 +221,7 @@ def load_real_config(path: str | Path | None = None, quick: bool = False, seeds:
     raw = _read_toml(path)
     values: dict = {}
     for key in raw:
-        if key in ("name", "seeds", "description", "quick"):
+        if key in ("name", "seeds", "description", "quick", "command"):
             continue
         if key not in {k.split(".")[0] for k in FIELDS} or not isinstance(raw[key], dict):
             raise ConfigError(f"unknown config key {key!r} in {path.name}; allowed sections: {_sections()}")
