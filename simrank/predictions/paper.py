@@ -89,7 +89,9 @@ def robustness(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
         out[key] = {}
         for label, folder in ROBUSTNESS.items():
             base = Path(root) / folder
-            if all((base / name / "results.parquet").exists() for name in p.experiments):
+            if label == "clustered" and any("world.geometry" in load_experiment(n).grid for n in p.experiments):
+                out[key][label] = "n/a (geometry is a factor)"
+            elif all((base / name / "results.parquet").exists() for name in p.experiments):
                 out[key][label] = p.analyse(_tables(p, base)).outcome
             else:
                 out[key][label] = "not run"
