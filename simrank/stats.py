@@ -1178,7 +1178,14 @@ def _correlation(x: Any, y: Any, confidence: float, test, standard_error) -> Cor
 # query-level paired tests and multiplicity (real-data confirmation)
 # --------------------------------------------------------------------------
 
-__all__ += ["PairedQueryResult", "paired_bootstrap", "paired_randomization_test", "holm", "benjamini_hochberg"]
+__all__ += [
+    "PairedQueryResult",
+    "paired_bootstrap",
+    "paired_randomization_test",
+    "randomization_tests",
+    "holm",
+    "benjamini_hochberg",
+]
 
 
 class PairedQueryResult(NamedTuple):
@@ -1246,16 +1253,26 @@ def paired_randomization_test(a: Any, b: Any, n_perm: int = 10_000, random_state
 
     (never 0; a tolerance of 1e-12 counts ties).  Returns the p-value.
     """
-    d = _paired_diffs(a, b).mean(axis=0)
-    observed = abs(d.mean())
+    return float(randomization_tests(_paired_diffs(a, b).mean(axis=0)[None], n_perm, random_state)[0])
+
+
+def randomization_tests(diffs: Any, n_perm: int = 10_000, random_state: int = 0) -> np.ndarray:
+    """:func:`paired_randomization_test` of many comparisons at once: ``diffs [tests, queries]`` holds each
+    comparison's per-query differences; all share the same sign draws (so each p equals the single test's
+    with the same ``random_state``).  Returns ``[tests]`` p-values."""
+    d = np.asarray(diffs, dtype=np.float64)
+    if d.ndim != 2 or d.shape[1] < 2 or not np.all(np.isfinite(d)):
+        raise ValueError(f"diffs must be a finite [tests, queries] array with >= 2 queries, got shape {d.shape}")
+    n = d.shape[1]
+    observed = np.abs(d.mean(axis=1))
+    total = d.sum(axis=1)
     rng = np.random.default_rng(random_state)
-    hits = 0
-    total = d.sum()
+    hits = np.zeros(d.shape[0], np.int64)
     for start in range(0, n_perm, 2000):
         r = min(2000, n_perm - start)
-        bytes_ = rng.integers(0, 256, size=(r, -(-d.size // 8)), dtype=np.uint8)
-        plus = np.unpackbits(bytes_, axis=1)[:, : d.size].astype(np.float64)  # 1: ε_i = +1, 0: ε_i = −1
-        hits += int(np.sum(np.abs((2.0 * (plus @ d) - total) / d.size) >= observed - 1e-12))
+        bytes_ = rng.integers(0, 256, size=(r, -(-n // 8)), dtype=np.uint8)
+        plus = np.unpackbits(bytes_, axis=1)[:, :n].astype(np.float64)  # 1: ε_i = +1, 0: ε_i = −1
+        hits += np.sum(np.abs((2.0 * (plus @ d.T) - total) / n) >= observed - 1e-12, axis=0)
     return (1 + hits) / (1 + n_perm)
 
 

@@ -6,7 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sst
 
-from simrank.stats import benjamini_hochberg, holm, paired_bootstrap, paired_randomization_test
+from simrank.stats import (
+    benjamini_hochberg,
+    holm,
+    paired_bootstrap,
+    paired_randomization_test,
+    randomization_tests,
+)
 
 
 def test_bootstrap_of_a_constant_shift_is_exact_and_antisymmetric():
@@ -79,3 +85,11 @@ def test_adjustments_are_ordered_and_bh_matches_scipy(ps):
     bh, hm = benjamini_hochberg(p), holm(p)
     np.testing.assert_allclose(bh, sst.false_discovery_control(p, method="bh"), rtol=1e-12, atol=1e-15)
     assert np.all(p <= bh + 1e-15) and np.all(bh <= hm + 1e-15) and np.all(hm <= 1.0)
+
+
+def test_batched_randomization_tests_equal_the_single_tests():
+    rng = np.random.default_rng(5)
+    d = rng.normal(0.05, 1.0, (4, 40))
+    batched = randomization_tests(d, n_perm=3000, random_state=2)
+    single = [paired_randomization_test(x, np.zeros_like(x), n_perm=3000, random_state=2) for x in d]
+    np.testing.assert_array_equal(batched, single)

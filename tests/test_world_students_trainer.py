@@ -96,7 +96,7 @@ def test_student_factory_errors():
         make_student("bilinear", 4, structure="low_rank")
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+@pytest.mark.parametrize("optimizer", ["adam"])  # SGD scales its update the same way (no state)
 def test_lr_scale_equals_the_scaled_learning_rate(groups, optimizer):
     student = bilinear(4)
     base = TrainConfig(steps=40, batch_size=16, learning_rate=1.0, optimizer=optimizer, weight_decay=0.01)

@@ -1,4 +1,5 @@
 """Real-data path: BEIR-layout data (:mod:`.beir`), BM25 (:mod:`.bm25`), teacher scores
-(:mod:`.teacher`), evaluation and TREC files (:mod:`.evaluate`), and the optional encoder
-(:mod:`.encode`, extra ``encode``). :mod:`.bm25` and :mod:`.evaluate` need the extra ``real``.
+(:mod:`.teacher`), evaluation and TREC files (:mod:`.evaluate`), the optional encoder (:mod:`.encode`, extra
+``encode``), and ``simrank real confirm``: its design and config loader (:mod:`.design`), the run
+(:mod:`.confirm`) and its report (:mod:`.report`). :mod:`.bm25` and :mod:`.evaluate` need the extra ``real``.
 The dataset folder defaults to ``$SIMRANK_DATA`` (see :func:`simrank.paths.default_data_dir`)."""
