@@ -127,7 +127,14 @@ def render_report(advice: dict) -> str:
         "",
         f"Groups: {s['n_groups']} groups of k = {s['group_size']} per source; T3 with B = {s['B']:.4g} (‖W₀‖_F of "
         f"the starting scorer unless given), n = {s['n']} pairs, δ = {s['delta']} split over {len(ETA_GRID)} "
-        "values of η.",
+        "values of η; "
+        + (
+            f"Γ is Theorem 3L's localised bound, for every student within ‖W − W₀‖_F ≤ r = {s['radius']:.4g} of the "
+            "start (`--radius`, default B; it holds for all radii at once, so re-run with the distance your trained "
+            "student moved)."
+            if s["bound"] == "localised"
+            else "Γ is Theorem 3(a)'s ess-sup bound, for every student with ‖W‖_F ≤ B."
+        ),
         "",
     ]
     lines += [f"- note: {n}" for n in s["notes"]]
@@ -169,9 +176,10 @@ def render_report(advice: dict) -> str:
     if ratios:
         lines += [
             "",
-            f"At B = {s['B']:.4g} the T3 term Γ(0) is {min(ratios):.3g}-{max(ratios):.3g}× the risk term A_ν, so the "
-            "ranking is driven by κ_η and the diameters more than by how well the starting scorer fits the teacher; "
-            "pass `--norm-bound` with your own student's ‖W‖_F (and `--n-train` with your number of training pairs).",
+            f"The T3 term Γ(0) is {min(ratios):.3g}-{max(ratios):.3g}× the risk term A_ν, so the ranking is driven by "
+            "κ_η and the diameters more than by how well the starting scorer fits the teacher; pass `--radius` "
+            "(localised) or `--norm-bound` (ess-sup) for your own student, and `--n-train` with your number of "
+            "training pairs.",
         ]
     lines += [
         "",
