@@ -33,8 +33,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
+from simrank.config import build_section
 from simrank.paths import RESULTS_DIR
 from simrank.stats import n_paired_t, n_tost_paired, power_paired_t, power_tost_paired
+from simrank.theory import world_rho_inf
 
 __all__ = [
     "ALPHA",
@@ -45,6 +47,7 @@ __all__ = [
     "Verdict",
     "across_conditions",
     "all_of",
+    "almost_sure_rho_inf",
     "by_seed",
     "config_value",
     "decide_change",
@@ -149,6 +152,24 @@ def load_results(name: str, root: Path = RESULTS_DIR) -> pd.DataFrame:
 def config_value(df: pd.DataFrame, section: str, key: str, default=None) -> pd.Series:
     """``section.key`` of each row's resolved config (for settings that are not result columns)."""
     return df["config"].map(lambda c: json.loads(c)[section].get(key, default))
+
+
+def almost_sure_rho_inf(df: pd.DataFrame) -> pd.Series:
+    """Per row, an almost-sure ``ρ_∞`` of the row's world for Theorem 3 as proved: ``R_Q · diam(corpus)``
+    (:func:`simrank.theory.world_rho_inf`; ``R_Q = 1`` on the unit sphere) of the world drawn for the row
+    (``world_seed``), not the sample maximum ``delta_max`` of its training groups."""
+    cache: dict[str, float] = {}
+
+    def rho(config: str, world_seed: int) -> float:
+        world = json.loads(config)["world"] | {"random_state": int(world_seed)}
+        if not world.get("sphere"):
+            raise ValueError("an almost-sure ρ_∞ needs a bounded query law: use a world with sphere = true")
+        key = json.dumps(world, sort_keys=True)
+        if key not in cache:
+            cache[key] = world_rho_inf(build_section("world", world).generate().docs, 1.0)
+        return cache[key]
+
+    return pd.Series([rho(c, s) for c, s in zip(df["config"], df["world_seed"])], index=df.index)
 
 
 def by_seed(df: pd.DataFrame, mask: pd.Series | np.ndarray, value: str) -> pd.Series:

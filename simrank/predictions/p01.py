@@ -15,6 +15,7 @@ from simrank.predictions.base import (
     Prediction,
     Verdict,
     all_of,
+    almost_sure_rho_inf,
     config_value,
     decide_increase,
     effect_of,
@@ -24,7 +25,7 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, legend
 from simrank.stats import summarise
-from simrank.theory import t3_gap_bound
+from simrank.theory import t3_bound_as_proved
 
 __all__ = ["EXPERIMENT", "MIN_R2", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
 
@@ -52,10 +53,14 @@ def _r2_of_means(df: pd.DataFrame) -> float:
 
 
 def _with_bound(df: pd.DataFrame) -> pd.DataFrame:
+    """Theorem 3(b) as proved: ρ_∞ an almost-sure bound of each row's world, n the number of i.i.d. draws
+    (the training queries: all groups of one query form one draw), ρ̂₂ = delta_rms (‖q‖ = 1 on the sphere)."""
     B = float(config_value(df, "student", "norm_bound").iloc[0])
-    # sphere worlds: ‖q‖ = 1, so ρ_∞ = Δ_max and ρ̂₂ = delta_rms
+    n_iid = config_value(df, "data", "n_queries").astype(int)
+    rho_inf = almost_sure_rho_inf(df)
     bound = [
-        t3_gap_bound(B, r.delta_rms, r.delta_max, int(r.n_train), DELTA, data_dependent=True) for r in df.itertuples()
+        t3_bound_as_proved(B, rms, r_inf, n, DELTA, data_dependent=True)
+        for rms, r_inf, n in zip(df["delta_rms"], rho_inf, n_iid)
     ]
     return df.assign(bound=bound)
 

@@ -13,6 +13,7 @@ from simrank.predictions.base import (
     Prediction,
     Verdict,
     across_conditions,
+    almost_sure_rho_inf,
     by_seed,
     config_value,
     decide_increase,
@@ -51,8 +52,8 @@ def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list]:
             B=B,
             rho2_nu=at0["delta_rms"].mean(),
             rho2_mu=at1["delta_rms"].mean(),
-            rho_inf=at1["delta_max"].max(),
-            n=int(cell["n_train"].iloc[0]),
+            rho_inf=float(almost_sure_rho_inf(at1).max()),  # Theorem 3 as proved: almost sure ρ_∞ ...
+            n=int(config_value(cell, "data", "n_queries").iloc[0]),  # ... and n = i.i.d. draws (queries)
             delta=DELTA,
         )
         # the η the bound prescribes (the grid value nearest η*), against η = 0, paired by seed
