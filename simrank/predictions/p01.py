@@ -116,7 +116,7 @@ def draw(tables):
     axes[0].set_xlabel("sampled diameter Δ̂ (0.99-quantile)")
     axes[0].set_ylabel("generalisation gap (nats per pair)")
     legend(axes[0], "pool size M")
-    for y, colour, label in (("gap", 0, "measured gap"), ("bound", 1, "T3 bound (data-dependent)")):
+    for y, colour, label in (("gap", 0, "measured gap"), ("bound", 1, "T3 bound as proved (data-dependent)")):
         s = summarise(df, "pool_size", y).merge(summarise(df, "pool_size", "delta_hat"), on=["pool_size", "n"])
         c = sns.color_palette(PALETTE)[colour]
         axes[1].plot(s["delta_hat_mean"], s[f"{y}_mean"], "o-", color=c, ms=3, label=label)
@@ -137,7 +137,8 @@ def caption(tables) -> str:
     return (
         f"P1. Left: generalisation gap of {df['loss'].iloc[0]} (bilinear student, ‖W‖_F ≤ {B:g}) against the sampled "
         f"diameter Δ̂, one dot per model, colour = negative pool size M ∈ {{{pools}}}. Right: mean gap and the "
-        f"data-dependent T3 bound (δ = {DELTA}) against the mean Δ̂ per pool, log scale, bands 95% t-intervals over "
+        f"data-dependent T3 bound as proved (δ = {DELTA}; ρ_∞ = corpus diameter, n = training queries) against the "
+        f"mean Δ̂ per pool, log scale, bands 95% t-intervals over "
         f"seeds (the verdict uses the per-seed correlation); {design_note(df)}."
     )
 
