@@ -46,6 +46,31 @@ import numpy as np
 import pandas as pd
 import typer
 
+__all__ = [
+    "BIG_WORLD",
+    "COST_WIDTH",
+    "LARGE_DESIGNS",
+    "QUICK_STEPS",
+    "REFERENCE_SUBSET",
+    "SCAN_DEFAULTS",
+    "SCAN_LABELS",
+    "SCAN_REPEATS",
+    "SCANS",
+    "TARGETS",
+    "TORCH_MODELS",
+    "bench_cmd",
+    "Clock",
+    "experiment",
+    "GiB",
+    "reference_timing",
+    "scaling",
+    "scaling_figure",
+    "slopes",
+    "torch_loop",
+    "trainer_throughput",
+    "training_costs",
+]
+
 GiB = 2**30
 SCAN_DEFAULTS = {"world.n_docs": 1000, "world.dim": 8, "data.group_size": 8, "seeds": 4}
 SCANS = {

@@ -23,6 +23,17 @@ from simrank import theory_mc as MC
 from simrank.errors import ConfigError
 from simrank.paths import FIGURES_DIR, RESULTS_DIR
 
+__all__ = [
+    "FORMULA_RTOL",
+    "LOWER_BOUND_CHECK",
+    "LOWER_BOUND_PAPER",
+    "ROUND_OFF",
+    "check",
+    "run_checks",
+    "theory_app",
+    "update_paper",
+]
+
 theory_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The theorems T1-T6 checked by code.")
 
 PAPER_START, PAPER_END = "<!-- T3-NUMBERS -->", "<!-- /T3-NUMBERS -->"

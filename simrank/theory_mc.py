@@ -29,6 +29,34 @@ from simrank.teacher import Teacher
 from simrank.trainer import TrainConfig, make_trainer, mean_loss, train_many
 from simrank.world import WorldConfig
 
+__all__ = [
+    "FLOOR_STEPS",
+    "SCORERS",
+    "T5_SAMPLERS",
+    "allowed_violations",
+    "ball_minimiser",
+    "default_world",
+    "iid_groups",
+    "lower_bound_figure",
+    "lower_bound_localised",
+    "lower_bound_monte_carlo",
+    "lower_bound_paper_block",
+    "p8_eta_comparison",
+    "p8_localised_gap",
+    "p8_paper_block",
+    "t1_monte_carlo",
+    "t3_ball_floor",
+    "t3_floor_block",
+    "t3_monte_carlo",
+    "t3_paper_block",
+    "t3_summary",
+    "T3Config",
+    "t5_monte_carlo",
+    "t5_world",
+    "t6_monte_carlo",
+    "t6_setup",
+]
+
 
 def default_world(experiment: str = "bias-sweep"):
     """World, teacher, sampler and group size of the main experiment's base configuration."""

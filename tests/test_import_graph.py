@@ -74,3 +74,21 @@ def test_every_package_is_installed():
     listed = set(tomllib.loads(PYPROJECT.read_text())["tool"]["setuptools"]["packages"])
     found = {module_name(p) for p in PACKAGE_DIR.rglob("__init__.py")}
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
+
+
+def test_every_module_declares_all():
+    """Each module states its public names (``__all__``); ``__main__`` only runs the CLI."""
+    missing = [
+        module_name(path)
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        if path.name != "__main__.py"
+        and not any(
+            isinstance(node, (ast.Assign, ast.AnnAssign))
+            and any(
+                isinstance(t, ast.Name) and t.id == "__all__"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+            for node in ast.parse(path.read_text()).body
+        )
+    ]
+    assert not missing, f"modules without __all__: {missing}"

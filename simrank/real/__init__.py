@@ -3,3 +3,7 @@
 ``encode``), and ``simrank real confirm``: its design and config loader (:mod:`.design`), the run
 (:mod:`.confirm`) and its report (:mod:`.report`). :mod:`.bm25` and :mod:`.evaluate` need the extra ``real``.
 The dataset folder defaults to ``$SIMRANK_DATA`` (see :func:`simrank.paths.default_data_dir`)."""
+
+__all__: list[
+    str
+] = []  # the submodules are the API: simrank.real.beir, .bm25, .teacher, .queryset, .evaluate, .confirm, .advise

@@ -11,6 +11,11 @@ from typing import IO
 
 import numpy as np
 
+__all__ = [
+    "atomic_write",
+    "top_k",
+]
+
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the ``min(k, n_cols)`` highest scores, best first: ``(indices, scores)``, each

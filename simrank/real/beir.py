@@ -33,6 +33,17 @@ import pandas as pd
 from simrank.errors import ConfigError
 from simrank.paths import default_data_dir
 
+__all__ = [
+    "EMBEDDINGS_FILE",
+    "NORM_TOL",
+    "QRELS_HEADER",
+    "Collection",
+    "DataError",
+    "Embeddings",
+    "load_collection",
+    "load_embeddings",
+]
+
 EMBEDDINGS_FILE = "embeddings-all-MiniLM-L6-v2.npz"
 QRELS_HEADER = ("query-id", "corpus-id", "score")
 NORM_TOL = 1e-3

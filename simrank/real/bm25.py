@@ -20,6 +20,10 @@ import numpy as np
 from simrank.real._util import top_k as _top_k
 from simrank.real.beir import Collection
 
+__all__ = [
+    "BM25Index",
+]
+
 
 def _tokenize(texts: Sequence[str]) -> list[list[str]]:
     return bm25s.tokenize(list(texts), stopwords="en", return_ids=False, show_progress=False)

@@ -8,6 +8,13 @@ from pathlib import Path
 
 import typer
 
+__all__ = [
+    "confirm",
+    "encode",
+    "real_app",
+    "report",
+]
+
 real_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-data path (BEIR folders).")
 
 

@@ -30,6 +30,10 @@ from simrank.real.beir import (
     load_embeddings,
 )
 
+__all__ = [
+    "encode_collection",
+]
+
 
 @lru_cache(maxsize=1)
 def _load_model(device: str | None):

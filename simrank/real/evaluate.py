@@ -26,6 +26,18 @@ import pandas as pd
 from simrank.real._util import atomic_write, top_k
 from simrank.real.beir import DataError
 
+__all__ = [
+    "MEASURES",
+    "TREC_RUN_LINE",
+    "evaluate",
+    "evaluate_scores",
+    "Evaluation",
+    "read_trec_run",
+    "run_from_scores",
+    "write_trec_qrels",
+    "write_trec_run",
+]
+
 MEASURES = ("nDCG@10", "RR@10", "R@100")
 
 

@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "STD_FLOOR",
+    "TEACHERS",
+    "hybrid_teacher_scores",
+    "teacher_scores",
+    "zscore_rows",
+]
+
 TEACHERS = ("hybrid", "bm25", "dense")
 STD_FLOOR = 1e-6
 
