@@ -49,6 +49,7 @@ __all__ = [
     "all_of",
     "almost_sure_rho_inf",
     "by_seed",
+    "change_verdict",
     "config_value",
     "decide_change",
     "decide_equivalence",
@@ -222,6 +223,23 @@ def diff_in_diff(a1: pd.Series, a0: pd.Series, b1: pd.Series, b0: pd.Series, alp
 
 
 # ---------------------------------------------------------------------------------------- decisions
+
+
+def change_verdict(
+    outcome: str, summary: str, effect: Effect, sesoi: float, df: pd.DataFrame, table=None, **numbers
+) -> Verdict:
+    """The verdict of a rule whose primary test is a paired change: seeds counted in ``df``, achieved power of
+    that test at ``sesoi`` with the measured spread, ``numbers["primary"]`` the effect (override by keyword)."""
+    return Verdict(
+        outcome=outcome,
+        summary=summary,
+        effect=effect,
+        sesoi=sesoi,
+        seeds=int(df["seed"].nunique()),
+        power=power_change(sesoi, effect.sd, effect.n),
+        numbers={"primary": fmt_effect(effect)} | numbers,
+        table=table,
+    )
 
 
 def decide_change(e: Effect, sesoi: float) -> str:

@@ -14,6 +14,7 @@ from simrank.predictions.base import (
     across_conditions,
     all_of,
     by_seed,
+    change_verdict,
     config_value,
     decide_increase,
     fmt_effect,
@@ -91,16 +92,7 @@ def analyse(tables) -> Verdict:
         + "; shift cost at τ*: "
         + ", ".join(f"noise {n:g} {fmt_effect(e[(n, 'shift')])}" for n in sorted(df["teacher_noise"].unique()))
     )
-    return Verdict(
-        outcome=across_conditions(outcomes),
-        summary=summary,
-        effect=weakest,
-        sesoi=SESOI,
-        seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, weakest.sd, weakest.n),
-        numbers={"primary": fmt_effect(weakest)},
-        table=table,
-    )
+    return change_verdict(across_conditions(outcomes), summary, weakest, SESOI, df, table)
 
 
 def draw(tables):

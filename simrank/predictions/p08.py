@@ -15,6 +15,7 @@ from simrank.predictions.base import (
     across_conditions,
     almost_sure_rho_inf,
     by_seed,
+    change_verdict,
     config_value,
     decide_increase,
     effect_of,
@@ -123,15 +124,8 @@ def analyse(tables) -> Verdict:
             for r in table.itertuples()
         )
     )
-    return Verdict(
-        outcome=outcome,
-        summary=summary,
-        effect=weakest,
-        sesoi=SESOI,
-        seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, weakest.sd, weakest.n),
-        numbers={"kappa_eta_rel_error": kappa_err, "primary": fmt_effect(weakest, 4)},
-        table=table,
+    return change_verdict(
+        outcome, summary, weakest, SESOI, df, table, kappa_eta_rel_error=kappa_err, primary=fmt_effect(weakest, 4)
     )
 
 

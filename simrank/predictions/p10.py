@@ -14,9 +14,9 @@ from simrank.predictions.base import (
     Prediction,
     Verdict,
     across_conditions,
+    change_verdict,
     decide_increase,
     effect_of,
-    fmt_effect,
     power_change,
 )
 from simrank.predictions.plots import LEVEL, design_note, legend
@@ -71,16 +71,7 @@ def analyse(tables) -> Verdict:
     summary = f"per-seed mean per-query Spearman ρ(KL, nDCG@10) ({LEVEL} CIs, SESOI ρ ≤ −{SESOI}): " + "; ".join(
         f"{r.loss} {r.per_query_rho:.3f} [{r.low:.3f}, {r.high:.3f}] → {r.outcome}" for r in table.itertuples()
     )
-    return Verdict(
-        outcome=across_conditions(outcomes) if outcomes else "inconclusive",
-        summary=summary,
-        effect=weakest,
-        sesoi=SESOI,
-        seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, weakest.sd, weakest.n),
-        numbers={"primary": fmt_effect(weakest)},
-        table=table,
-    )
+    return change_verdict(across_conditions(outcomes), summary, weakest, SESOI, df, table)
 
 
 def draw(tables):

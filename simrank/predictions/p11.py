@@ -12,6 +12,7 @@ from simrank.predictions.base import (
     across_conditions,
     all_of,
     by_seed,
+    change_verdict,
     decide_change,
     decide_increase,
     diff_in_diff,
@@ -78,16 +79,7 @@ def analyse(tables) -> Verdict:
         f" → {table.set_index('pool_size').loc[pool, 'outcome']}"
         for pool, x in e.items()
     )
-    return Verdict(
-        outcome=across_conditions(outcomes) if outcomes else "inconclusive",
-        summary=summary,
-        effect=weakest,
-        sesoi=SESOI,
-        seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, weakest.sd, weakest.n),
-        numbers={"primary": fmt_effect(weakest)},
-        table=table,
-    )
+    return change_verdict(across_conditions(outcomes), summary, weakest, SESOI, df, table)
 
 
 def draw(tables):
