@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: run test test-slow lint bench paper docs docs-test clean
+.PHONY: run test test-slow lint bench paper robustness docs docs-test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,13 @@ test-slow: $(STAMP)
 # Prediction experiments whose results/paper/ tables are missing, figures/, and paper/paper.md's generated blocks.
 paper: $(STAMP)
 	$(BIN)/simrank figures
+	$(BIN)/simrank paper
+
+# The exploratory re-checks of every verdict (large and clustered worlds, between-world variance); not in `paper`.
+robustness: $(STAMP)
+	$(BIN)/simrank robustness large
+	$(BIN)/simrank robustness clustered
+	$(BIN)/simrank robustness worlds --seeds 40
 	$(BIN)/simrank paper
 
 # The docs extra (mkdocs, jupytext, a Jupyter kernel) goes into the same .venv, with its own stamp.

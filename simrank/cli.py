@@ -14,7 +14,7 @@ import typer
 
 from simrank.bench import bench_cmd
 from simrank.errors import ConfigError
-from simrank.predictions.paper import figures_cmd, paper_cmd
+from simrank.predictions.paper import figures_cmd, paper_cmd, robustness_cmd
 from simrank.real.advise_cli import advise_app
 from simrank.real.cli import real_app
 from simrank.theory_cli import theory_app
@@ -92,6 +92,7 @@ def run(
 
 app.command("figures")(figures_cmd)
 app.command("paper")(paper_cmd)
+app.command("robustness")(robustness_cmd)
 app.add_typer(real_app, name="real")
 app.add_typer(theory_app, name="theory")
 app.add_typer(advise_app, name="advise")

@@ -69,11 +69,20 @@ class DataConfig:
     entropy_fraction: float = 0.25  # fraction of candidate queries kept when train_queries != "all"
     match_entropy: float = 0.0  # > 0: τ per (point, seed) chosen so the train groups' mean H_pair equals it
     world_per_seed: bool = True  # each seed draws its own world and teacher perturbation (False: one fixed world)
+    seeds_per_world: int = 1  # with world_per_seed: seeds s share world s // seeds_per_world (between-world designs)
 
     def __post_init__(self):
         from simrank.groups import QUERY_SELECTIONS
 
-        for name in ("group_size", "n_train", "n_queries", "n_test", "n_eval_queries", "kendall_docs"):
+        for name in (
+            "group_size",
+            "n_train",
+            "n_queries",
+            "n_test",
+            "n_eval_queries",
+            "kendall_docs",
+            "seeds_per_world",
+        ):
             check_positive(f"data.{name}", getattr(self, name))
         check_choice("data.train_queries", self.train_queries, QUERY_SELECTIONS)
         check_range("data.entropy_fraction", self.entropy_fraction, 1e-3, 1.0)

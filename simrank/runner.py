@@ -202,14 +202,16 @@ def seeded_world(point: Point, seed: int) -> tuple[WorldConfig, Teacher]:
 
     With ``data.world_per_seed`` (the default) every seed draws its own world (corpus, relevance map)
     and teacher perturbation: their ``random_state`` become the first word of
-    ``np.random.SeedSequence([random_state, seed])`` of the configured ones, so configs that set
-    ``world.random_state`` / ``teacher.random_state`` keep choosing the family of worlds.  Otherwise
-    every seed shares the configured world and teacher."""
+    ``np.random.SeedSequence([random_state, w])`` of the configured ones, with world index
+    ``w = seed // data.seeds_per_world`` (so ``seeds_per_world = S`` gives worlds of S seeds each, for
+    between-world variance components), and configs that set ``world.random_state`` /
+    ``teacher.random_state`` keep choosing the family of worlds.  Otherwise every seed shares the
+    configured world and teacher."""
     world, teacher = point.world, point.teacher
     if not point.data.world_per_seed:
         return world, teacher
     world_state, teacher_state = (
-        int(np.random.SeedSequence([base, seed]).generate_state(1)[0])
+        int(np.random.SeedSequence([base, seed // point.data.seeds_per_world]).generate_state(1)[0])
         for base in (world.random_state, teacher.random_state)
     )
     return replace(world, random_state=world_state), replace(teacher, random_state=teacher_state)

@@ -55,6 +55,8 @@ __all__ = [
     "cohen_f",
     "power_anova_interaction",
     "n_anova_interaction",
+    "VarianceComponents",
+    "variance_components",
 ]
 
 
@@ -640,6 +642,61 @@ def n_anova_interaction(f: float, a: int, b: int, power: float = 0.8, alpha: flo
     if float(f) <= 0:
         raise ValueError(f"f must be > 0, got f={f!r}")
     return _smallest_n(lambda n: power_anova_interaction(f, a, b, n, alpha), power, 2, n_max)
+
+
+class VarianceComponents(NamedTuple):
+    """One-way random-effects split of a per-seed statistic's variance into between- and within-group parts."""
+
+    between_sd: float
+    within_sd: float
+    icc: float
+    f: float
+    p: float
+    groups: int
+    per_group: int
+
+
+def variance_components(means: Any, variances: Any, per_group: int) -> VarianceComponents:
+    r"""Between- and within-group variance of a balanced one-way random-effects design, from group summaries.
+
+    With ``G`` groups (worlds) of ``n`` replicates (seeds) each, group means ``m_g`` and within-group sample
+    variances ``v_g``::
+
+        MS_within = mean_g v_g,   MS_between = n · var(m_g, ddof=1),
+        σ²_within = MS_within,    σ²_between = max(0, (MS_between − MS_within) / n),
+        ICC = σ²_between / (σ²_between + σ²_within),   F = MS_between / MS_within ~ F(G − 1, G(n − 1)) under σ²_between = 0
+
+    (the ANOVA estimator; ``F`` and ``p`` are those of ``scipy.stats.f_oneway`` on the raw groups).
+
+    Args:
+      means: ``[G]`` group means, ``G ≥ 2``.
+      variances: ``[G]`` within-group sample variances (ddof = 1).
+      per_group: replicates per group ``n ≥ 2``.
+
+    Returns:
+      :class:`VarianceComponents` (SDs are square roots of the variance estimates).
+
+    >>> vc = variance_components([0.0, 1.0, 2.0], [1.0, 1.0, 1.0], 4)  # MS_b = 4, MS_w = 1
+    >>> round(vc.between_sd ** 2, 3), round(vc.icc, 3), round(vc.f, 3)
+    (0.75, 0.429, 4.0)
+    """
+    m, v = _as_1d(means, "means"), _as_1d(variances, "variances")
+    n = int(per_group)
+    if len(m) < 2 or len(m) != len(v) or n < 2:
+        raise ValueError(f"need >= 2 groups with a variance each and per_group >= 2, got {len(m)}, {len(v)}, {n}")
+    ms_within, ms_between = float(v.mean()), n * float(m.var(ddof=1))
+    between = max(0.0, (ms_between - ms_within) / n)
+    f = ms_between / ms_within if ms_within > 0 else math.inf
+    g = len(m)
+    return VarianceComponents(
+        between_sd=math.sqrt(between),
+        within_sd=math.sqrt(ms_within),
+        icc=between / (between + ms_within) if between + ms_within > 0 else 0.0,
+        f=f,
+        p=float(_st.f.sf(f, g - 1, g * (n - 1))),
+        groups=g,
+        per_group=n,
+    )
 
 
 # --------------------------------------------------------------------------

@@ -291,3 +291,32 @@ def test_robustness_worlds_scale_pools_with_the_corpus():
     assert sorted(large.grid["sampler.pool_size"]) == [200, 10_000]  # uniform stays uniform, local stays 2%
     clustered = robustness_experiment(p07.EXPERIMENT, "clustered")
     assert clustered.base["world"]["geometry"] == "clustered" and "world.geometry" not in clustered.grid
+
+
+def test_between_worlds_splits_a_paired_effect_by_world():
+    """Seeds nested in worlds: the per-seed paired difference's world means and variances go to
+    ``variance_components`` unchanged, and a planted world effect is found (negative control: none planted)."""
+    from simrank.predictions.worlds import Contrast, between_worlds
+    from simrank.stats import variance_components
+
+    rng = np.random.default_rng(3)
+    worlds, per_world = 8, 5
+    contrast = Contrast("ndcg10", "pool_size", "min", "max", ("loss",))
+    for planted in (1.0, 0.0):
+        shift = planted * rng.normal(size=worlds)
+        rows = []
+        for seed in range(worlds * per_world):
+            w, base = seed // per_world, rng.normal()
+            rows.append({"seed": seed, "world_seed": 100 + w, "loss": "kl", "pool_size": 1000, "ndcg10": base})
+            d = shift[w] + 0.1 * rng.normal()
+            rows.append({"seed": seed, "world_seed": 100 + w, "loss": "kl", "pool_size": 20, "ndcg10": base + d})
+        df = pd.DataFrame(rows)
+        (row,) = between_worlds(df, contrast).itertuples()
+        diff = df[df.pool_size == 20].set_index("seed").ndcg10 - df[df.pool_size == 1000].set_index("seed").ndcg10
+        groups = diff.groupby(diff.index // per_world)
+        vc = variance_components(groups.mean(), groups.var(ddof=1), per_world)
+        assert (row.between_sd, row.within_sd, row.worlds) == (vc.between_sd, vc.within_sd, worlds)
+        assert row.effect == pytest.approx(diff.mean())
+        assert (row.p_world < 1e-6) if planted else (row.p_world > 1e-3)
+    with pytest.raises(ValueError, match="equal seeds"):
+        between_worlds(df[df.seed != 0], contrast)

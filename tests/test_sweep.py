@@ -107,3 +107,16 @@ def test_each_seed_draws_its_own_world_unless_fixed(tmp_path):
     assert stats_a["world_seed"] == stats_b["world_seed"] == point.world.random_state
     np.testing.assert_array_equal(a["docs"], b["docs"])
     assert seeded_world(point, 1) == (point.world, point.teacher)
+
+
+def test_seeds_per_world_nests_seeds_in_worlds(tmp_path):
+    """``[data] seeds_per_world = 3``: seeds 0-2 share one world and teacher, seed 3 starts the next; seeds of one
+    world still draw their own queries."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY.replace("[data]\n", "[data]\nseeds_per_world = 3\n"))
+    (point, *_) = load_experiment(str(config)).points()
+    worlds = [seeded_world(point, seed) for seed in range(4)]
+    assert worlds[0] == worlds[1] == worlds[2] != worlds[3]
+    (a, _), (b, _) = build_data(point, 0), build_data(point, 2)
+    np.testing.assert_array_equal(a["docs"], b["docs"])
+    assert not np.allclose(a["eval_queries"], b["eval_queries"])

@@ -23,7 +23,8 @@ from simrank.figures import save
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
 from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12
 from simrank.predictions.base import Prediction, Verdict, fmt, load_results, markdown_table
-from simrank.predictions.robustness import ROBUSTNESS
+from simrank.predictions.robustness import FOLDERS, ROBUSTNESS, run
+from simrank.predictions.worlds import CONTRASTS, worlds_table
 from simrank.sweep import run_experiment
 
 __all__ = [
@@ -39,7 +40,9 @@ __all__ = [
     "paper_cmd",
     "registered_verdict",
     "render",
+    "robustness_cmd",
     "verdicts",
+    "worlds_block",
 ]
 
 PAPER = PAPER_DIR / "paper.md"
@@ -82,6 +85,10 @@ def verdicts(root: Path = RESULTS_DIR) -> dict[str, Verdict]:
     return {key: registered_verdict(p, _tables(p, root)) for key, p in PREDICTIONS.items()}
 
 
+def _geometry_is_a_factor(p: Prediction) -> bool:
+    return any("world.geometry" in load_experiment(n).grid for n in p.experiments)
+
+
 def robustness(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
     """Per prediction, per robustness world: the rule's outcome there, or ``not run``."""
     out = {}
@@ -89,7 +96,7 @@ def robustness(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
         out[key] = {}
         for label, folder in ROBUSTNESS.items():
             base = Path(root) / folder
-            if label == "clustered" and any("world.geometry" in load_experiment(n).grid for n in p.experiments):
+            if label == "clustered" and _geometry_is_a_factor(p):
                 out[key][label] = "n/a (geometry is a factor)"
             elif all((base / name / "results.parquet").exists() for name in p.experiments):
                 out[key][label] = p.analyse(_tables(p, base)).outcome
@@ -132,11 +139,21 @@ def prediction_block(key: str, v: Verdict) -> str:
     )
 
 
+def worlds_block(root: Path = RESULTS_DIR) -> str:
+    """The between-world variance table of every experiment with a ``worlds`` re-check under ``root``."""
+    base = Path(root) / FOLDERS["worlds"]
+    names = [name for name in CONTRASTS if (base / name / "results.parquet").exists()]
+    if not names:
+        return "*Not run.*\n"
+    return worlds_table({name: load_results(name, base) for name in names})
+
+
 def generated_blocks(root: Path = RESULTS_DIR) -> dict[str, str]:
     """Every generated block's text from the results under ``root``."""
     results = verdicts(root)
     return {
         "verdicts": verdict_table(results, robustness(root)),
+        "worlds": worlds_block(root),
         **{k: prediction_block(k, v) for k, v in results.items()},
     }
 
@@ -187,6 +204,21 @@ def figures_cmd(
         for name, seconds in ensure_results(list(PREDICTIONS[key].experiments)).items():
             typer.echo(f"ran {name} in {seconds:.1f} s")
         typer.echo(f"{key}: {make_figure(key, out)[0]}")
+
+
+def robustness_cmd(
+    label: str = typer.Argument(..., help="large, clustered or worlds"),
+    seeds: int = typer.Option(10, help="seeds per experiment (worlds: 40 = 8 worlds x 5 seeds)"),
+) -> None:
+    """Run the robustness re-checks of every prediction on one world (results already there are kept)."""
+    check_choice("label", label, list(FOLDERS))
+    if label == "worlds":
+        names = list(CONTRASTS)
+    else:
+        keep = [p for p in PREDICTIONS.values() if not (label == "clustered" and _geometry_is_a_factor(p))]
+        names = [name for p in keep for name in p.experiments]
+    run(label, names, seeds)
+    typer.echo(f"{label}: {len(names)} experiments in {RESULTS_DIR / FOLDERS[label]}")
 
 
 def paper_cmd(path: Path = typer.Option(PAPER, help="the paper file with generated blocks")) -> None:

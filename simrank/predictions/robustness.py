@@ -2,8 +2,10 @@
 
 ``large``: N = 10,000 documents in d = 32 dimensions, with every pool size scaled by N/1000 (so a pool keeps
 its share of the corpus, and pool N is still uniform); ``clustered``: the clustered geometry (topics) instead of
-the isotropic one.  Results go to ``RESULTS_DIR/robustness-<label>/<name>/`` and are read by
-:func:`simrank.predictions.paper.robustness`.  Run: ``python -m simrank.predictions.robustness LABEL NAME ...``.
+the isotropic one; ``worlds``: the registered world, with ``SEEDS_PER_WORLD`` seeds per world (for
+:mod:`simrank.predictions.worlds`).  Results go to ``RESULTS_DIR/robustness-<label>/<name>/`` and are read by
+:func:`simrank.predictions.paper.robustness` (``large``, ``clustered``: the verdict table's columns) and
+:func:`simrank.predictions.paper.generated_blocks` (``worlds``).  Run: ``python -m simrank.predictions.robustness LABEL NAME ...``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from pathlib import Path
 from simrank.config import Experiment, load_experiment
 from simrank.errors import check_choice
 from simrank.paths import RESULTS_DIR
+from simrank.predictions.worlds import SEEDS_PER_WORLD
 from simrank.sweep import run_experiment
 
-__all__ = ["LARGE_DIM", "LARGE_DOCS", "ROBUSTNESS", "robustness_experiment", "run"]
+__all__ = ["FOLDERS", "LARGE_DIM", "LARGE_DOCS", "ROBUSTNESS", "robustness_experiment", "run"]
 
 LARGE_DOCS, LARGE_DIM = 10_000, 32
 #: label -> results folder under RESULTS_DIR.
 ROBUSTNESS = {"large": "robustness-large", "clustered": "robustness-clustered"}
+#: every label -> results folder (the verdict-table re-checks and the between-world design).
+FOLDERS = ROBUSTNESS | {"worlds": "robustness-worlds"}
 
 
 def _scale_pools(values, factor: float):
@@ -34,13 +39,13 @@ def robustness_experiment(name: str, label: str, seeds: int | None = None) -> Ex
 
     Args:
       name: an experiment config name.
-      label: ``"large"`` or ``"clustered"``.
+      label: ``"large"``, ``"clustered"`` or ``"worlds"``.
       seeds: seeds to run (default: the registered ones).
 
     Returns:
       The modified :class:`simrank.config.Experiment` (its name gets ``@label``).
     """
-    check_choice("robustness label", label, list(ROBUSTNESS))
+    check_choice("robustness label", label, list(FOLDERS))
     exp = load_experiment(name)
     base, grid = copy.deepcopy(exp.base), copy.deepcopy(exp.grid)
     if label == "large":
@@ -50,6 +55,8 @@ def robustness_experiment(name: str, label: str, seeds: int | None = None) -> Ex
             base["sampler"]["pool_size"] = round(base["sampler"]["pool_size"] * factor)
         if "sampler.pool_size" in grid:
             grid["sampler.pool_size"] = _scale_pools(grid["sampler.pool_size"], factor)
+    elif label == "worlds":
+        base.setdefault("data", {})["seeds_per_world"] = SEEDS_PER_WORLD
     else:
         base["world"]["geometry"] = "clustered"
         grid.pop("world.geometry", None)
@@ -61,7 +68,7 @@ def robustness_experiment(name: str, label: str, seeds: int | None = None) -> Ex
 def run(label: str, names: list[str], seeds: int | None = None, root: Path = RESULTS_DIR) -> None:
     """Run the ``label`` re-check of every experiment in ``names`` into ``root/robustness-<label>/<name>``."""
     for name in names:
-        run_experiment(robustness_experiment(name, label, seeds), Path(root) / ROBUSTNESS[label] / name, resume=True)
+        run_experiment(robustness_experiment(name, label, seeds), Path(root) / FOLDERS[label] / name, resume=True)
 
 
 if __name__ == "__main__":
