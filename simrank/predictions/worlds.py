@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from simrank.predictions.base import effect_of, fmt
+from simrank.predictions.base import config_value, effect_of, fmt
 from simrank.stats import variance_components
 
 __all__ = ["CONTRASTS", "SEEDS_PER_WORLD", "Contrast", "between_worlds", "worlds_table"]
@@ -24,7 +24,7 @@ SEEDS_PER_WORLD = 5
 
 class Contrast(NamedTuple):
     """A paired effect: ``value`` at the ``axis`` level ``first`` minus at ``second`` (``"min"``/``"max"`` of the
-    axis), per seed, within each cell of the ``by`` columns."""
+    axis), per seed, within each cell of the ``by`` columns (``"section.key"``: a setting of the row's config)."""
 
     value: str
     axis: str
@@ -38,7 +38,7 @@ class Contrast(NamedTuple):
 
 #: experiment -> the paired effects its prediction tests.
 CONTRASTS = {
-    "p04-hard-negatives": Contrast("ndcg10", "pool_size", "min", "max", ("world", "loss")),
+    "p04-hard-negatives": Contrast("ndcg10", "pool_size", "min", "max", ("world.nonbilinear", "loss")),
     "p11-group-size": Contrast("ndcg10", "group_size", "max", "min", ("pool_size", "loss")),
 }
 
@@ -56,6 +56,7 @@ def between_worlds(df: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
       One row per cell: the ``by`` columns, ``effect``, ``low``, ``high``, ``worlds``, ``seeds_per_world``,
       ``between_sd``, ``within_sd``, ``icc``, ``p_world``.
     """
+    df = df.assign(**{c: config_value(df, *c.split(".")) for c in contrast.by if "." in c})
     levels = df[contrast.axis]
     pick = {"min": levels.min(), "max": levels.max()}
     rows = []
@@ -96,11 +97,13 @@ def worlds_table(tables: dict[str, pd.DataFrame]) -> str:
     ]
     for name, df in tables.items():
         contrast = CONTRASTS[name]
-        for r in between_worlds(df, contrast).itertuples():
-            cell = ", ".join(f"{c} = {getattr(r, c)}" for c in contrast.by)
+        for r in between_worlds(df, contrast).to_dict("records"):
+            cell = ", ".join(
+                f"{c.split('.')[-1]} = {r[c]:g}" if isinstance(r[c], float) else f"{c} = {r[c]}" for c in contrast.by
+            )
             lines.append(
-                f"| {name} | {contrast.label()} | {cell} | {fmt(r.effect)} [{fmt(r.low)}, {fmt(r.high)}] "
-                f"| {r.worlds} × {r.seeds_per_world} | {fmt(r.between_sd)} | {fmt(r.within_sd)} | {fmt(r.icc, 2)} "
-                f"| {r.p_world:.2g} |"
+                f"| {name} | {contrast.label()} | {cell} | {fmt(r['effect'])} [{fmt(r['low'])}, {fmt(r['high'])}] "
+                f"| {r['worlds']} × {r['seeds_per_world']} | {fmt(r['between_sd'])} | {fmt(r['within_sd'])} "
+                f"| {fmt(r['icc'], 2)} | {r['p_world']:.2g} |"
             )
     return "\n".join(lines) + "\n"
