@@ -24,7 +24,7 @@ __all__ = ["EXPERIMENT", "HARDLY", "PREDICTION", "SEEDS", "SESOI", "VECTORS", "a
 
 EXPERIMENT = "p07-diameter-geometry"
 SESOI = 0.05  # shrink of Δ̂: absolute (embedding units) and relative (fraction of the uniform Δ̂)
-SEEDS = 18  # one-sided paired t at HARDLY·SESOI, pilot SD 0.040 of 0.5·iso − cone (stats.n_paired_t -> 18)
+SEEDS = 263  # max over the 4 conditions at 80% power, 5-seed pilot: raw absolute 0.5·iso − cone SD 0.1625 -> 263
 HARDLY = 0.5  # "hardly": the cone shrinks at most half as much as the isotropic world
 
 
