@@ -5,7 +5,7 @@ name = "bias-sweep"
 seeds = 5
 [world]    # simrank.world.WorldConfig fields
 [teacher]  # simrank.teacher.Teacher fields (tau is the label temperature)
-[sampler]  # simrank.samplers.SamplerConfig: kind (a key of SAMPLERS), pool_size, beta, proxy, proxies, eta, filter_margin
+[sampler]  # simrank.samplers.SamplerConfig: kind (a key of SAMPLERS), pool_size, beta, proxy, proxies, eta, filter_margin, offset
 [student]  # simrank.students.StudentConfig: kind (a key of STUDENTS), structure, rank, norm_bound, hidden
 [loss]     # simrank.losses.LossConfig: name (a key of LOSS_SPECS)
 [train]    # simrank.trainer.TrainConfig fields
@@ -302,9 +302,12 @@ def validate(point: Point) -> None:
         raise ConfigError(
             f"data.group_size = {data.group_size} is not allowed; it must be <= world.n_docs = {world.n_docs}"
         )
-    pool = point.sampler_config.pool_size
-    if pool is not None and pool > world.n_docs:
-        raise ConfigError(f"sampler.pool_size = {pool} is not allowed; it must be <= world.n_docs = {world.n_docs}")
+    pool, offset = point.sampler_config.pool_size, point.sampler_config.offset
+    if pool is not None and pool + offset > world.n_docs:
+        raise ConfigError(
+            f"sampler.pool_size = {pool} is not allowed with sampler.offset = {offset}; "
+            f"offset + pool_size must be <= world.n_docs = {world.n_docs}"
+        )
 
 
 def _split_key(key: str) -> tuple[str, str]:

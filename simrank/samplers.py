@@ -7,7 +7,7 @@ the real-data paths differ only in which proxy matrices they put in the context.
 
 * :class:`Uniform`: ``ν_q(x) = 1/N`` (the default target ``μ_q``).
 * :class:`Local`: uniform over the ``M`` documents with the highest proxy score (``M`` is the
-  locality knob; ``proxy="teacher"`` is teacher top-M).
+  locality knob; ``proxy="teacher"`` is teacher top-M), or over proxy ranks ``offset+1 … offset+M``.
 * :class:`Tempered`: ``ν_q(x) ∝ exp(β s(q, x))`` (β the hardness knob).
 * :class:`Ensemble`: uniform over the union of the top-M sets of several proxies.
 * :class:`Mixture`: ``ν_η = (1 − η) ν + η μ`` (augmentation with target-distributed negatives).
@@ -127,11 +127,14 @@ class Uniform:
 
 @dataclass(frozen=True)
 class Local:
-    """Uniform over the ``M`` documents with the highest proxy score: ``ν_q(x) = 1[x ∈ top_M s(q, ·)] / M``.
+    """Uniform over the documents at proxy ranks ``offset+1 … offset+M``:
+    ``ν_q(x) = 1[x ∈ top_{offset+M} s(q, ·) ∖ top_offset s(q, ·)] / M`` (``offset = 0``: the top ``M``).
 
     Attributes:
-      pool_size: ``M``, the locality knob (``M = N`` is uniform sampling); at most the corpus size.
+      pool_size: ``M``, the locality knob (``M = N`` is uniform sampling); ``offset + M`` is at most the corpus size.
       proxy: the proxy ranking the corpus (``"teacher"``: teacher top-M).
+      offset: how many top-ranked documents the pool skips (e.g. the true top 10 with ``proxy="truth"``:
+        a pool as local as the top ``M``, without its false negatives).
 
     Examples:
       >>> ctx = SamplingContext(
@@ -142,13 +145,16 @@ class Local:
       [[0.5, 0.0, 0.5, 0.0]]
       >>> Local(pool_size=2, proxy="teacher").distribution(ctx).tolist()
       [[0.5, 0.5, 0.0, 0.0]]
+      >>> Local(pool_size=2, offset=1).distribution(ctx).tolist()  # dense ranks 2-3: documents 2 and 3
+      [[0.0, 0.0, 0.5, 0.5]]
     """
 
     pool_size: int
     proxy: str = "dense"
+    offset: int = 0
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
-        """Uniform over each row's top ``M`` documents by the proxy.
+        """Uniform over each row's documents at proxy ranks ``offset+1 … offset+M``.
 
         Args:
           ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
@@ -157,8 +163,11 @@ class Local:
           ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
         """
         scores = ctx.proxy(self.proxy)
-        _check_pool(self.pool_size, scores.shape[1])
-        return _uniform_over(top_m_mask(scores, self.pool_size))
+        _check_pool(self.pool_size, scores.shape[1], self.offset)
+        mask = top_m_mask(scores, self.offset + self.pool_size)
+        if self.offset:
+            mask &= ~top_m_mask(scores, self.offset)
+        return _uniform_over(mask)
 
 
 @dataclass(frozen=True)
@@ -318,13 +327,17 @@ class SamplerKind:
     build: Callable[[SamplerConfig], Sampler]
     needs: tuple[str, ...] = ()
     description: str = ""
+    skips: bool = False  # accepts sampler.offset (skips the top-ranked documents)
 
 
 #: The sampler registry: ``[sampler] kind`` -> :class:`SamplerKind`.
 SAMPLERS: dict[str, SamplerKind] = {
     "uniform": SamplerKind(lambda c: Uniform(), description="ν_q(x) = 1/N"),
     "local": SamplerKind(
-        lambda c: Local(int(c.pool_size), c.proxy), ("pool_size",), "uniform over the top pool_size by the proxy score"
+        lambda c: Local(int(c.pool_size), c.proxy, int(c.offset)),
+        ("pool_size",),
+        "uniform over proxy ranks offset+1 … offset+pool_size",
+        skips=True,
     ),
     "teacher_top": SamplerKind(
         lambda c: Local(int(c.pool_size), "teacher"), ("pool_size",), "uniform over the teacher's top pool_size"
@@ -351,6 +364,7 @@ class SamplerConfig:
       proxies: proxies whose top sets ``ensemble`` unites.
       eta: mixing weight ``η ∈ [0, 1]`` with the uniform target: ``ν_η = (1 − η) ν + η μ``.
       filter_margin: if set (>= 0), drop negatives with ``g(q, x) >= g(q, x⁺) − margin``.
+      offset: top-ranked documents a ``local`` pool skips (an integer >= 0; pool = ranks offset+1 … offset+M).
     """
 
     kind: str = "uniform"
@@ -360,6 +374,7 @@ class SamplerConfig:
     proxies: tuple[str, ...] = ("bm25", "dense")
     eta: float = 0.0
     filter_margin: float | None = None
+    offset: int = 0
 
     def __post_init__(self):
         check_choice("sampler.kind", self.kind, SAMPLERS)
@@ -375,6 +390,13 @@ class SamplerConfig:
         check_range("sampler.eta", self.eta, 0.0, 1.0)
         if self.filter_margin is not None:
             check_nonnegative("sampler.filter_margin", self.filter_margin)
+        if not isinstance(self.offset, int) or self.offset < 0:
+            raise ConfigError(f"sampler.offset = {self.offset!r} is not allowed; it must be an integer >= 0")
+        if self.offset and not SAMPLERS[self.kind].skips:
+            skipping = ", ".join(k for k, v in SAMPLERS.items() if v.skips)
+            raise ConfigError(
+                f"sampler.offset = {self.offset} is not allowed with sampler.kind = {self.kind!r}; only with {skipping}"
+            )
 
     def build(self) -> Sampler:
         """The sampler: the registered kind, then :class:`Mixture` if ``eta > 0``, then the filter if set."""
@@ -451,6 +473,7 @@ def _uniform_over(mask: np.ndarray) -> np.ndarray:
     return mask / mask.sum(axis=1, keepdims=True)
 
 
-def _check_pool(pool_size: int, n_docs: int) -> None:
-    if pool_size > n_docs:
-        raise ConfigError(f"sampler.pool_size = {pool_size} is not allowed; it must be <= the corpus size {n_docs}")
+def _check_pool(pool_size: int, n_docs: int, offset: int = 0) -> None:
+    if offset + pool_size > n_docs:
+        skip = f" with sampler.offset = {offset}; offset + pool_size" if offset else "; it"
+        raise ConfigError(f"sampler.pool_size = {pool_size} is not allowed{skip} must be <= the corpus size {n_docs}")

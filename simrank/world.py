@@ -14,8 +14,11 @@ non-bilinear part of weight ``γ`` that no bilinear student can represent.  From
 Geometries (documents and queries drawn from the same law; ``N(0, I/d)`` noise so ‖x‖ ≈ 1):
 
 * ``isotropic``: ``x ~ N(0, I/d)``;
-* ``cone``: ``x = c·u + N(0, I/d)`` with a shared unit direction ``u`` and strength ``c``, so
-  every pair has a high cosine similarity (like untuned BERT embeddings);
+* ``cone``: ``x = ‖z‖ · (c·u + z)/‖c·u + z‖``, ``z ~ N(0, I/d)``, with a shared unit direction ``u`` and
+  strength ``c``: the norms of the isotropic world, directions concentrated around ``u``, so every pair has a
+  high cosine similarity (like untuned BERT embeddings) and raw pairwise distances are smaller than
+  isotropic ones (a genuine cone, closed under positive scaling; on the sphere it is the direction of
+  ``c·u + z``);
 * ``clustered``: ``x = m_t + σ·N(0, I/d)``, topic ``t`` uniform over ``n_topics``, centres
   ``m_t ~ N(0, I/d)``; queries sit nearer their centre (spread ``σ/2``).
 
@@ -149,6 +152,8 @@ class World:
             v = noise
         elif c.geometry == "cone":
             v = c.cone_strength * self.cone_direction + noise
+            if not c.sphere:  # rescale the direction to the noise's norm (the sphere keeps only the direction)
+                v = np.linalg.norm(noise, axis=-1, keepdims=True) * v / np.linalg.norm(v, axis=-1, keepdims=True)
         else:
             topics = rng.integers(0, c.n_topics, size=n)
             v = self.topic_centres[topics] + spread * noise

@@ -145,14 +145,20 @@ def test_p4_noisy_kl_is_inconclusive_not_refuted():
 # ------------------------------------------------------------------------------------------ P5
 
 
-def p5_table(kl_harm: float, kl_gain: float = 0.0) -> pd.DataFrame:
-    def ndcg(eta, filtered, loss, seed):
-        dirty = eta < 1
+def p5_table(kl_harm: float, kl_gain: float = 0.0, locality: float = 0.0) -> pd.DataFrame:
+    """nDCG per arm: ``locality`` is what any local (η = 0.5) pool costs KL against the uniform pool (η = 1), clean
+    (offset 10) or dirty (offset 0); ``kl_harm`` what false negatives add; LCE loses 0.1 to false negatives."""
+
+    def ndcg(eta, offset, filtered, loss, seed):
+        local, dirty = eta < 1, eta < 1 and offset == 0
         if loss == "lce":
             return 0.6 - (0.1 if dirty and not filtered else 0.0)
-        return 0.6 - (kl_harm if dirty else 0.0) + (kl_gain if dirty and filtered else 0.0)
+        return (
+            0.6 - (locality if local else 0.0) - (kl_harm if dirty else 0.0) + (kl_gain if dirty and filtered else 0.0)
+        )
 
-    df = table({"eta": [1.0, 0.5], "filtered": [False, True], "loss": ["lce", "kl"]}, "ndcg10", ndcg)
+    factors = {"eta": [1.0, 0.5], "offset": [0, 10], "filtered": [False, True], "loss": ["lce", "kl"]}
+    df = table(factors, "ndcg10", ndcg, config=lambda lv: {"sampler": {"offset": lv["offset"]}})
     df["sampler"] = np.where(df["filtered"], "local+filter", "local")
     return df
 
@@ -162,6 +168,17 @@ def test_p5_supported_and_refuted_when_the_filter_helps_kl():
     v = p05.analyse({p05.EXPERIMENT: p5_table(0.0, kl_gain=0.08)})
     assert v.outcome == "refuted"
     assert v.table.set_index("effect").loc["kl_gain", "outcome"] == "refuted"
+
+
+def test_p5_harm_is_against_the_clean_local_pool_not_the_uniform_one():
+    """A cost of locality alone (KL loses 0.1 with any local pool) is no harm of false negatives: still supported,
+    while the reported uniform-baseline harm shows it; false negatives that cost KL 0.1 refute."""
+    v = p05.analyse({p05.EXPERIMENT: p5_table(0.0, locality=0.1)})
+    effects = v.table.set_index("effect")
+    assert v.outcome == "supported" and effects.loc["kl_harm_uniform", "outcome"] == "reported"
+    assert effects.loc["kl_harm_uniform", "mean"] == pytest.approx(0.1, abs=0.01)
+    assert abs(effects.loc["kl_harm", "mean"]) < 0.01
+    assert p05.analyse({p05.EXPERIMENT: p5_table(0.1)}).outcome == "refuted"
 
 
 # ------------------------------------------------------------------------------------------ P3
@@ -198,18 +215,26 @@ def test_p3_contrasts_are_per_seed_double_differences():
 # ------------------------------------------------------------------------------------------ P7
 
 
-def test_p7_cone_must_shrink_at_most_half_on_the_sphere():
-    def delta(world, pool_size, seed, cone_shrink):
-        shrink = 0.3 if world.startswith("isotropic") else cone_shrink
+def p7_table(cone_shrink: dict) -> pd.DataFrame:
+    """Δ̂ = 2 at pool 1000 and 2·(1 − shrink) at pool 10: isotropic shrink 0.3, cone ``cone_shrink[world]``."""
+
+    def delta(world, pool_size, seed):
+        shrink = cone_shrink.get(world, 0.3)
         return 2.0 * (1 - shrink) if pool_size == 10 else 2.0
 
+    worlds = ["isotropic-sphere", "cone-sphere", "isotropic", "cone"]
+    return table({"world": worlds, "pool_size": [10.0, 1000.0]}, "delta_hat", delta)
+
+
+def test_p7_cone_must_shrink_at_most_half_on_raw_and_sphere_vectors():
     for cone, expected in ((0.05, "supported"), (0.3, "refuted")):
-        df = table(
-            {"world": ["isotropic-sphere", "cone-sphere", "isotropic", "cone"], "pool_size": [10.0, 1000.0]},
-            "delta_hat",
-            lambda world, pool_size, seed: delta(world, pool_size, seed, cone),
-        )
-        assert p07.analyse({p07.EXPERIMENT: df}).outcome == expected
+        v = p07.analyse({p07.EXPERIMENT: p7_table({"cone": cone, "cone-sphere": cone})})
+        assert v.outcome == expected
+        assert set(zip(v.table["vectors"], v.table["measure"])) == {
+            (vec, m) for vec in p07.VECTORS for m in ("absolute", "relative")
+        }
+    # raw vectors are a decided condition, not a control: a raw cone that shrinks like the isotropic world
+    assert p07.analyse({p07.EXPERIMENT: p7_table({"cone": 0.3, "cone-sphere": 0.05})}).outcome == "conditional"
 
 
 # ------------------------------------------------------------------------------------------ P10
@@ -289,6 +314,7 @@ def test_robustness_worlds_scale_pools_with_the_corpus():
     large = robustness_experiment(p04.EXPERIMENT, "large", seeds=3)
     assert (large.base["world"]["n_docs"], large.base["world"]["dim"], large.seeds) == (10_000, 32, 3)
     assert sorted(large.grid["sampler.pool_size"]) == [200, 10_000]  # uniform stays uniform, local stays 2%
+    assert robustness_experiment(p05.EXPERIMENT, "large").grid["sampler.offset"] == [0, 100]  # ranks 101-200
     clustered = robustness_experiment(p07.EXPERIMENT, "clustered")
     assert clustered.base["world"]["geometry"] == "clustered" and "world.geometry" not in clustered.grid
 

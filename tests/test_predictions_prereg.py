@@ -15,7 +15,7 @@ PREREG = PAPER_DIR / "preregistration.md"
 
 
 def registered() -> dict[str, dict]:
-    """The rows of the registered-parameters table, by key."""
+    """The rows of the registered-parameters tables, by key (an addendum's later row supersedes an earlier one)."""
     rows = {}
     for line in PREREG.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

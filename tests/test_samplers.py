@@ -27,6 +27,7 @@ SPECS = [
     dict(kind="teacher_top", pool_size=5),
     dict(kind="tempered", beta=3.0),
     dict(kind="local", pool_size=5, eta=0.3),
+    dict(kind="local", pool_size=6, offset=4, eta=0.5),
     dict(kind="tempered", beta=2.0, filter_margin=0.1),
 ]
 
@@ -62,6 +63,20 @@ def test_local_is_uniform_over_the_top_m(context):
     assert set(np.flatnonzero(nu)) == set(top) and np.allclose(nu[top], 1 / 7)
 
 
+def test_local_offset_skips_the_top_ranks(context):
+    """offset k: uniform over proxy ranks k+1 … k+M, disjoint from the top k; offset 0 is the top M."""
+    order = np.argsort(-context.proxies["truth"][0])
+    nu = make_sampler(kind="local", proxy="truth", pool_size=7, offset=5).distribution(context)[0]
+    assert set(np.flatnonzero(nu)) == set(order[5:12]) and np.allclose(nu[order[5:12]], 1 / 7)
+    top = make_sampler(kind="local", proxy="truth", pool_size=7).distribution(context)
+    assert np.array_equal(top, make_sampler(kind="local", proxy="truth", pool_size=7, offset=0).distribution(context))
+    with pytest.raises(
+        ConfigError,
+        match="pool_size = 36 is not allowed with sampler.offset = 5; offset \\+ pool_size must be <= the corpus size 40",
+    ):
+        make_sampler(kind="local", pool_size=36, offset=5).distribution(context)
+
+
 def test_mixture_and_filter_formulas(context):
     base = make_sampler(kind="local", pool_size=5).distribution(context)
     mixed = make_sampler(kind="local", pool_size=5, eta=0.25).distribution(context)
@@ -89,6 +104,9 @@ def test_groups_put_the_positive_first_and_record_log_nu():
         (dict(kind="local"), "sampler.pool_size"),
         (dict(kind="uniform", eta=1.5), "sampler.eta = 1.5"),
         (dict(kind="tempered", beta=-1.0), "sampler.beta = -1.0"),
+        (dict(kind="local", pool_size=5, offset=-1), "sampler.offset = -1"),
+        (dict(kind="local", pool_size=5, offset=2.5), "sampler.offset = 2.5"),
+        (dict(kind="tempered", beta=1.0, offset=3), "sampler.offset = 3 is not allowed with sampler.kind = 'tempered'"),
     ],
 )
 def test_bad_specs_name_the_value(spec, needle):

@@ -41,6 +41,42 @@ def test_cone_world_has_high_cosine_similarity():
     assert mean_cos(cone) > 0.5 > abs(mean_cos(iso))
 
 
+def test_raw_cone_has_isotropic_norms_and_smaller_pairwise_distances():
+    """Same random_state, same noise z: ‖x_cone‖ = ‖z‖ = ‖x_iso‖, and over 1000 disjoint (independent) pairs the
+    squared distance is smaller in the cone (E = 2 in the isotropic world); 4 standard errors each side."""
+    cone, iso = (
+        WorldConfig(geometry=g, n_docs=2000, dim=8, random_state=3).generate().docs for g in ("cone", "isotropic")
+    )
+    np.testing.assert_allclose(np.linalg.norm(cone, axis=1), np.linalg.norm(iso, axis=1), rtol=1e-5)
+
+    def pair_sq_dist(x):
+        return np.sum((x[0::2] - x[1::2]) ** 2, axis=1)
+
+    d_iso, d_cone = pair_sq_dist(iso), pair_sq_dist(cone)
+    se = lambda x: x.std(ddof=1) / np.sqrt(x.size)  # noqa: E731
+    assert abs(d_iso.mean() - 2.0) < 4 * se(d_iso)
+    diff = d_iso - d_cone
+    assert diff.mean() > 4 * se(diff)
+
+
+def test_sphere_cone_is_the_direction_of_c_u_plus_noise():
+    """The unit-sphere cone world is x = (c·u + z)/‖c·u + z‖ from the generator's stream, bit for bit (the raw
+    cone's rescaling draws no random numbers), for documents and (shifted) queries."""
+    cfg = WorldConfig(geometry="cone", sphere=True, n_docs=300, dim=8, random_state=11)
+    world = cfg.generate()
+    rng = np.random.default_rng(cfg.random_state)
+    u = rng.standard_normal(8)
+    u /= np.linalg.norm(u)
+    rng.standard_normal(8), rng.standard_normal((cfg.n_topics, 8)), rng.standard_normal((8, 8))
+    rng.standard_normal((8, 8))  # shift direction, topic centres, relevance and non-bilinear maps
+    v = cfg.cone_strength * u + rng.standard_normal((300, 8)) / np.sqrt(8)
+    assert np.array_equal(world.docs, (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32))
+    q = np.random.default_rng(5).standard_normal((20, 8)) / np.sqrt(8)
+    v = cfg.cone_strength * u + q + 1.0 * world.shift_direction
+    expected = (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+    assert np.array_equal(world.sample_queries(20, 5, shift=1.0), expected)
+
+
 def test_bad_world_and_teacher_values():
     with pytest.raises(ConfigError, match="world.geometry = 'torus'"):
         WorldConfig(geometry="torus")

@@ -20,11 +20,11 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, legend
 
-__all__ = ["EXPERIMENT", "HARDLY", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+__all__ = ["EXPERIMENT", "HARDLY", "PREDICTION", "SEEDS", "SESOI", "VECTORS", "analyse", "caption", "draw"]
 
 EXPERIMENT = "p07-diameter-geometry"
 SESOI = 0.05  # shrink of Δ̂: absolute (embedding units) and relative (fraction of the uniform Δ̂)
-SEEDS = 18  # one-sided paired t at HARDLY·SESOI, pilot SD 0.040 of 0.5·iso − cone (stats.n_paired_t -> 18)
+SEEDS = 263  # max over the 4 conditions at 80% power, 5-seed pilot: raw absolute 0.5·iso − cone SD 0.1625 -> 263
 HARDLY = 0.5  # "hardly": the cone shrinks at most half as much as the isotropic world
 
 
@@ -41,43 +41,39 @@ def _shrinks(df: pd.DataFrame) -> dict:
     return out
 
 
+VECTORS = {"raw": "", "sphere": "-sphere"}  # condition -> suffix of the results' world label
+
+
 def analyse(tables) -> Verdict:
-    """On unit-sphere vectors (where the cone world is a cone of directions; on raw vectors it is a translated
-    isotropic cloud with the same pairwise distances, reported as a control): per measure (absolute,
-    relative shrink of Δ̂, the conditions), all_of(isotropic shrink ≥ SESOI, HARDLY·isotropic − cone shrink > 0
-    (paired by seed, ``decide_increase`` at SESOI·HARDLY)).
+    """Per condition (vectors ∈ {raw, sphere}) × (measure ∈ {absolute, relative} shrink of Δ̂): all_of(isotropic
+    shrink ≥ SESOI, HARDLY·isotropic − cone shrink > 0 (paired by seed, ``decide_increase`` at SESOI·HARDLY));
+    the conditions combine by ``across_conditions``.  Raw cone: ``‖z‖·normalise(c·u + z)``, sphere cone: its
+    direction (both cones of directions, see :mod:`simrank.world`).
     """
     df = tables[EXPERIMENT]
     s = _shrinks(df)
     rows, outcomes, crit = [], [], []
-    for measure in ("absolute", "relative"):
-        for world in s:
-            e = effect_of(s[world][measure].to_numpy())
-            rows.append({"world": world, "measure": measure, "shrink": e.mean, "low": e.low, "high": e.high})
-        if "isotropic-sphere" in s and "cone-sphere" in s:
-            iso, cone = s["isotropic-sphere"][measure], s["cone-sphere"][measure]
-            e_iso = effect_of(iso.to_numpy())
+    for vectors, suffix in VECTORS.items():
+        for measure in ("absolute", "relative"):
+            for world in (f"isotropic{suffix}", f"cone{suffix}"):
+                if world in s:
+                    e = effect_of(s[world][measure].to_numpy())
+                    rows.append({"vectors": vectors, "measure": measure, "world": world} | _cells(e))
+            if f"isotropic{suffix}" not in s or f"cone{suffix}" not in s:
+                continue
+            iso, cone = s[f"isotropic{suffix}"][measure], s[f"cone{suffix}"][measure]
             margin = effect_of((HARDLY * iso - cone).dropna().to_numpy())
             crit.append(margin)
-            out = all_of([decide_increase(e_iso, SESOI), decide_increase(margin, HARDLY * SESOI)])
+            out = all_of([decide_increase(effect_of(iso.to_numpy()), SESOI), decide_increase(margin, HARDLY * SESOI)])
             outcomes.append(out)
-            rows.append(
-                {
-                    "world": f"{HARDLY}·iso − cone",
-                    "measure": measure,
-                    "shrink": margin.mean,
-                    "low": margin.low,
-                    "high": margin.high,
-                    "outcome": out,
-                }
-            )
+            rows.append({"vectors": vectors, "measure": measure, "world": f"{HARDLY}·iso − cone"} | _cells(margin, out))
     table = pd.DataFrame(rows)
     primary = min(crit, key=lambda x: power_change(HARDLY * SESOI, x.sd, x.n)) if crit else effect_of([])
     summary = (
         f"shrink of Δ̂ from pool {df['pool_size'].max():g} to {df['pool_size'].min():g} ({LEVEL} CIs): "
         + "; ".join(
-            f"{r.measure} {r.world} {r.shrink:.3f} [{r.low:.3f}, {r.high:.3f}]"
-            + (f" → {r.outcome}" if isinstance(getattr(r, "outcome", None), str) else "")
+            f"{r.vectors} {r.measure} {r.world} {r.shrink:.3f} [{r.low:.3f}, {r.high:.3f}]"
+            + (f" → {r.outcome}" if isinstance(r.outcome, str) else "")
             for r in table.itertuples()
         )
     )
@@ -93,6 +89,10 @@ def analyse(tables) -> Verdict:
     )
 
 
+def _cells(e, outcome=None) -> dict:
+    return {"shrink": e.mean, "low": e.low, "high": e.high, "outcome": outcome}
+
+
 def draw(tables):
     df = tables[EXPERIMENT]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
@@ -101,7 +101,7 @@ def draw(tables):
         line_panel(ax, part, "pool_size", "delta_hat", "world")
         ax.set_xscale("log")
         ax.set_xlabel("negative pool size M (log scale; small = hard)")
-        ax.set_title("unit-sphere vectors" if sphere else "raw vectors (cone = translated cloud)", fontsize=9)
+        ax.set_title("unit-sphere vectors" if sphere else "raw vectors (cone: isotropic norms)", fontsize=9)
         legend(ax, "geometry")
     axes[0].set_ylabel("sampled diameter Δ̂ (0.99-quantile)")
     return fig
@@ -111,9 +111,10 @@ def caption(tables) -> str:
     df = tables[EXPERIMENT]
     return (
         f"P7. Sampled group diameter Δ̂ (0.99-quantile) against negative pool size, isotropic vs cone world; left "
-        f"raw vectors (the cone is the isotropic cloud translated, with the same pairwise distances), right unit-sphere "
-        f"vectors (a cone of directions); bands 95% t-intervals over seeds (the verdict pairs pools and worlds by seed, "
-        f"absolute and relative shrink); {design_note(df)}."
+        f"raw vectors (the cone keeps the isotropic norms with directions concentrated around one axis, so its "
+        f"pairwise distances are smaller), right unit-sphere vectors (the cone's directions); bands 95% t-intervals "
+        f"over seeds (the verdict pairs pools and worlds by seed; conditions: raw and sphere × absolute and relative "
+        f"shrink); {design_note(df)}."
     )
 
 
@@ -124,8 +125,9 @@ PREDICTION = Prediction(
     sesoi=SESOI,
     alpha=ALPHA,
     seeds=SEEDS,
-    test="one-sided paired t (90% CI) of the isotropic shrink and of 0.5·isotropic − cone shrink, unit sphere",
-    rule="per measure (absolute, relative): isotropic shrink ≥ SESOI and cone ≤ half of it; measures are conditions",
+    test="one-sided paired t (90% CI) of the isotropic shrink and of 0.5·isotropic − cone shrink, raw and unit sphere",
+    rule="per vectors (raw, sphere) × measure (absolute, relative): isotropic shrink ≥ SESOI and cone ≤ half of it; "
+    "the four are conditions",
     analyse=analyse,
     draw=draw,
     caption=caption,

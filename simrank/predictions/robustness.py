@@ -1,7 +1,7 @@
 """Robustness re-checks: a prediction's pre-registered experiment on another world, same rule.
 
 ``large``: N = 10,000 documents in d = 32 dimensions, with every pool size scaled by N/1000 (so a pool keeps
-its share of the corpus, and pool N is still uniform); ``clustered``: the clustered geometry (topics) instead of
+its share of the corpus, and pool N is still uniform; a pool's ``offset`` scales with it); ``clustered``: the clustered geometry (topics) instead of
 the isotropic one; ``worlds``: the registered world, with ``SEEDS_PER_WORLD`` seeds per world (for
 :mod:`simrank.predictions.worlds`).  Results go to ``RESULTS_DIR/robustness-<label>/<name>/`` and are read by
 :func:`simrank.predictions.paper.robustness` (``large``, ``clustered``: the verdict table's columns) and
@@ -51,10 +51,11 @@ def robustness_experiment(name: str, label: str, seeds: int | None = None) -> Ex
     if label == "large":
         factor = LARGE_DOCS / base["world"]["n_docs"]
         base["world"].update(n_docs=LARGE_DOCS, dim=LARGE_DIM)
-        if "pool_size" in base.get("sampler", {}):
-            base["sampler"]["pool_size"] = round(base["sampler"]["pool_size"] * factor)
-        if "sampler.pool_size" in grid:
-            grid["sampler.pool_size"] = _scale_pools(grid["sampler.pool_size"], factor)
+        for key in ("pool_size", "offset"):
+            if key in base.get("sampler", {}):
+                base["sampler"][key] = round(base["sampler"][key] * factor)
+            if f"sampler.{key}" in grid:
+                grid[f"sampler.{key}"] = _scale_pools(grid[f"sampler.{key}"], factor)
     elif label == "worlds":
         base.setdefault("data", {})["seeds_per_world"] = SEEDS_PER_WORLD
     else:
