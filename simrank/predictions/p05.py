@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from simrank.predictions.base import (
     ALPHA,
+    Decision,
+    Effect,
     Prediction,
     Verdict,
-    all_of,
     by_seed,
+    decide_conditions,
     decide_equivalence,
     decide_increase,
     diff_in_diff,
@@ -20,11 +24,36 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+__all__ = ["EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
 
 EXPERIMENT = "p05-false-negatives"
 SESOI = 0.02  # nDCG@10 (absolute)
 SEEDS = 20  # paired TOST at 0 for KL's harm, pilot SD 0.029 of the per-seed difference (stats.n_tost_paired -> 20)
+RULE = {
+    "lce_harm": decide_increase,
+    "lce_gain": decide_increase,
+    "kl_harm": decide_equivalence,
+    "kl_gain": decide_equivalence,
+    "harm_did": decide_increase,
+    "gain_did": decide_increase,
+}
+
+
+def decide(effects: Mapping[str, Effect], sesoi: float = SESOI) -> Decision:
+    """P5's rule (one condition): with harm = nDCG@10(clean negatives) − nDCG@10(false negatives) and gain =
+    nDCG@10(false negatives, filtered) − nDCG@10(false negatives), per loss, and their differences-in-differences
+    LCE − KL: supported iff ``lce_harm``, ``lce_gain``, ``harm_did`` and ``gain_did`` are supported increases
+    (``decide_increase``) and ``kl_harm``, ``kl_gain`` are equivalent to 0 within ±sesoi; refuted iff any part
+    is refuted (a conjunction, ``all_of``).
+
+    Args:
+      effects: the six parts of :data:`RULE` -> :class:`Effect` (an unmeasured part: ``UNTESTED``).
+      sesoi: SESOI and equivalence margin (nDCG@10).
+
+    Returns:
+      :class:`Decision` with the single condition ``"all"``.
+    """
+    return decide_conditions(RULE, {"all": effects}, sesoi)
 
 
 def _arms(df: pd.DataFrame) -> dict:
@@ -55,20 +84,13 @@ def _effects(df: pd.DataFrame) -> dict:
 
 def analyse(tables) -> Verdict:
     """Paired by seed, ρ = false-negative share: harm = nDCG(ρ_min) − nDCG(ρ_max), gain = nDCG(ρ_max, filter)
-    − nDCG(ρ_max), per loss, and their differences-in-differences LCE − KL.  supported iff LCE harm and gain
-    are supported increases, KL harm and gain are equivalent to 0 within ±SESOI and both LCE − KL contrasts are
-    supported increases; refuted iff any of these is refuted (a conjunction).
+    − nDCG(ρ_max), per loss, and their differences-in-differences LCE − KL, as 90% t-interval Effects, decided
+    by :func:`decide`.
     """
     df = tables[EXPERIMENT]
     e = _effects(df)
-    decisions = {
-        "lce_harm": decide_increase(e["lce_harm"], SESOI),
-        "lce_gain": decide_increase(e["lce_gain"], SESOI),
-        "kl_harm": decide_equivalence(e["kl_harm"], SESOI),
-        "kl_gain": decide_equivalence(e["kl_gain"], SESOI),
-        "harm_did": decide_increase(e["harm_did"], SESOI),
-        "gain_did": decide_increase(e["gain_did"], SESOI),
-    }
+    decision = decide(e)
+    decisions = decision.parts["all"]
     table = pd.DataFrame(
         [{"effect": k, "mean": v.mean, "low": v.low, "high": v.high, "outcome": decisions[k]} for k, v in e.items()]
     )
@@ -78,7 +100,7 @@ def analyse(tables) -> Verdict:
         f"{k.replace('_', ' ')} {fmt_effect(v)} ({decisions[k]})" for k, v in e.items()
     )
     return Verdict(
-        outcome=all_of(decisions.values()),
+        outcome=decision.outcome,
         summary=summary,
         effect=e[kl],
         sesoi=SESOI,
