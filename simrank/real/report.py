@@ -289,7 +289,7 @@ def _parts(decision: Decision, effects: dict) -> str:
 
 def _local_contrasts(rows: pd.DataFrame, cfg: dict, contrast) -> dict:
     """Per sampler: ``{"lce", "kl", "did"}`` Effects of ``contrast(arm, sampler) -> [seeds, queries]`` per arm
-    and of LCE's minus KL's (the difference-in-differences)."""
+    and of LCE's minus KL's (the difference-in-differences); samplers whose contrast is None are left out."""
     n, alpha = cfg["n_resamples"], cfg["alpha"]
     out = {}
     for sampler in dict.fromkeys(rows.sampler):
@@ -402,9 +402,11 @@ def real_p11(rows: pd.DataFrame, cfg: dict, learns: dict) -> RealVerdict:
         return RealVerdict("inconclusive", "needs two group sizes", {}, None)
 
     def contrast(arm, sampler):
+        if sampler not in (*HARD_SAMPLERS, "random"):
+            return None
         return _matrix(_cell(rows, arm, sampler, ks[-1])) - _matrix(_cell(rows, arm, sampler, ks[0]))
 
-    effects = {s: e for s, e in _local_contrasts(rows, cfg, contrast).items() if s in HARD_SAMPLERS or s == "random"}
+    effects = _local_contrasts(rows, cfg, contrast)
     local = {s: e for s, e in effects.items() if s in HARD_SAMPLERS}
     if not local:
         return RealVerdict("inconclusive", "needs a hard sampler", {}, None)
