@@ -1,7 +1,9 @@
 """The verdict protocol shared by the predictions P1-P12: outcomes, paired-by-seed effects, decision rules.
 
-A prediction's *rule* is a pure function ``analyse(tables) -> Verdict`` of results tables
-(``{experiment name: DataFrame}``), so the synthetic paper and the real-data report use the same rules.
+A prediction's *rule* is a pure function ``decide(effects, sesoi) -> Decision`` of named :class:`Effect` s
+(usually :func:`decide_conditions` with the prediction's ``RULE``); ``analyse(tables) -> Verdict`` builds the
+Effects from synthetic results tables (``{experiment name: DataFrame}``) and calls it, and the real-data report
+(:mod:`simrank.real.report`) builds the same named Effects from query-level tests and calls the same ``decide``.
 Every effect is a per-seed difference (seeds are the unit of replication: a seed fixes the world, the
 queries and the initialisation shared by the arms it compares) summarised by its mean and a ``1 − 2α``
 Student-t interval: the interval of two one-sided tests at level α, used for every decision below.
@@ -42,6 +44,8 @@ __all__ = [
     "ALPHA",
     "OUTCOMES",
     "POWER",
+    "UNTESTED",
+    "Decision",
     "Effect",
     "Prediction",
     "Verdict",
@@ -52,6 +56,7 @@ __all__ = [
     "change_verdict",
     "config_value",
     "decide_change",
+    "decide_conditions",
     "decide_equivalence",
     "decide_increase",
     "diff_in_diff",
@@ -80,6 +85,25 @@ class Effect(NamedTuple):
     high: float
     n: int
     sd: float
+
+
+UNTESTED = Effect(math.nan, -math.inf, math.inf, 0, math.nan)
+"""A part of a rule that a design does not measure: its interval is the whole line, so every ``decide_*`` gives
+``inconclusive`` on it, and a conjunction with an untested part can be refuted but never supported."""
+
+
+class Decision(NamedTuple):
+    """What a rule decides.
+
+    Attributes:
+      outcome: one of :data:`OUTCOMES`.
+      conditions: per pre-declared condition, its outcome (supported / refuted / inconclusive).
+      parts: per condition, per named part of the rule, that part's outcome.
+    """
+
+    outcome: str
+    conditions: dict
+    parts: dict
 
 
 @dataclass(frozen=True)
@@ -311,6 +335,32 @@ def across_conditions(outcomes: Sequence[str]) -> str:
     if s == {"supported"} or s == {"refuted"}:
         return s.pop()
     return "inconclusive"
+
+
+def decide_conditions(
+    rule: Mapping[str, Callable[[Effect, float], str]], effects: Mapping[object, Mapping[str, Effect]], sesoi: float
+) -> Decision:
+    """A prediction's rule over pre-declared conditions: per condition, each part ``p`` of ``rule`` is decided by
+    ``rule[p](effects[condition][p], sesoi)``; a condition's outcome is :func:`all_of` its parts, and the
+    prediction's is :func:`across_conditions` of the conditions (no condition: inconclusive).
+
+    Args:
+      rule: part name -> decision (:func:`decide_change`, :func:`decide_increase`, :func:`decide_equivalence`).
+      effects: condition -> part name -> :class:`Effect`; every part of ``rule`` must be present (a part the
+        design does not measure is passed as :data:`UNTESTED`, never left out); other names are ignored.
+      sesoi: the smallest effect size of interest (the margin of an equivalence part).
+
+    Returns:
+      :class:`Decision`.
+
+    >>> rule = {"lce": decide_change, "kl": decide_equivalence}
+    >>> d = decide_conditions(rule, {"a": {"lce": Effect(0.1, 0.05, 0.15, 8, 0.1), "kl": UNTESTED}}, 0.02)
+    >>> d.outcome, d.parts["a"]
+    ('inconclusive', {'lce': 'supported', 'kl': 'inconclusive'})
+    """
+    parts = {c: {name: decide(e[name], sesoi) for name, decide in rule.items()} for c, e in effects.items()}
+    conditions = {c: all_of(p.values()) for c, p in parts.items()}
+    return Decision(across_conditions(list(conditions.values())), conditions, parts)
 
 
 # ------------------------------------------------------------------------------------ power, seeds

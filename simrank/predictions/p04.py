@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from simrank.predictions.base import (
     ALPHA,
+    Decision,
+    Effect,
     Prediction,
     Verdict,
-    across_conditions,
-    all_of,
     by_seed,
     config_value,
     decide_change,
+    decide_conditions,
     decide_equivalence,
     diff_in_diff,
     fmt_effect,
@@ -22,11 +25,25 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+__all__ = ["EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
 
 EXPERIMENT = "p04-hard-negatives"
 SESOI = 0.02  # nDCG@10 (absolute): LCE must change by more, KL by less (TOST margin), LCE − KL by more
 SEEDS = 40  # paired TOST at the SESOI, pilot SD 0.042 of KL's per-seed difference (stats.n_tost_paired -> 40)
+RULE = {"lce": decide_change, "kl": decide_equivalence, "did": decide_change}
+
+
+def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI) -> Decision:
+    """P4's rule.  Per condition (a world; on real data a hard sampler), with Δ = nDCG@10(local negatives) −
+    nDCG@10(uniform negatives): ``lce`` = Δ_LCE changes (``decide_change``), ``kl`` = Δ_KL is equivalent to 0
+    within ±sesoi (``decide_equivalence``, the TOST) and ``did`` = Δ_LCE − Δ_KL changes; a condition is
+    supported iff all three are, refuted iff any is refuted; conditions combine by ``across_conditions``.
+
+    Args:
+      effects: condition -> {"lce", "kl", "did"} -> :class:`Effect` (at the ``1 − 2α`` level).
+      sesoi: SESOI and equivalence margin (nDCG@10).
+    """
+    return decide_conditions(RULE, effects, sesoi)
 
 
 def _cells(df: pd.DataFrame) -> dict:
@@ -44,22 +61,29 @@ def _cells(df: pd.DataFrame) -> dict:
     return out, hard, easy
 
 
+def _effects(cells: dict, hard, easy) -> dict:
+    """Per world: the Effects P4's rule reads (:func:`decide`)."""
+    return {
+        w: {
+            "lce": paired_effect(c[("lce", hard)], c[("lce", easy)]),
+            "kl": paired_effect(c[("kl", hard)], c[("kl", easy)]),
+            "did": diff_in_diff(c[("lce", hard)], c[("lce", easy)], c[("kl", hard)], c[("kl", easy)]),
+        }
+        for w, c in cells.items()
+    }
+
+
 def analyse(tables) -> Verdict:
-    """Per world, paired by seed: Δ_loss = nDCG@10(local pool) − nDCG@10(uniform) for LCE and KL, and the
-    difference-in-differences Δ_LCE − Δ_KL.  Per world: supported iff LCE changes (90% CI excludes 0 and is
-    not inside ±SESOI), KL is equivalent to 0 (90% CI inside ±SESOI) and Δ_LCE − Δ_KL changes; refuted iff
-    any of the three is refuted; the worlds are pre-declared conditions (``across_conditions``).
+    """Per world (the conditions), paired by seed: Δ_loss = nDCG@10(local pool) − nDCG@10(uniform) for LCE and
+    KL, and the difference-in-differences Δ_LCE − Δ_KL, as 90% t-interval Effects, decided by :func:`decide`.
     """
     df = tables[EXPERIMENT]
     cells, hard, easy = _cells(df)
-    rows, outcomes = [], []
-    for w, c in cells.items():
-        lce = paired_effect(c[("lce", hard)], c[("lce", easy)])
-        kl = paired_effect(c[("kl", hard)], c[("kl", easy)])
-        did = diff_in_diff(c[("lce", hard)], c[("lce", easy)], c[("kl", hard)], c[("kl", easy)])
-        parts = [decide_change(lce, SESOI), decide_equivalence(kl, SESOI), decide_change(did, SESOI)]
-        outcome = all_of(parts)
-        outcomes.append(outcome)
+    effects = _effects(cells, hard, easy)
+    decision = decide(effects)
+    rows = []
+    for w, e in effects.items():
+        lce, kl, did, parts = e["lce"], e["kl"], e["did"], decision.parts[w]
         rows.append(
             {
                 "nonbilinear": w,
@@ -72,16 +96,16 @@ def analyse(tables) -> Verdict:
                 "did": did.mean,
                 "did_low": did.low,
                 "did_high": did.high,
-                "lce": parts[0],
-                "kl_equivalent": parts[1],
-                "did_outcome": parts[2],
+                "lce": parts["lce"],
+                "kl_equivalent": parts["kl"],
+                "did_outcome": parts["did"],
                 "kl_power": power_equivalence(SESOI, kl.sd, kl.n),
-                "outcome": outcome,
+                "outcome": decision.conditions[w],
             }
         )
     table = pd.DataFrame(rows)
     worst = table.loc[table["kl_power"].idxmin()]
-    kl_primary = paired_effect(*[cells[worst["nonbilinear"]][k] for k in (("kl", hard), ("kl", easy))])
+    kl_primary = effects[worst["nonbilinear"]]["kl"]
     summary = f"nDCG@10(pool {hard:g}) − nDCG@10(pool {easy:g}), paired by seed, {LEVEL} CIs: " + "; ".join(
         f"γ = {r.nonbilinear:g}: LCE {r.lce_diff:.3f} [{r.lce_low:.3f}, {r.lce_high:.3f}], KL {r.kl_diff:.3f} "
         f"[{r.kl_low:.3f}, {r.kl_high:.3f}] ({r.kl_equivalent} as equivalent within ±{SESOI}), LCE − KL {r.did:.3f} "
@@ -89,7 +113,7 @@ def analyse(tables) -> Verdict:
         for r in table.itertuples()
     )
     return Verdict(
-        outcome=across_conditions(outcomes),
+        outcome=decision.outcome,
         summary=summary,
         effect=kl_primary,
         sesoi=SESOI,
@@ -104,12 +128,8 @@ def draw(tables):
     df = tables[EXPERIMENT]
     cells, hard, easy = _cells(df)
     fig, axes = plt.subplots(1, len(cells), figsize=(4 * len(cells), 3.2), sharey=True, squeeze=False)
-    for ax, (w, c) in zip(axes[0], cells.items()):
-        effects = [
-            ("LCE", paired_effect(c[("lce", hard)], c[("lce", easy)])),
-            ("KL", paired_effect(c[("kl", hard)], c[("kl", easy)])),
-            ("LCE − KL", diff_in_diff(c[("lce", hard)], c[("lce", easy)], c[("kl", hard)], c[("kl", easy)])),
-        ]
+    for ax, (w, e) in zip(axes[0], _effects(cells, hard, easy).items()):
+        effects = [("LCE", e["lce"]), ("KL", e["kl"]), ("LCE − KL", e["did"])]
         effect_panel(ax, effects, SESOI, f"nDCG@10(pool {hard:g}) − nDCG@10(pool {easy:g})", equivalence=True)
         ax.set_title(f"non-bilinear weight γ = {w:g}", fontsize=9)
     return fig

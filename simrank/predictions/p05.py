@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from simrank.predictions.base import (
     ALPHA,
+    Decision,
+    Effect,
     Prediction,
     Verdict,
-    all_of,
     by_seed,
     config_value,
+    decide_conditions,
     decide_equivalence,
     decide_increase,
     diff_in_diff,
@@ -24,12 +27,37 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+__all__ = ["EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
 
 EXPERIMENT = "p05-false-negatives"
 SESOI = 0.02  # nDCG@10 (absolute)
 SEEDS = 22  # max over the decided parts at 80% power, 5-seed pilot: LCE gain SD 0.0363 (stats.n_paired_t -> 22)
 LOSSES = ("lce", "kl")
+RULE = {
+    "lce_harm": decide_increase,
+    "lce_gain": decide_increase,
+    "kl_harm": decide_equivalence,
+    "kl_gain": decide_equivalence,
+    "harm_did": decide_increase,
+    "gain_did": decide_increase,
+}
+
+
+def decide(effects: Mapping[str, Effect], sesoi: float = SESOI) -> Decision:
+    """P5's rule (one condition): with harm = nDCG@10(clean negatives) − nDCG@10(false negatives) and gain =
+    nDCG@10(false negatives, filtered) − nDCG@10(false negatives), per loss, and their differences-in-differences
+    LCE − KL: supported iff ``lce_harm``, ``lce_gain``, ``harm_did`` and ``gain_did`` are supported increases
+    (``decide_increase``) and ``kl_harm``, ``kl_gain`` are equivalent to 0 within ±sesoi; refuted iff any part
+    is refuted (a conjunction, ``all_of``).
+
+    Args:
+      effects: the six parts of :data:`RULE` -> :class:`Effect` (an unmeasured part: ``UNTESTED``).
+      sesoi: SESOI and equivalence margin (nDCG@10).
+
+    Returns:
+      :class:`Decision` with the single condition ``"all"``.
+    """
+    return decide_conditions(RULE, {"all": effects}, sesoi)
 
 
 def _arms(df: pd.DataFrame) -> dict:
@@ -64,19 +92,13 @@ def analyse(tables) -> Verdict:
     11-20) − nDCG(dirty: true top 10), gain = nDCG(dirty, filter) − nDCG(dirty), per loss, and their
     differences-in-differences LCE − KL.  supported iff LCE harm and gain are supported increases, KL harm and gain
     are equivalent to 0 within ±SESOI and both LCE − KL contrasts are supported increases; refuted iff any of these is
-    refuted (a conjunction).  The harm against the uniform pool is reported, not decided.  The primary effect (seeds,
+    refuted (a conjunction; :func:`decide`, on 90% t-interval Effects).  The harm against the uniform pool is reported, not decided.  The primary effect (seeds,
     power) is the decided part with the lowest power at the SESOI (TOST for KL's, one-sided t for the others).
     """
     df = tables[EXPERIMENT]
     e = _effects(df)
-    decisions = {
-        "lce_harm": decide_increase(e["lce_harm"], SESOI),
-        "lce_gain": decide_increase(e["lce_gain"], SESOI),
-        "kl_harm": decide_equivalence(e["kl_harm"], SESOI),
-        "kl_gain": decide_equivalence(e["kl_gain"], SESOI),
-        "harm_did": decide_increase(e["harm_did"], SESOI),
-        "gain_did": decide_increase(e["gain_did"], SESOI),
-    }
+    decision = decide(e)
+    decisions = decision.parts["all"]
     table = pd.DataFrame(
         [
             {"effect": k, "mean": v.mean, "low": v.low, "high": v.high, "outcome": decisions.get(k, "reported")}
@@ -89,7 +111,7 @@ def analyse(tables) -> Verdict:
         f"{k.replace('_', ' ')} {fmt_effect(v)} ({decisions.get(k, 'reported')})" for k, v in e.items()
     )
     return Verdict(
-        outcome=all_of(decisions.values()),
+        outcome=decision.outcome,
         summary=summary,
         effect=e[primary],
         sesoi=SESOI,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import NamedTuple
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -10,6 +13,8 @@ import seaborn as sns
 from simrank.figures import PALETTE, line_panel
 from simrank.predictions.base import (
     ALPHA,
+    Decision,
+    Effect,
     Prediction,
     Verdict,
     across_conditions,
@@ -26,7 +31,19 @@ from simrank.predictions.base import (
 from simrank.predictions.plots import design_note, legend
 from simrank.theory import kappa_eta, optimal_eta
 
-__all__ = ["EXPERIMENT", "KAPPA_RTOL", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+__all__ = [
+    "EXPERIMENT",
+    "KAPPA_RTOL",
+    "PREDICTION",
+    "SEEDS",
+    "SESOI",
+    "KappaChecks",
+    "analyse",
+    "caption",
+    "decide",
+    "draw",
+    "kappa_checks",
+]
 
 EXPERIMENT = "p08-augmentation"
 SESOI = 0.005  # nats of target risk: a lower risk by less than this is no benefit
@@ -35,15 +52,85 @@ KAPPA_RTOL = 1e-6  # κ_η formula against the measured κ (float64 arithmetic o
 DELTA = 0.05
 
 
+class KappaChecks(NamedTuple):
+    """P8's exact statements about κ (:func:`kappa_checks`).
+
+    Attributes:
+      kappa_by_beta: mean κ at η = 0 per hardness β (index β, ascending).
+      grows: κ at η = 0 strictly increases with β.
+      rel_error: largest relative error of ``theory.kappa_eta(κ(η = 0), η)`` against the measured κ at η > 0.
+      capped: every measured κ at η > 0 is ≤ 1/η (relative tolerance KAPPA_RTOL).
+    """
+
+    kappa_by_beta: pd.Series
+    grows: bool
+    rel_error: float
+    capped: bool
+
+    @property
+    def passed(self) -> bool:
+        """All three hold (the formula to relative error < KAPPA_RTOL)."""
+        return self.grows and self.capped and self.rel_error < KAPPA_RTOL
+
+
+def kappa_checks(kappa_by_beta: pd.Series, kappa0, eta, kappa) -> KappaChecks:
+    """The exact κ checks of P8 (synthetic and real data).
+
+    Args:
+      kappa_by_beta: mean κ at η = 0 per β.
+      kappa0: ``[m]`` κ at η = 0 of the sampler (and world, seed) of each mixed measurement.
+      eta: ``[m]`` mixing weights η > 0 of the mixed measurements.
+      kappa: ``[m]`` measured κ of the η-mixtures.
+
+    Returns:
+      :class:`KappaChecks`.
+    """
+    kappa_by_beta = kappa_by_beta.sort_index()
+    kappa, eta = np.asarray(kappa, np.float64), np.asarray(eta, np.float64)
+    grows = bool(np.all(np.diff(np.log(kappa_by_beta.to_numpy())) > 0))
+    rel_error = float(np.max(np.abs(kappa_eta(np.asarray(kappa0, np.float64), eta) - kappa) / kappa))
+    capped = bool(np.all(kappa <= 1 / eta * (1 + KAPPA_RTOL)))
+    return KappaChecks(kappa_by_beta, grows, rel_error, capped)
+
+
+def decide(checks: KappaChecks, cells: Mapping[object, tuple[Effect, bool]], sesoi: float = SESOI) -> Decision:
+    """P8's rule: refuted when an exact κ check fails (``checks.passed`` is False); else, per cell (the
+    conditions; a (world, β > 0) pair): the realised gain = target risk(η = 0) − target risk(η T4 prescribes),
+    ``decide_increase`` at sesoi, against the prediction "mixing helps iff T4's η* > 0": the cell is supported
+    when the decided gain agrees, refuted when it disagrees, inconclusive when the gain is undecided; cells
+    combine by ``across_conditions`` (no cell, e.g. a design without T4's η*: inconclusive).
+
+    Args:
+      checks: :func:`kappa_checks`.
+      cells: cell -> (gain :class:`Effect`, predicted help η* > 0).
+      sesoi: SESOI of the gain (nats of target risk).
+
+    Returns:
+      :class:`Decision`; ``parts[cell]["gain"]`` is the realised-gain decision.
+    """
+    parts = {c: {"gain": decide_increase(gain, sesoi)} for c, (gain, _) in cells.items()}
+    conditions = {
+        c: "inconclusive"
+        if parts[c]["gain"] == "inconclusive"
+        else "supported"
+        if (parts[c]["gain"] == "supported") == predicted
+        else "refuted"
+        for c, (_, predicted) in cells.items()
+    }
+    outcome = across_conditions(list(conditions.values())) if checks.passed else "refuted"
+    return Decision(outcome, conditions, parts)
+
+
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(
         nonbilinear=config_value(df, "world", "nonbilinear", 0.0), beta=config_value(df, "sampler", "beta")
     )
 
 
-def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Per (world, β > 0) cell: T4's η*, the η tested and the gain (table), and cell -> (gain, η* > 0)."""
     B = float(config_value(df, "student", "norm_bound").iloc[0])
-    rows, gains = [], []
+    rows, gains = [], {}
     for (world, beta), cell in df[df["beta"] > 0].groupby(["nonbilinear", "beta"]):
         at0, at1 = cell[cell["eta"] == 0], cell[cell["eta"] == cell["eta"].max()]
         eta_star, _ = optimal_eta(
@@ -63,16 +150,7 @@ def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list]:
         gain = paired_effect(
             by_seed(cell, cell["eta"] == 0, "target_risk"), by_seed(cell, cell["eta"] == chosen, "target_risk")
         )
-        gains.append(gain)
-        realised = decide_increase(gain, SESOI)  # supported: mixing helps; refuted: it does not
-        predicted = eta_star > 0
-        outcome = (
-            "inconclusive"
-            if realised == "inconclusive"
-            else "supported"
-            if (realised == "supported") == predicted
-            else "refuted"
-        )
+        gains[(world, beta)] = (gain, eta_star > 0)
         rows.append(
             {
                 "nonbilinear": world,
@@ -83,9 +161,7 @@ def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list]:
                 "gain": gain.mean,
                 "gain_low": gain.low,
                 "gain_high": gain.high,
-                "predicted_help": predicted,
-                "realised_help": realised,
-                "outcome": outcome,
+                "predicted_help": eta_star > 0,
             }
         )
     return pd.DataFrame(rows), gains
@@ -93,27 +169,28 @@ def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, list]:
 
 def analyse(tables) -> Verdict:
     """(a) mean κ at η = 0 increases with β and (b) every measured κ at η > 0 equals κ_η(κ(η = 0), η) ≤ 1/η
-    (relative error < KAPPA_RTOL): otherwise refuted (these are exact statements).  (c) per (world, β > 0)
-    cell: T4's η* (``theory.optimal_eta``) predicts help iff η* > 0; the realised gain = target risk(η = 0) −
-    target risk(η nearest η*, or the largest η when η* = 0), paired by seed, decided by ``decide_increase``;
-    the cell is supported when prediction and decided realisation agree, refuted when they disagree,
-    inconclusive when the gain is undecided.  The cells are the conditions.
+    (:func:`kappa_checks`, κ(η = 0) of the same world, β and seed).  (c) per (world, β > 0) cell: T4's η*
+    (``theory.optimal_eta``) and the realised gain = target risk(η = 0) − target risk(η nearest η*, or the
+    largest η when η* = 0), paired by seed (90% t-interval).  Decided by :func:`decide`.
     """
     df = _prepare(tables[EXPERIMENT])
     base = df[df["eta"] == 0]
-    kappa_by_beta = base.groupby("beta")["kappa"].mean()
-    grows = bool(np.all(np.diff(np.log(kappa_by_beta.to_numpy())) > 0))
     ref = base.groupby(["nonbilinear", "beta", "seed"])["kappa"].first()
     mixed = df[df["eta"] > 0]
-    predicted = kappa_eta(
-        ref.loc[list(zip(mixed["nonbilinear"], mixed["beta"], mixed["seed"]))].to_numpy(), mixed["eta"].to_numpy()
+    checks = kappa_checks(
+        base.groupby("beta")["kappa"].mean(),
+        ref.loc[list(zip(mixed["nonbilinear"], mixed["beta"], mixed["seed"]))].to_numpy(),
+        mixed["eta"].to_numpy(),
+        mixed["kappa"].to_numpy(),
     )
-    kappa_err = float(np.max(np.abs(predicted - mixed["kappa"].to_numpy()) / mixed["kappa"].to_numpy()))
-    capped = bool(np.all(mixed["kappa"] <= 1 / mixed["eta"] * (1 + KAPPA_RTOL)))
+    kappa_by_beta, grows, kappa_err, capped = checks
     table, gains = _cells(df)
-    exact = grows and capped and kappa_err < KAPPA_RTOL
-    outcome = across_conditions(list(table["outcome"])) if exact else "refuted"
-    weakest = min(gains, key=lambda g: power_change(SESOI, g.sd, g.n)) if gains else effect_of([])
+    decision = decide(checks, gains)
+    table = table.assign(
+        realised_help=[decision.parts[c]["gain"] for c in gains], outcome=[decision.conditions[c] for c in gains]
+    )
+    outcome = decision.outcome
+    weakest = min((g for g, _ in gains.values()), key=lambda g: power_change(SESOI, g.sd, g.n), default=effect_of([]))
     summary = (
         f"κ at η = 0: {', '.join(f'{k:.3g}' for k in kappa_by_beta)} for β = {', '.join(f'{b:g}' for b in kappa_by_beta.index)}"
         f" ({'increasing' if grows else 'NOT increasing'}); κ_η matches its formula to {kappa_err:.1e} and "

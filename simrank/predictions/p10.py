@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -11,21 +13,48 @@ from simrank.figures import PALETTE
 from simrank.losses import LOSS_SPECS
 from simrank.predictions.base import (
     ALPHA,
+    Decision,
+    Effect,
     Prediction,
     Verdict,
-    across_conditions,
     change_verdict,
+    decide_conditions,
     decide_increase,
     effect_of,
     power_change,
 )
 from simrank.predictions.plots import LEVEL, design_note, legend
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "distillation_losses", "draw"]
+__all__ = [
+    "EXPERIMENT",
+    "PREDICTION",
+    "RULE",
+    "SEEDS",
+    "SESOI",
+    "analyse",
+    "caption",
+    "decide",
+    "distillation_losses",
+    "draw",
+    "per_seed_rho",
+]
 
 EXPERIMENT = "p10-kl-ndcg"
 SESOI = 0.1  # Spearman ρ: a per-query correlation weaker than −0.1 is no relation
 SEEDS = 10  # one-sided t on the per-seed mean −ρ at the SESOI, pilot's largest SD 0.117 (stats.n_paired_t -> 10)
+RULE = {"neg_rho": decide_increase}
+
+
+def decide(effects: Mapping[str, Mapping[str, Effect]], sesoi: float = SESOI) -> Decision:
+    """P10's rule.  Per distillation loss (the conditions), ``neg_rho`` = −ρ, ρ the per-query Spearman
+    correlation of KL(teacher ‖ student) with nDCG@10: supported when −ρ is a supported increase at sesoi
+    (``decide_increase``: ρ < 0 and not > −sesoi), refuted when ρ > −sesoi; losses combine by ``across_conditions``.
+
+    Args:
+      effects: loss -> {"neg_rho": :class:`Effect` of −ρ}.
+      sesoi: SESOI of |ρ|.
+    """
+    return decide_conditions(RULE, effects, sesoi)
 
 
 def distillation_losses(losses) -> list[str]:
@@ -33,28 +62,25 @@ def distillation_losses(losses) -> list[str]:
     return sorted(loss for loss in set(losses) if LOSS_SPECS[loss].needs_teacher)
 
 
-def _per_seed(df: pd.DataFrame, loss: str) -> pd.Series:
-    """Per seed: mean over the loss's models (samplers) of the per-query Spearman ρ (NaN models left out)."""
-    part = df[(df["loss"] == loss)].dropna(subset=["kl_ndcg_corr"])
-    return part.groupby("seed")["kl_ndcg_corr"].mean()
+def per_seed_rho(models: pd.DataFrame, column: str = "kl_ndcg_corr") -> pd.Series:
+    """Per seed: mean over ``models`` (the rows of one loss: its samplers, ...) of each model's per-query Spearman
+    ρ(KL, nDCG@10) in ``column`` (NaN models left out).  Returns a Series indexed by seed."""
+    part = models.dropna(subset=[column])
+    return part.groupby("seed")[column].mean()
 
 
 def analyse(tables) -> Verdict:
     """Per distillation loss (the conditions; LCE, which never sees the teacher, is reported only): the per-seed
-    mean of each model's per-query Spearman ρ(KL, nDCG@10); −ρ is a predicted increase (``decide_increase`` at
-    SESOI).  Secondary (reported): Spearman ρ across models of (kl_corpus, ndcg10).
+    mean of each model's per-query Spearman ρ(KL, nDCG@10) (:func:`per_seed_rho`), −ρ as a 90% t-interval
+    Effect, decided by :func:`decide`.  Secondary (reported): Spearman ρ across models of (kl_corpus, ndcg10).
     """
     df = tables[EXPERIMENT]
-    rows, outcomes, effects = [], [], {}
-    for loss in sorted(df["loss"].unique()):
-        rho = _per_seed(df, loss)
-        e = effect_of(rho.to_numpy())
-        neg = effect_of(-rho.to_numpy())
-        about = loss in distillation_losses(df["loss"])
-        outcome = decide_increase(neg, SESOI) if about else "not decided"
-        if about:
-            outcomes.append(outcome)
-            effects[loss] = neg
+    rho = {loss: per_seed_rho(df[df["loss"] == loss]).to_numpy() for loss in sorted(df["loss"].unique())}
+    effects = {loss: {"neg_rho": effect_of(-rho[loss])} for loss in distillation_losses(df["loss"])}
+    decision = decide(effects)
+    rows = []
+    for loss, r in rho.items():
+        e = effect_of(r)
         rows.append(
             {
                 "loss": loss,
@@ -63,15 +89,16 @@ def analyse(tables) -> Verdict:
                 "high": e.high,
                 "seeds": e.n,
                 "nan_models": int(df[df["loss"] == loss]["kl_ndcg_corr"].isna().sum()),
-                "outcome": outcome,
+                "outcome": decision.conditions.get(loss, "not decided"),
             }
         )
     table = pd.DataFrame(rows)
-    weakest = min(effects.values(), key=lambda x: power_change(SESOI, x.sd, x.n)) if effects else effect_of([])
+    negs = [e["neg_rho"] for e in effects.values()]
+    weakest = min(negs, key=lambda x: power_change(SESOI, x.sd, x.n), default=effect_of([]))
     summary = f"per-seed mean per-query Spearman ρ(KL, nDCG@10) ({LEVEL} CIs, SESOI ρ ≤ −{SESOI}): " + "; ".join(
         f"{r.loss} {r.per_query_rho:.3f} [{r.low:.3f}, {r.high:.3f}] → {r.outcome}" for r in table.itertuples()
     )
-    return change_verdict(across_conditions(outcomes), summary, weakest, SESOI, df, table)
+    return change_verdict(decision.outcome, summary, weakest, SESOI, df, table)
 
 
 def draw(tables):
@@ -82,7 +109,7 @@ def draw(tables):
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     jitter = np.random.default_rng(0)
     for i, loss in enumerate(losses):
-        rho = _per_seed(df, loss)
+        rho = per_seed_rho(df[df["loss"] == loss])
         axes[0].scatter(i + jitter.uniform(-0.15, 0.15, len(rho)), rho, s=10, alpha=0.6, color=colours[loss])
         e = effect_of(rho.to_numpy())
         axes[0].errorbar(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from simrank.predictions.base import (
     ALPHA,
+    Decision,
+    Effect,
     Prediction,
     Verdict,
-    across_conditions,
-    all_of,
     by_seed,
     change_verdict,
     decide_change,
+    decide_conditions,
     decide_increase,
     diff_in_diff,
     fmt_effect,
@@ -22,11 +25,25 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+__all__ = ["EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
 
 EXPERIMENT = "p11-group-size"
 SESOI = 0.02  # nDCG@10 (absolute)
 SEEDS = 14  # one-sided paired t at the SESOI on LCE − KL, pilot SD 0.028 at pool 100 (stats.n_paired_t -> 14)
+RULE = {"lce": decide_change, "did": decide_increase}
+
+
+def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI) -> Decision:
+    """P11's rule.  Per local pool (the conditions; on real data a local sampler), with the group-size effect
+    e = nDCG@10(k_max) − nDCG@10(k_min): ``lce`` = e_LCE changes (``decide_change``) and ``did`` = e_LCE − e_KL
+    is a supported increase at sesoi (``decide_increase``); a pool is supported iff both are, refuted iff either
+    is refuted; pools combine by ``across_conditions``.  The uniform pool is reported, never passed here.
+
+    Args:
+      effects: local pool -> {"lce", "did"} -> :class:`Effect` (other names, e.g. ``"kl"``, are ignored).
+      sesoi: SESOI (nDCG@10).
+    """
+    return decide_conditions(RULE, effects, sesoi)
 
 
 def _effects(df: pd.DataFrame) -> dict:
@@ -47,39 +64,34 @@ def _effects(df: pd.DataFrame) -> dict:
 
 
 def analyse(tables) -> Verdict:
-    """Group-size effect e = nDCG(k_max) − nDCG(k_min) per seed, per (loss, pool).  Per local pool (the
-    conditions): all_of(LCE's effect changes (``decide_change``), LCE − KL difference-in-differences is a
-    supported increase at SESOI).  The largest pool of the design is the uniform one (the whole corpus): its
-    effects are reported beside them (not decided); every smaller pool is a local condition.
+    """Group-size effect e = nDCG(k_max) − nDCG(k_min) per seed, per (loss, pool), and e_LCE − e_KL, as 90%
+    t-interval Effects.  The largest pool of the design is the uniform one (the whole corpus): its effects are
+    reported beside them (not decided); every smaller pool is a local condition of :func:`decide`.
     """
     df = tables[EXPERIMENT]
     e = _effects(df)
     uniform = df["pool_size"].max()
-    rows, outcomes, dids = [], [], []
+    decision = decide({pool: x for pool, x in e.items() if pool < uniform})
+    rows = []
     for pool, x in e.items():
-        local = pool < uniform
-        outcome = all_of([decide_change(x["lce"], SESOI), decide_increase(x["did"], SESOI)]) if local else "not decided"
-        if local:
-            outcomes.append(outcome)
-            dids.append(x["did"])
         rows.append(
             {
                 "pool_size": pool,
                 **{f"{k}_effect": v.mean for k, v in x.items()},
                 **{f"{k}_low": v.low for k, v in x.items()},
                 **{f"{k}_high": v.high for k, v in x.items()},
-                "outcome": outcome,
+                "outcome": decision.conditions.get(pool, "not decided"),
             }
         )
     table = pd.DataFrame(rows)
-    weakest = min(dids, key=lambda d: power_change(SESOI, d.sd, d.n))
+    weakest = min((e[pool]["did"] for pool in decision.conditions), key=lambda d: power_change(SESOI, d.sd, d.n))
     k_lo, k_hi = df["group_size"].min(), df["group_size"].max()
     summary = f"nDCG@10(k = {k_hi}) − nDCG@10(k = {k_lo}), paired by seed ({LEVEL} CIs): " + "; ".join(
         f"pool {pool:g}: LCE {fmt_effect(x['lce'])}, KL {fmt_effect(x['kl'])}, LCE − KL {fmt_effect(x['did'])}"
         f" → {table.set_index('pool_size').loc[pool, 'outcome']}"
         for pool, x in e.items()
     )
-    return change_verdict(across_conditions(outcomes), summary, weakest, SESOI, df, table)
+    return change_verdict(decision.outcome, summary, weakest, SESOI, df, table)
 
 
 def draw(tables):
