@@ -103,7 +103,7 @@ for name, sampler in samplers.items():
     print(
         f"{name:>11}: groups {train_groups.docs.shape}, locality {locality:.2f}, "
         f"mean diameter {float(diameter(jnp.asarray(train_groups.docs)).mean()):.3f}, "
-        f"mean teacher entropy {float(listwise_entropy(jnp.asarray(train_groups.teacher), teacher.tau).mean()):.3f} nats"
+        f"mean teacher entropy {float(listwise_entropy(jnp.asarray(train_groups.teacher_scores), teacher.tau).mean()):.3f} nats"
     )
 
 # %% [markdown]
@@ -153,7 +153,7 @@ for name in groups:
         scores = student.apply(p, jnp.asarray(test_qs.queries), docs[None])  # [n_queries, N]
         ndcg.append(float(ndcg_at(scores, jnp.asarray(test_qs.grades), 10).mean()))
         rr.append(float(rr_at(scores, jnp.asarray(test_qs.grades), 10).mean()))
-        kl.append(float(corpus_kl(scores, jnp.asarray(test_qs.teacher), teacher.tau).mean()))
+        kl.append(float(corpus_kl(scores, jnp.asarray(test_qs.teacher_scores), teacher.tau).mean()))
     m = stats.mean_ci(ndcg)
     print(
         f"{name:>11}: nDCG@10 {m.mean:.3f} [{m.low:.3f}, {m.high:.3f}], RR@10 {np.mean(rr):.3f}, "
@@ -177,8 +177,8 @@ for name in groups:
 for name, (_, test_groups) in groups.items():
     p = seed_params(params[name], 0)
     f = student.apply(p, test_groups.query, test_groups.docs)  # [n_groups, k]
-    parts = theory.entropy_decomposition(f, test_groups.teacher, teacher.tau)
-    residual = theory.t1_residual(f, test_groups.teacher, teacher.tau)
+    parts = theory.entropy_decomposition(f, test_groups.teacher_scores, teacher.tau)
+    residual = theory.t1_residual(f, test_groups.teacher_scores, teacher.tau)
     risk = float(mean_loss(student, listnet, p, test_groups, hyper))
     floor = parts["listwise_h"].mean()
     print(

@@ -305,7 +305,9 @@ def torch_loop(exp, n_models: int) -> dict | None:
     def train_one(m: int) -> float:
         query = torch.from_numpy(np.asarray(arrays["train"].query[m]))
         docs = torch.from_numpy(np.asarray(arrays["train"].docs[m]))
-        target = torch.softmax(torch.from_numpy(np.asarray(arrays["train"].teacher[m])) / float(hyper["tau"][m]), -1)
+        target = torch.softmax(
+            torch.from_numpy(np.asarray(arrays["train"].teacher_scores[m])) / float(hyper["tau"][m]), -1
+        )
         w = torch.zeros(point.world.dim, point.world.dim, requires_grad=True)
         opt = torch.optim.Adam([w], lr=cfg.learning_rate)
         for _ in range(cfg.steps):

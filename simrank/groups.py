@@ -38,7 +38,7 @@ class QuerySet:
     Attributes:
       docs: ``[N, d]`` corpus.
       queries: ``[n, d]`` query vectors.
-      teacher: ``[n, N]`` teacher scores ``g``.
+      teacher_scores: ``[n, N]`` teacher scores ``g``.
       positive_probs: ``[n, N]`` positive distribution ``p_q``.
       grades: ``[n, N]`` graded true relevance (for nDCG / RR); ``[n, 0]`` when not needed.
       proxies: proxy name -> ``[n, N]`` proxy scores for the samplers (``"dense"``, ``"teacher"``, ...).
@@ -46,7 +46,7 @@ class QuerySet:
 
     docs: np.ndarray  # [N, d]
     queries: np.ndarray  # [n, d]
-    teacher: np.ndarray  # [n, N] teacher scores g
+    teacher_scores: np.ndarray  # [n, N] teacher scores g
     positive_probs: np.ndarray  # [n, N] p_q
     grades: np.ndarray  # [n, N] graded true relevance (for nDCG / RR)
     proxies: dict[str, np.ndarray] = field(repr=False)  # name -> [n, N] proxy scores
@@ -70,7 +70,7 @@ class Groups(NamedTuple):
       docs: ``[n, k, d]`` document vectors.
       query_id: ``[n]`` row of the :class:`QuerySet`.
       doc_id: ``[n, k]`` corpus indices.
-      teacher: ``[n, k]`` teacher scores ``g(q, x)``.
+      teacher_scores: ``[n, k]`` teacher scores ``g(q, x)``.
       log_nu: ``[n, k]`` ``log ν_q(x)`` of each item (for importance weights).
       where: ``[n, k]`` boolean mask of valid items.
     """
@@ -79,7 +79,7 @@ class Groups(NamedTuple):
     docs: np.ndarray  # [n, k, d]
     query_id: np.ndarray  # [n]   row of the QuerySet
     doc_id: np.ndarray  # [n, k] corpus index
-    teacher: np.ndarray  # [n, k] g(q, x)
+    teacher_scores: np.ndarray  # [n, k] g(q, x)
     log_nu: np.ndarray  # [n, k] log ν_q(x) of each item
     where: np.ndarray  # [n, k] valid items
 
@@ -106,7 +106,7 @@ def world_query_set(
       >>> from simrank.world import WorldConfig
       >>> world = WorldConfig(n_docs=100, dim=4).generate()
       >>> qs = world_query_set(world, Teacher(), n_queries=5, random_state=0)
-      >>> qs.teacher.shape, qs.grades.shape, sorted(qs.proxies)
+      >>> qs.teacher_scores.shape, qs.grades.shape, sorted(qs.proxies)
       ((5, 100), (5, 100), ['dense', 'teacher', 'truth'])
     """
     queries = world.sample_queries(n_queries, random_state, shift=shift)
@@ -114,7 +114,7 @@ def world_query_set(
     return QuerySet(
         docs=world.docs,
         queries=queries,
-        teacher=g,
+        teacher_scores=g,
         positive_probs=world.positive_distribution(queries),
         grades=world.grades(queries) if grades else np.zeros((n_queries, 0), np.int8),
         proxies={"dense": queries @ world.docs.T, "teacher": g, "truth": world.relevance(queries)},
@@ -141,7 +141,7 @@ def select_queries(qs: QuerySet, n: int, keep: str, tau: float) -> QuerySet:
     """
     if n > qs.n_queries:
         raise ConfigError(f"cannot keep {n} queries out of {qs.n_queries}")
-    order = np.argsort(np.asarray(softmax_entropy(qs.teacher / tau)), kind="stable")
+    order = np.argsort(np.asarray(softmax_entropy(qs.teacher_scores / tau)), kind="stable")
     rows = {
         "all": np.arange(n),
         "low_entropy": order[:n],
@@ -151,7 +151,7 @@ def select_queries(qs: QuerySet, n: int, keep: str, tau: float) -> QuerySet:
     return QuerySet(
         docs=qs.docs,
         queries=qs.queries[rows],
-        teacher=qs.teacher[rows],
+        teacher_scores=qs.teacher_scores[rows],
         positive_probs=qs.positive_probs[rows],
         grades=qs.grades[rows],
         proxies={k: v[rows] for k, v in qs.proxies.items()},
@@ -187,7 +187,7 @@ def draw_groups(
       rng: the numpy random generator.
 
     Returns:
-      the :class:`Groups` (``docs`` ``[n, k, d]``, ``teacher`` ``[n, k]``, ...) and the sampling distribution
+      the :class:`Groups` (``docs`` ``[n, k, d]``, ``teacher_scores`` ``[n, k]``, ...) and the sampling distribution
         ``ν`` of each group's row, ``[n, N]``.
 
     Examples:
@@ -196,7 +196,7 @@ def draw_groups(
       >>> world = WorldConfig(n_docs=100, dim=4).generate()
       >>> qs = world_query_set(world, Teacher(), n_queries=5, random_state=0)
       >>> groups, nu = draw_groups(qs, Uniform(), n_groups=8, group_size=4, rng=np.random.default_rng(0))
-      >>> groups.docs.shape, groups.teacher.shape, nu.shape
+      >>> groups.docs.shape, groups.teacher_scores.shape, nu.shape
       ((8, 4, 4), (8, 4), (8, 100))
     """
     if group_size < 2:
@@ -215,7 +215,7 @@ def draw_groups(
         docs=qs.docs[doc_id],
         query_id=query_id.astype(np.int32),
         doc_id=doc_id.astype(np.int32),
-        teacher=np.take_along_axis(qs.teacher[query_id], doc_id, axis=1),
+        teacher_scores=np.take_along_axis(qs.teacher_scores[query_id], doc_id, axis=1),
         log_nu=log_nu.astype(np.float32),
         where=np.ones(doc_id.shape, dtype=bool),
     )

@@ -242,7 +242,7 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
         "target": target,
         "docs": world.docs,
         "eval_queries": eval_qs.queries,
-        "eval_teacher": eval_qs.teacher,
+        "eval_teacher_scores": eval_qs.teacher_scores,
         "eval_grades": eval_qs.grades,
         "kendall_idx": kendall_idx.astype(np.int32),
     }
@@ -255,7 +255,7 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
         "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
     }
     if data.match_entropy:  # entropy-matched design: τ from the training groups, not from [teacher]
-        stats["tau"] = temperature_for_entropy(train.teacher, data.match_entropy)
+        stats["tau"] = temperature_for_entropy(train.teacher_scores, data.match_entropy)
     return arrays, stats
 
 
@@ -310,20 +310,20 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
         train_risk = mean_loss(student, loss_fn, params, a["train"], hyper)
         test_risk = mean_loss(student, loss_fn, params, a["test"], hyper)
         entropies = {
-            "entropy_pair": jnp.mean(pairwise_entropy(a["train"].teacher, tau)),
-            "entropy_list": jnp.mean(listwise_entropy(a["train"].teacher, tau)),
+            "entropy_pair": jnp.mean(pairwise_entropy(a["train"].teacher_scores, tau)),
+            "entropy_list": jnp.mean(listwise_entropy(a["train"].teacher_scores, tau)),
         }
         floors = jnp.stack(
             [
                 0.0,
-                jnp.mean(pairwise_entropy(a["test"].teacher, tau)),
-                jnp.mean(listwise_entropy(a["test"].teacher, tau)),
+                jnp.mean(pairwise_entropy(a["test"].teacher_scores, tau)),
+                jnp.mean(listwise_entropy(a["test"].teacher_scores, tau)),
             ]
         )
         floor = floors[floor_of[hyper["loss_id"]]]
         scores = student.apply(params, a["eval_queries"], a["docs"][None])
         idx = a["kendall_idx"]
-        kl_per_query = corpus_kl(scores, a["eval_teacher"], tau)
+        kl_per_query = corpus_kl(scores, a["eval_teacher_scores"], tau)
         ndcg_per_query = ndcg_at(scores, a["eval_grades"], 10)
         return {
             **entropies,
@@ -333,13 +333,13 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
             "excess_risk": test_risk - floor,
             "target_risk": mean_loss(student, loss_fn, params, a["target"], hyper),
             "kl_teacher": jnp.mean(
-                get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher, tau=tau)
+                get_loss("kl")(group_scores(student, params, a["test"]), a["test"].teacher_scores, tau=tau)
             ),
             "kl_corpus": jnp.mean(kl_per_query),
             "kl_ndcg_corr": rank_correlation(kl_per_query, ndcg_per_query),  # Spearman ρ across eval queries
             "ndcg10": jnp.mean(ndcg_per_query),
             "rr10": jnp.mean(rr_at(scores, a["eval_grades"], 10)),
-            "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher"][:, idx])),
+            "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher_scores"][:, idx])),
             "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),
         }
 

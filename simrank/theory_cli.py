@@ -148,11 +148,11 @@ def _t6_identity() -> T.Check:
     qs, projection = MC.t6_setup()
     nu = MC.sampling_distribution(qs, MC.Tempered(2.0, "dense"), np.arange(qs.n_queries), np.zeros(qs.n_queries, int))
     mu = np.full(nu.shape, 1.0 / qs.n_docs)
-    z, y = T.pair_design(qs.queries, qs.docs, qs.teacher, projection, 1.0)
+    z, y = T.pair_design(qs.queries, qs.docs, qs.teacher_scores, projection, 1.0)
     law_mu = T.pair_law(qs.positive_probs, mu)
     M_mu, b_mu = T.moments(z, y, law_mu)
     w_mu, w_nu = T.minimiser(M_mu, b_mu), T.minimiser(*T.moments(z, y, T.pair_law(qs.positive_probs, nu)))
-    J = lambda w: T.margin_mse_risk(w, qs.queries, qs.docs, qs.teacher, projection, 1.0, law_mu)  # noqa: E731
+    J = lambda w: T.margin_mse_risk(w, qs.queries, qs.docs, qs.teacher_scores, projection, 1.0, law_mu)  # noqa: E731
     res = abs(J(w_nu) - J(w_mu) - T.bias(w_nu, w_mu, M_mu))
     return T.Check(
         "T6 identity",

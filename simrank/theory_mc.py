@@ -188,8 +188,8 @@ def t3_monte_carlo(config: T3Config = T3Config()) -> dict:
         trained = np.asarray(params["w"], np.float64).reshape(size, -1)
         for s, groups in enumerate(sets):
             population = iid_groups(world, teacher, sampler, config.n_population, 2, rng)
-            U, y = T.pair_features(groups.query, groups.docs, groups.teacher)
-            U_T, y_T = T.pair_features(population.query, population.docs, population.teacher)
+            U, y = T.pair_features(groups.query, groups.docs, groups.teacher_scores)
+            U_T, y_T = T.pair_features(population.query, population.docs, population.teacher_scores)
             w0, r0 = ball_minimiser(U[:half], y[:half], tau, B, trained[s])
             w_hat, r1 = ball_minimiser(U, y, tau, B, trained[s])
             residual = max(residual, r0, r1)
@@ -319,7 +319,7 @@ def t3_floor_block(floor: dict, res: dict, summary: dict) -> str:
 
 
 def _pair_arrays(groups: Groups):
-    return groups.query, groups.docs, groups.teacher
+    return groups.query, groups.docs, groups.teacher_scores
 
 
 def allowed_violations(n_sets: int, delta: float) -> float:
@@ -573,7 +573,7 @@ def t1_monte_carlo(taus=(0.5, 1.0, 2.0), n_train=(64, 1024), steps=1500, n_test=
     for tau in taus:
         teacher = Teacher(noise=0.0, tau=tau)
         test = iid_groups(world, teacher, sampler, n_test, k, rng)
-        floor = float(jnp.mean(listwise_entropy(jnp.asarray(test.teacher), tau)))
+        floor = float(jnp.mean(listwise_entropy(jnp.asarray(test.teacher_scores), tau)))
         for n in n_train:
             data = iid_groups(world, teacher, sampler, n, k, rng)
             for name, options in structures.items():
@@ -633,7 +633,7 @@ def t5_monte_carlo(n_groups=6000, group_size=3, tau=2.0, steps=3000, seed=0) -> 
             e = fitted["lce"][q] - optimum
             stat += n_groups / n_q * e @ hessian @ e
             kl_error = max(
-                kl_error, float(np.abs(T.centred(fitted["kl"][q]) - T.distill_optimum(qs.teacher[q], tau)).max())
+                kl_error, float(np.abs(T.centred(fitted["kl"][q]) - T.distill_optimum(qs.teacher_scores[q], tau)).max())
             )
         dof = n_q * (n_d - 1)
         rows.append(
@@ -671,7 +671,7 @@ def t6_monte_carlo(n_groups=20_000, sampler=Tempered(2.0, "dense"), seed=3, tol=
     tau = 1.0
     n_q = qs.n_queries
     nu = sampling_distribution(qs, sampler, np.arange(n_q), np.zeros(n_q, int))
-    z, y = T.pair_design(qs.queries, qs.docs, qs.teacher, projection, tau)
+    z, y = T.pair_design(qs.queries, qs.docs, qs.teacher_scores, projection, tau)
     law = T.pair_law(qs.positive_probs, nu)
     M, b = T.moments(z, y, law)
     w_nu = T.minimiser(M, b)
@@ -803,7 +803,7 @@ def lower_bound_figure(rows: list[dict], localised: list[dict], stem) -> list:
 
 def _query_blocks(groups: Groups, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
     """Pair features grouped by query (a draw = a query with its groups): ``U [n_queries, P·m, D]``, ``y``."""
-    U, y = T.pair_features(groups.query, groups.docs, groups.teacher)
+    U, y = T.pair_features(groups.query, groups.docs, groups.teacher_scores)
     order = np.argsort(groups.query_id, kind="stable")
     return U[order].reshape(n_queries, -1, U.shape[-1]), y[order].reshape(n_queries, -1)
 

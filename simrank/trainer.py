@@ -93,7 +93,7 @@ def mean_loss(student: Student, loss_fn: Callable, params, groups: Groups, hyper
       scalar mean loss.
     """
     scores = group_scores(student, params, groups)
-    return jnp.mean(loss_fn(scores, groups.teacher, where=groups.where, weights=weights, **hyper))
+    return jnp.mean(loss_fn(scores, groups.teacher_scores, where=groups.where, weights=weights, **hyper))
 
 
 def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weights_fn: Callable | None = None):
@@ -120,7 +120,7 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
       >>> n, k, d = 16, 4, 3
       >>> groups = Groups(
       ...     query=rng.normal(size=(n, d)), docs=rng.normal(size=(n, k, d)), query_id=np.arange(n),
-      ...     doc_id=np.tile(np.arange(k), (n, 1)), teacher=rng.normal(size=(n, k)),
+      ...     doc_id=np.tile(np.arange(k), (n, 1)), teacher_scores=rng.normal(size=(n, k)),
       ...     log_nu=np.zeros((n, k)), where=np.ones((n, k), bool),
       ... )
       >>> train = make_trainer(bilinear(d), listnet, TrainConfig(steps=50, batch_size=None))

@@ -72,7 +72,7 @@ def test_building_a_large_world_never_allocates_an_n_by_n_matrix():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert arrays["eval_teacher"].shape == (8, n_docs)
+    assert arrays["eval_teacher_scores"].shape == (8, n_docs)
     assert peak < n_docs * n_docs * 4 / 8
 
 

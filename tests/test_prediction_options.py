@@ -32,10 +32,10 @@ def test_temperature_for_entropy_inverts_mean_pairwise_entropy(seed, target, sca
 def test_select_queries_by_teacher_entropy():
     world = WorldConfig(n_docs=200, dim=4, random_state=0).generate()
     qs = world_query_set(world, Teacher(), 40, 0)
-    h = np.asarray(softmax_entropy(qs.teacher / 1.0))
+    h = np.asarray(softmax_entropy(qs.teacher_scores / 1.0))
     order = np.sort(h)  # float32 entropies over 200 documents: the batch changes the summation order (rtol 1e-5)
     entropy = {
-        k: np.sort(np.asarray(softmax_entropy(select_queries(qs, 10, k, 1.0).teacher)))
+        k: np.sort(np.asarray(softmax_entropy(select_queries(qs, 10, k, 1.0).teacher_scores)))
         for k in ("all", "low_entropy", "high_entropy", "extreme_entropy")
     }
     np.testing.assert_allclose(entropy["all"], np.sort(h[:10]), rtol=1e-5)

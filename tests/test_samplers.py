@@ -17,7 +17,7 @@ N = 40
 def context():
     world = WorldConfig(n_docs=N, dim=4, random_state=3).generate()
     qs = world_query_set(world, Teacher(noise=0.2), 1, random_state=4)
-    positives = np.array([int(np.argmax(qs.teacher[0]))])
+    positives = np.array([int(np.argmax(qs.teacher_scores[0]))])
     return SamplingContext(positives=positives, proxies=qs.proxies)
 
 
@@ -91,7 +91,7 @@ def test_groups_put_the_positive_first_and_record_log_nu():
     world = WorldConfig(n_docs=N, dim=4).generate()
     qs = world_query_set(world, Teacher(), 6, random_state=1)
     groups, nu = draw_groups(qs, make_sampler(kind="local", pool_size=9), 30, 4, np.random.default_rng(2))
-    assert groups.docs.shape == (30, 4, 4) and groups.teacher.shape == (30, 4)
+    assert groups.docs.shape == (30, 4, 4) and groups.teacher_scores.shape == (30, 4)
     assert np.allclose(groups.docs, world.docs[groups.doc_id])
     negatives_nu = np.take_along_axis(nu, groups.doc_id[:, 1:], axis=1)
     assert (negatives_nu > 0).all() and np.allclose(np.exp(groups.log_nu[:, 1:]), negatives_nu, rtol=1e-5)

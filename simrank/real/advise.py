@@ -144,7 +144,7 @@ class Covered:
 
 @dataclass
 class AdviceInput:
-    """Everything :func:`advise` needs. ``qs.teacher`` may be NaN where the teacher has no score."""
+    """Everything :func:`advise` needs. ``qs.teacher_scores`` may be NaN where the teacher has no score."""
 
     qs: QuerySet
     sources: dict[str, Sampler]
@@ -186,7 +186,7 @@ def _subset(qs: QuerySet, rows: np.ndarray) -> QuerySet:
     return QuerySet(
         docs=qs.docs,
         queries=qs.queries[rows],
-        teacher=qs.teacher[rows],
+        teacher_scores=qs.teacher_scores[rows],
         positive_probs=qs.positive_probs[rows],
         grades=qs.grades[rows],
         proxies={k: v[rows] for k, v in qs.proxies.items()},
@@ -263,7 +263,7 @@ def load_inputs(
     if target_run is not None:
         proxies["target"] = run_matrix(target_run[1], target_run[0], query_ids, collection.doc_ids, known)
         target_law = Pool("target")
-    g = qs.teacher
+    g = qs.teacher_scores
     if teacher_run is not None:
         g = run_matrix(teacher_run[1], teacher_run[0], query_ids, collection.doc_ids, known)
         proxies["teacher"] = g
@@ -290,7 +290,7 @@ def load_inputs(
             qs = QuerySet(
                 qs.docs,
                 qs.queries,
-                qs.teacher,
+                qs.teacher_scores,
                 covered_pos / np.maximum(covered_pos.sum(1, keepdims=True), np.finfo(np.float64).tiny),
                 qs.grades,
                 proxies,
@@ -373,7 +373,7 @@ def pair_terms(
     for start in range(0, len(rows), PAIR_CHUNK):
         r, a, w = rows[start : start + PAIR_CHUNK], pos[start : start + PAIR_CHUNK], weight[start : start + PAIR_CHUNK]
         dist2 = np.maximum(sq[a, None] + sq[None, :] - 2 * docs[a] @ docs.T, 0.0) * q_norm2[r, None]
-        g = qs.teacher[r].astype(np.float64)
+        g = qs.teacher_scores[r].astype(np.float64)
         g_pos = g[np.arange(len(r)), a]
         above = g >= g_pos[:, None]
         judged = qs.grades[r] > 0
@@ -501,12 +501,12 @@ def _group_stats(qs: QuerySet, sampler: Sampler, n_groups: int, group_size: int,
     """Diameters, Δ̂ / locality (:func:`~simrank.real.confirm.group_diagnostics`) and mean teacher entropies
     per τ of ``n_groups`` groups drawn from ``sampler``."""
     groups, nu = draw_groups(qs, sampler, n_groups, group_size, rng)
-    teacher = jnp.asarray(groups.teacher)
+    g = jnp.asarray(groups.teacher_scores)
     return {
         "deltas": np.asarray(diameter(jnp.asarray(groups.docs)), np.float64),
         "diag": group_diagnostics(groups, nu, taus[0]),
-        "h_pair": {t: float(jnp.mean(pairwise_entropy(teacher, t))) for t in taus},
-        "h_list": {t: float(jnp.mean(listwise_entropy(teacher, t))) for t in taus},
+        "h_pair": {t: float(jnp.mean(pairwise_entropy(g, t))) for t in taus},
+        "h_list": {t: float(jnp.mean(listwise_entropy(g, t))) for t in taus},
     }
 
 

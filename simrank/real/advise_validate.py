@@ -160,7 +160,7 @@ def world_advice(exp) -> pd.DataFrame:
             if m < world.n_docs
         }
         bound = point.sections["student"]["norm_bound"]
-        inp = AdviceInput(qs, sources, Uniform(), scorer=np.zeros(qs.teacher.shape), scorer_norm=bound)
+        inp = AdviceInput(qs, sources, Uniform(), scorer=np.zeros(qs.teacher_scores.shape), scorer_norm=bound)
         config = AdviceConfig(taus=(point.tau,), etas=tuple(etas), group_size=data.group_size, n_train=data.n_train)
         tables.append(_advice_tables(inp, config, etas).assign(world_name=name))
     return pd.concat(tables)

@@ -262,7 +262,7 @@ def pad_groups(groups: Groups, k: int) -> Groups:
     return groups._replace(
         docs=pad(groups.docs),
         doc_id=pad(groups.doc_id),
-        teacher=pad(groups.teacher),
+        teacher_scores=pad(groups.teacher_scores),
         log_nu=pad(groups.log_nu),
         where=pad(groups.where, False),
     )
@@ -275,7 +275,7 @@ def group_diagnostics(groups: Groups, nu: np.ndarray, tau: float) -> dict[str, f
     return {
         "delta_hat": summary["delta_hat"],
         "delta_rms": summary["delta_rms"],
-        "entropy_pair": float(np.mean(pairwise_entropy(groups.teacher, tau))),
+        "entropy_pair": float(np.mean(pairwise_entropy(groups.teacher_scores, tau))),
         "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
         "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
     }

@@ -5,7 +5,7 @@ For the queries ``Q`` (rows) and the corpus ``D`` (columns):
 
 * ``docs = doc_emb``, ``queries = query_emb[Q]`` (unit-norm MiniLM vectors);
 * ``proxies = {"bm25": BM25(q, x), "dense": <q, x>, "teacher": g}``;
-* ``teacher g``: :func:`simrank.real.teacher.teacher_scores` of ``teacher`` (``hybrid`` =
+* ``teacher_scores g``: :func:`simrank.real.teacher.teacher_scores` of ``teacher`` (``hybrid`` =
   ``w_bm25 z(bm25) + w_dense z(dense)``, or ``bm25`` / ``dense`` alone as weaker teachers);
 * ``positive_probs p_q(x) = 1[rel(q, x) > 0] / |{x : rel(q, x) > 0}|`` over the judgments of ONE
   qrels split (the training split for training sets: test judgments never enter training); with
@@ -85,7 +85,7 @@ def real_query_set(
     return QuerySet(
         docs=embeddings.doc_emb,
         queries=embeddings.query_emb[[embeddings.query_row[q] for q in query_ids]],
-        teacher=g,
+        teacher_scores=g,
         positive_probs=positive / n_pos,
         grades=grades,
         proxies={"bm25": lexical, "dense": dense, "teacher": g},
@@ -128,7 +128,7 @@ def teacher_query_set(
     return QuerySet(
         docs=embeddings.doc_emb,
         queries=vectors,
-        teacher=g,
+        teacher_scores=g,
         positive_probs=teacher_positives(g, label, tau),
         grades=np.zeros((len(vectors), 0), np.int8),
         proxies={"bm25": lexical, "dense": dense, "teacher": g},

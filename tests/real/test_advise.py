@@ -105,13 +105,13 @@ def test_pair_terms_match_brute_force(tiny_beir):
         for a in np.flatnonzero(qs.positive_probs[i]):
             w = qs.positive_probs[i, a] / qs.n_queries
             for tau in risk:
-                loss = excess_ranknet_pairs(inp.scorer[i], qs.teacher[i], tau)[a]
+                loss = excess_ranknet_pairs(inp.scorer[i], qs.teacher_scores[i], tau)[a]
                 risk[tau] += w * law[i] @ loss
                 risk_sq[tau] += w * law[i] @ loss**2
                 loss_max[tau] = max(loss_max[tau], float(loss[law[i] > 0].max()))
             dist = np.linalg.norm(qs.docs[a] - qs.docs, axis=1) * np.linalg.norm(qs.queries[i])
             rho2 += w * law[i] @ dist**2
-            fn += w * law[i] @ (qs.teacher[i] >= qs.teacher[i, a])
+            fn += w * law[i] @ (qs.teacher_scores[i] >= qs.teacher_scores[i, a])
     assert terms["risk"][0.5] == pytest.approx(risk[0.5], rel=1e-5)
     assert terms["risk"][2.0] == pytest.approx(risk[2.0], rel=1e-5)
     for tau in risk:
@@ -241,7 +241,7 @@ def test_shell_moment_matches_theory_features(tiny_beir):
     queries = np.repeat(qs.queries, qs.n_docs, axis=0)
     diff = (qs.docs[pos][:, None, :] - qs.docs[None, :, :]).reshape(-1, dim)
     U = np.einsum("na,nb->nab", queries, diff).reshape(-1, 1, dim * dim)
-    y = (qs.teacher[np.arange(qs.n_queries), pos][:, None] - qs.teacher).reshape(-1, 1)
+    y = (qs.teacher_scores[np.arange(qs.n_queries), pos][:, None] - qs.teacher_scores).reshape(-1, 1)
     w0 = (alpha * np.eye(dim)).ravel()
     for radius, tau in ((0.5, 1.0), (5.0, 0.3)):
         terms = pair_terms(qs, inp.scorer, {"uniform": uniform}, (tau,), radius=radius)["uniform"]

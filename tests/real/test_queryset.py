@@ -41,11 +41,17 @@ def test_train_query_set_uses_train_judgments_only(parts):
     expected[np.arange(4), [c.doc_ids.index(f"d{3 * j}") for j in range(4)]] = 1.0
     np.testing.assert_array_equal(qs.positive_probs, expected)
     np.testing.assert_array_equal(qs.grades, expected.astype(np.int32))
-    np.testing.assert_allclose(qs.teacher, hybrid_teacher_scores(qs.proxies["bm25"], qs.proxies["dense"]), rtol=1e-6)
+    np.testing.assert_allclose(
+        qs.teacher_scores, hybrid_teacher_scores(qs.proxies["bm25"], qs.proxies["dense"]), rtol=1e-6
+    )
     # the test judgments never enter: dropping them leaves every array unchanged
     no_test = replace(c, qrels={"train": train, "test": train.iloc[:0]})
     again = real_query_set(no_test, e, bm25, judged_queries(train), train)
-    for a, b in [(qs.teacher, again.teacher), (qs.positive_probs, again.positive_probs), (qs.grades, again.grades)]:
+    for a, b in [
+        (qs.teacher_scores, again.teacher_scores),
+        (qs.positive_probs, again.positive_probs),
+        (qs.grades, again.grades),
+    ]:
         np.testing.assert_array_equal(a, b)
 
 
@@ -55,13 +61,13 @@ def test_positive_probs_uniform_over_several_positives(parts):
     qs = real_query_set(c, e, bm25, ["q4"], test, teacher="bm25")
     nonzero = {c.doc_ids[j]: p for j, p in enumerate(qs.positive_probs[0]) if p > 0}
     assert nonzero == {"d12": 0.5, "d1": 0.5}
-    np.testing.assert_array_equal(qs.teacher, qs.proxies["bm25"])
+    np.testing.assert_array_equal(qs.teacher_scores, qs.proxies["bm25"])
 
 
 def test_teacher_positive_for_unlabelled_queries(parts):
     c, e, bm25 = parts
     qs = real_query_set(c, e, bm25, ["u0", "u1"], c.qrels["train"], teacher="dense", teacher_positive=True)
-    np.testing.assert_array_equal(qs.positive_probs.argmax(1), qs.teacher.argmax(1))
+    np.testing.assert_array_equal(qs.positive_probs.argmax(1), qs.teacher_scores.argmax(1))
     np.testing.assert_array_equal(qs.positive_probs.max(1), [1.0, 1.0])
     assert qs.grades.sum() == 0
 
@@ -118,11 +124,11 @@ def test_teacher_query_set_labels_unjudged_queries_with_the_teacher(parts):
     c, emb, bm25 = parts
     vectors = emb.doc_emb[[0, 5]]  # title pseudo-queries of d0 and d5
     qs = teacher_query_set(emb, bm25, vectors, ["Title 0", "Title 5"])
-    assert qs.grades.shape == (2, 0) and qs.teacher.shape == (2, len(c.doc_ids))
-    np.testing.assert_array_equal(qs.positive_probs.argmax(axis=1), qs.teacher.argmax(axis=1))
+    assert qs.grades.shape == (2, 0) and qs.teacher_scores.shape == (2, len(c.doc_ids))
+    np.testing.assert_array_equal(qs.positive_probs.argmax(axis=1), qs.teacher_scores.argmax(axis=1))
     np.testing.assert_allclose(qs.proxies["dense"], vectors @ emb.doc_emb.T, rtol=1e-6)
     groups, _ = draw_groups(qs, make_sampler(kind="uniform"), 6, 3, np.random.default_rng(0))
-    np.testing.assert_array_equal(groups.doc_id[:, 0], qs.teacher.argmax(axis=1)[[0, 1, 0, 1, 0, 1]])
+    np.testing.assert_array_equal(groups.doc_id[:, 0], qs.teacher_scores.argmax(axis=1)[[0, 1, 0, 1, 0, 1]])
 
 
 def test_pad_groups_masks_the_extra_items(parts):
@@ -136,5 +142,5 @@ def test_pad_groups_masks_the_extra_items(parts):
 
     f = jnp.asarray(np.random.default_rng(1).normal(size=(4, 5)))
     np.testing.assert_allclose(
-        kl_distill(f, padded.teacher, where=padded.where), kl_distill(f[:, :2], groups.teacher), rtol=1e-6
+        kl_distill(f, padded.teacher_scores, where=padded.where), kl_distill(f[:, :2], groups.teacher_scores), rtol=1e-6
     )
