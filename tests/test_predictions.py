@@ -346,3 +346,29 @@ def test_between_worlds_splits_a_paired_effect_by_world():
         assert (row.p_world < 1e-6) if planted else (row.p_world > 1e-3)
     with pytest.raises(ValueError, match="equal seeds"):
         between_worlds(df[df.seed != 0], contrast)
+
+
+@pytest.mark.parametrize("label", ["large", "clustered", "worlds"])
+def test_robustness_command_runs_each_registered_experiment_once(label, monkeypatch):
+    """``simrank robustness LABEL`` re-runs every prediction's registered experiments (clustered: not those whose
+    grid varies the geometry; worlds: the experiments with a between-world contrast), each moved to its world."""
+    from simrank.predictions import paper
+    from simrank.predictions.robustness import robustness_experiment
+    from simrank.predictions.worlds import CONTRASTS
+
+    calls = []
+    monkeypatch.setattr(paper, "run", lambda lab, names, seeds: calls.append((lab, names, seeds)))
+    paper.robustness_cmd(label, seeds=40 if label == "worlds" else 10)
+    ((got_label, names, seeds),) = calls
+    assert got_label == label and len(names) == len(set(names))
+    if label == "worlds":
+        assert names == list(CONTRASTS) and seeds == 40
+        assert robustness_experiment(names[0], label, seeds).base["data"]["seeds_per_world"] == 5
+    else:
+        expected = [n for n in paper.experiments_needed() if not (label == "clustered" and n.startswith("p07"))]
+        assert names == expected and seeds == 10
+        exp = robustness_experiment("p04-hard-negatives", label)
+        if label == "large":
+            assert exp.base["world"]["n_docs"] == 10_000 and exp.grid["sampler.pool_size"] == [10_000, 200]
+        else:
+            assert exp.base["world"]["geometry"] == "clustered"
