@@ -61,6 +61,24 @@ class QuerySet:
         """Corpus size ``N``."""
         return self.docs.shape[0]
 
+    def subset(self, rows: np.ndarray) -> QuerySet:
+        """The selected queries over the same corpus.
+
+        Args:
+          rows: an index or boolean array over the ``n`` queries.
+
+        Returns:
+          A :class:`QuerySet` of the selected rows (``docs`` shared).
+        """
+        return QuerySet(
+            docs=self.docs,
+            queries=self.queries[rows],
+            teacher_scores=self.teacher_scores[rows],
+            positive_probs=self.positive_probs[rows],
+            grades=self.grades[rows],
+            proxies={k: v[rows] for k, v in self.proxies.items()},
+        )
+
 
 class Groups(NamedTuple):
     """A batch of ``n`` groups of ``k`` items (a JAX pytree); the positive is item 0 of every group.
@@ -148,14 +166,7 @@ def select_queries(qs: QuerySet, n: int, keep: str, tau: float) -> QuerySet:
         "high_entropy": order[qs.n_queries - n :],
         "extreme_entropy": np.concatenate([order[: n // 2], order[qs.n_queries - (n - n // 2) :]]),
     }[keep]
-    return QuerySet(
-        docs=qs.docs,
-        queries=qs.queries[rows],
-        teacher_scores=qs.teacher_scores[rows],
-        positive_probs=qs.positive_probs[rows],
-        grades=qs.grades[rows],
-        proxies={k: v[rows] for k, v in qs.proxies.items()},
-    )
+    return qs.subset(rows)
 
 
 def sampling_distribution(qs: QuerySet, sampler: Sampler, query_id: np.ndarray, positives: np.ndarray) -> np.ndarray:

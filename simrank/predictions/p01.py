@@ -16,6 +16,7 @@ from simrank.predictions.base import (
     Verdict,
     all_of,
     almost_sure_rho_inf,
+    change_verdict,
     config_value,
     decide_increase,
     effect_of,
@@ -95,15 +96,8 @@ def analyse(tables) -> Verdict:
         f"{fmt(tightness.min(), 1)}-{fmt(tightness.max(), 1)}× the mean gap, R̂ + bound < log 2 in {non_vacuous:.0%}"
     )
     primary = min([r, *loo.values()], key=lambda e: power_change(SESOI, e.sd, e.n) if e.sd > 0 else 1.0)
-    return Verdict(
-        outcome=outcome,
-        summary=summary,
-        effect=primary,
-        sesoi=SESOI,
-        seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, primary.sd, primary.n),
-        numbers={"r2_means": r2, "bound_holds": holds, "loo_min_low": loo[weakest].low},
-        table=table,
+    return change_verdict(
+        outcome, summary, primary, SESOI, df, table, r2_means=r2, bound_holds=holds, loo_min_low=loo[weakest].low
     )
 
 

@@ -14,6 +14,7 @@ from simrank.predictions.base import (
     across_conditions,
     all_of,
     by_seed,
+    change_verdict,
     config_value,
     decide_increase,
     effect_of,
@@ -96,15 +97,8 @@ def analyse(tables) -> Verdict:
             for s in structures
         )
     )
-    return Verdict(
-        outcome=outcome,
-        summary=summary,
-        effect=primary,
-        sesoi=SESOI,
-        seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, primary.sd, primary.n),
-        numbers={"min_excess": min_excess, "primary": fmt_effect(primary, 4)},
-        table=table,
+    return change_verdict(
+        outcome, summary, primary, SESOI, df, table, min_excess=min_excess, primary=fmt_effect(primary, 4)
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from simrank.predictions.base import (
@@ -23,7 +22,7 @@ from simrank.predictions.base import (
     paired_effect,
     power_equivalence,
 )
-from simrank.predictions.plots import LEVEL, design_note, effect_panel
+from simrank.predictions.plots import LEVEL, design_note, did_panels
 
 __all__ = ["EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
 
@@ -127,12 +126,8 @@ def analyse(tables) -> Verdict:
 def draw(tables):
     df = tables[EXPERIMENT]
     cells, hard, easy = _cells(df)
-    fig, axes = plt.subplots(1, len(cells), figsize=(4 * len(cells), 3.2), sharey=True, squeeze=False)
-    for ax, (w, e) in zip(axes[0], _effects(cells, hard, easy).items()):
-        effects = [("LCE", e["lce"]), ("KL", e["kl"]), ("LCE − KL", e["did"])]
-        effect_panel(ax, effects, SESOI, f"nDCG@10(pool {hard:g}) − nDCG@10(pool {easy:g})", equivalence=True)
-        ax.set_title(f"non-bilinear weight γ = {w:g}", fontsize=9)
-    return fig
+    effects = {f"non-bilinear weight γ = {w:g}": e for w, e in _effects(cells, hard, easy).items()}
+    return did_panels(effects, SESOI, f"nDCG@10(pool {hard:g}) − nDCG@10(pool {easy:g})", equivalence=True, width=4)
 
 
 def caption(tables) -> str:

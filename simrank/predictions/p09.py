@@ -11,12 +11,12 @@ from simrank.predictions.base import (
     Verdict,
     all_of,
     by_seed,
+    change_verdict,
     config_value,
     decide_increase,
     diff_in_diff,
     fmt_effect,
     paired_effect,
-    power_change,
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
 
@@ -60,16 +60,7 @@ def analyse(tables) -> Verdict:
         f"training only on extreme-entropy queries costs {fmt_effect(harm)} nDCG@10 under a shift of {hi:g} and "
         f"{fmt_effect(more)} more than without shift ({LEVEL} CIs, paired by seed)"
     )
-    return Verdict(
-        outcome=outcome,
-        summary=summary,
-        effect=more,
-        sesoi=SESOI,
-        seeds=int(df["seed"].nunique()),
-        power=power_change(SESOI, more.sd, more.n),
-        numbers={"harm": fmt_effect(harm)},
-        table=table,
-    )
+    return change_verdict(outcome, summary, more, SESOI, df, table, harm=fmt_effect(harm))
 
 
 def draw(tables):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from simrank.predictions.base import (
@@ -23,7 +22,7 @@ from simrank.predictions.base import (
     paired_effect,
     power_change,
 )
-from simrank.predictions.plots import LEVEL, design_note, effect_panel
+from simrank.predictions.plots import LEVEL, design_note, did_panels
 
 __all__ = ["EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
 
@@ -96,14 +95,8 @@ def analyse(tables) -> Verdict:
 
 def draw(tables):
     e = _effects(tables[EXPERIMENT])
-    uniform = max(e)
-    fig, axes = plt.subplots(1, len(e), figsize=(3.3 * len(e), 3.2), sharey=True, squeeze=False)
-    for ax, (pool, x) in zip(axes[0], e.items()):
-        effect_panel(
-            ax, [("LCE", x["lce"]), ("KL", x["kl"]), ("LCE − KL", x["did"])], SESOI, "nDCG@10(k_max) − nDCG@10(k_min)"
-        )
-        ax.set_title(f"pool {pool:g}" + (" (uniform)" if pool == uniform else " (local)"), fontsize=9)
-    return fig
+    titles = {pool: f"pool {pool:g}" + (" (uniform)" if pool == max(e) else " (local)") for pool in e}
+    return did_panels({titles[p]: x for p, x in e.items()}, SESOI, "nDCG@10(k_max) − nDCG@10(k_min)", width=3.3)
 
 
 def caption(tables) -> str:

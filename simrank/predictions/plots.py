@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
 from simrank.figures import PALETTE
 from simrank.predictions.base import ALPHA, Effect
 
-__all__ = ["NDCG", "LEVEL", "design_note", "effect_panel", "legend"]
+__all__ = ["NDCG", "LEVEL", "design_note", "did_panels", "effect_panel", "legend"]
 
 NDCG = "true nDCG@10 (fraction)"
 LEVEL = f"{1 - 2 * ALPHA:.0%}"  # the decision interval: two one-sided tests at α
@@ -45,6 +46,22 @@ def effect_panel(
     ax.set_xlim(-0.6, len(effects) - 0.4)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, axis="y")
+
+
+def did_panels(
+    conditions: dict[str, dict[str, Effect]], sesoi: float, ylabel: str, equivalence: bool = False, width: float = 3.6
+):
+    """One :func:`effect_panel` per condition (title -> its ``"lce"``, ``"kl"`` and ``"did"`` effects): LCE, KL
+    and their difference-in-differences LCE − KL side by side, sharing the y axis.
+
+    Returns:
+      The matplotlib figure.
+    """
+    fig, axes = plt.subplots(1, len(conditions), figsize=(width * len(conditions), 3.2), sharey=True, squeeze=False)
+    for ax, (title, e) in zip(axes[0], conditions.items()):
+        effect_panel(ax, [("LCE", e["lce"]), ("KL", e["kl"]), ("LCE − KL", e["did"])], sesoi, ylabel, equivalence)
+        ax.set_title(title, fontsize=9)
+    return fig
 
 
 def design_note(df: pd.DataFrame) -> str:

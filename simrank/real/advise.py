@@ -182,17 +182,6 @@ def run_matrix(
     return out
 
 
-def _subset(qs: QuerySet, rows: np.ndarray) -> QuerySet:
-    return QuerySet(
-        docs=qs.docs,
-        queries=qs.queries[rows],
-        teacher_scores=qs.teacher_scores[rows],
-        positive_probs=qs.positive_probs[rows],
-        grades=qs.grades[rows],
-        proxies={k: v[rows] for k, v in qs.proxies.items()},
-    )
-
-
 def _context(qs: QuerySet) -> SamplingContext:
     return SamplingContext(np.argmax(qs.positive_probs, axis=1), qs.proxies)
 
@@ -310,7 +299,7 @@ def load_inputs(
     if not keep.any():
         raise DataError("no training query has both a positive and a candidate in every source; nothing to advise on")
     rows = np.flatnonzero(keep)
-    qs = _subset(qs, rows)
+    qs = qs.subset(rows)
     dense = qs.proxies["dense"]
     return AdviceInput(
         qs=qs,
