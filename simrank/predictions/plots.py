@@ -61,6 +61,8 @@ def did_panels(
     for ax, (title, e) in zip(axes[0], conditions.items()):
         effect_panel(ax, [("LCE", e["lce"]), ("KL", e["kl"]), ("LCE − KL", e["did"])], sesoi, ylabel, equivalence)
         ax.set_title(title, fontsize=9)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")  # the shared y axis is labelled once
     return fig
 
 
