@@ -16,9 +16,8 @@ measures, with :mod:`simrank.theory` (closed forms and bounds) and :mod:`simrank
 Registries: :data:`LOSS_SPECS` (losses), :data:`SAMPLERS` (sampler kinds), :data:`STUDENTS` (student kinds).
 """
 
-__version__ = "0.1.0"
-
 from simrank import measures, samplers, stats, theory
+from simrank._version import __version__
 from simrank.config import Experiment, Point, load_experiment
 from simrank.errors import ConfigError
 from simrank.groups import Groups, QuerySet, draw_groups, world_query_set

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from jax.experimental.compilation_cache import compilation_cache
 
-from simrank import __version__
+from simrank._version import __version__
 from simrank.config import Experiment, Point
 from simrank.errors import ConfigError, check_choice, check_positive
 from simrank.groups import draw_groups, select_queries, world_query_set

@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from simrank import __version__
+from simrank._version import __version__
 from simrank.errors import check_positive, check_range
 from simrank.groups import QuerySet, draw_groups
 from simrank.measures import diameter, kappa, listwise_entropy, pairwise_entropy

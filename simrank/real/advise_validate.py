@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simrank import __version__
+from simrank._version import __version__
 from simrank.config import load_experiment
 from simrank.groups import QuerySet, world_query_set
 from simrank.real.advise import BOUNDS, AdviceConfig, AdviceInput, advise, load_inputs

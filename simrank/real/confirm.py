@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from simrank import __version__
+from simrank._version import __version__
 from simrank.groups import Groups, QuerySet, draw_groups
 from simrank.losses import LOSS_SPECS
 from simrank.measures import (
