@@ -18,10 +18,13 @@ writes the parts and the table.  :func:`use_compile_cache` turns on JAX's persis
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,12 +64,15 @@ __all__ = [
     "COMPILE_CACHE_ENV",
     "LAYOUTS",
     "RESULT_COLUMNS",
+    "RUN_COLUMNS",
     "Job",
     "build_data",
     "chunk_inputs",
     "chunk_losses",
+    "code_commit",
     "compile_cache_dir",
     "compile_chunk_runner",
+    "config_hash",
     "eval_batch_size",
     "plan",
     "point_trainer",
@@ -114,9 +120,14 @@ RESULT_COLUMNS = [
     "rr10",
     "kendall_teacher",
     "simrank_version",
+    "code_commit",
+    "run_time",
+    "experiment_hash",
     "config_hash",
     "config",
 ]
+#: Provenance columns that differ between two runs of the same grid (compare tables without them).
+RUN_COLUMNS = ["code_commit", "run_time"]
 
 CHUNK_SIZE = 128
 EVAL_BATCH = 16  # models evaluated at once (bounds the memory of corpus-wide measures)
@@ -356,7 +367,33 @@ def _stack(trees: list) -> dict:
     return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
 
 
+def config_hash(point: Point) -> str:
+    """12 hex digits of ``sha256(point.json())``: the resolved config of one grid point (the ``config_hash``
+    column; the same for every seed of the point, and recomputable from the row's ``config`` column)."""
+    return hashlib.sha256(point.json().encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def code_commit() -> str:
+    """The commit of the code that runs (``git rev-parse HEAD`` in the package's folder), with ``+dirty`` when
+    tracked files differ from it, or ``unknown`` outside a git checkout (an installed package, no git)."""
+    folder = Path(__file__).parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -> list[dict]:
+    """One results row per job; provenance: package version, code commit, run time (UTC, ISO 8601), the
+    experiment's hash, the point's :func:`config_hash` and its resolved config."""
+    run_time = datetime.now(UTC).isoformat(timespec="seconds")
     rows = []
     for i, (job, st) in enumerate(zip(jobs, stats)):
         s, d = job.point.sections, job.point.data
@@ -384,7 +421,10 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "locality": st["locality"],
             **{k: float(v[i]) for k, v in measures.items()},
             "simrank_version": __version__,
-            "config_hash": exp.hash,
+            "code_commit": code_commit(),
+            "run_time": run_time,
+            "experiment_hash": exp.hash,
+            "config_hash": config_hash(job.point),
             "config": job.point.json(),
         }
         rows.append(row)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from simrank.bench import experiment, slopes
 from simrank.config import load_experiment
-from simrank.runner import plan
+from simrank.runner import RUN_COLUMNS, plan
 from simrank.sweep import run_experiment
 
 from tiny import tiny_config
@@ -39,7 +39,7 @@ def test_reference_executor_matches_vmapped_sweep(tmp_path):
     reference = run_experiment(exp, tmp_path / "reference", progress=False, executor="reference")
     assert len(list((tmp_path / "reference" / "parts").glob("*.parquet"))) == len(vmapped) == 8
     floats = [c for c in vmapped.columns if vmapped[c].dtype.kind == "f"]
-    others = [c for c in vmapped.columns if c not in floats]
+    others = [c for c in vmapped.columns if c not in floats + RUN_COLUMNS]
     pd.testing.assert_frame_equal(reference[others], vmapped[others])
     np.testing.assert_allclose(reference[floats].to_numpy(), vmapped[floats].to_numpy(), rtol=1e-4, atol=1e-5)
 

@@ -12,7 +12,7 @@ import pytest
 
 from simrank.config import load_experiment
 from simrank.errors import ConfigError
-from simrank.runner import COMPILE_CACHE_ENV, chunk_losses, compile_cache_dir, plan, use_compile_cache
+from simrank.runner import COMPILE_CACHE_ENV, RUN_COLUMNS, chunk_losses, compile_cache_dir, plan, use_compile_cache
 from simrank.sweep import run_experiment
 
 from tiny import tiny_config
@@ -38,7 +38,7 @@ def test_per_loss_layout_equals_switch_layout(tmp_path):
     new, old = (df.sort_values(key, ignore_index=True) for df in (new, old))
     assert len(new) == 2 * 2 * 3 * 2 and set(new["loss"]) == {"kl", "lce", "ranknet_soft"}
     floats = [c for c in new.columns if new[c].dtype.kind == "f"]
-    others = [c for c in new.columns if c not in floats]
+    others = [c for c in new.columns if c not in floats + RUN_COLUMNS]
     pd.testing.assert_frame_equal(new[others], old[others])
     np.testing.assert_allclose(new[floats].to_numpy(), old[floats].to_numpy(), rtol=1e-4, atol=1e-5)
 

@@ -1,13 +1,14 @@
 """The bias sweep end to end: schema, sane values, reproducibility, and one-line errors at the CLI."""
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from simrank.config import load_experiment
-from simrank.runner import build_data, seeded_world
+from simrank.runner import RUN_COLUMNS, build_data, config_hash, seeded_world
 from simrank.sweep import RESULT_COLUMNS, run_experiment
 
 from tiny import SIMRANK, tiny_config
@@ -35,7 +36,8 @@ def test_quick_sweep_writes_the_documented_schema(quick_sweep):
     assert {"results.parquet", "config.json", "config.toml", "figure.png", "figure.pdf"} <= {
         p.name for p in out.iterdir()
     }
-    assert df["simrank_version"].nunique() == 1 and df["config_hash"].nunique() == 1
+    assert df["simrank_version"].nunique() == 1 and df["experiment_hash"].nunique() == 1
+    assert df["code_commit"].nunique() == 1 and pd.to_datetime(df["run_time"]).dt.tz is not None
     assert "gap_mean" in stdout and "rows in" in stdout
     assert np.isfinite(df[["train_risk", "test_risk", "ndcg10", "rr10", "entropy_pair"]].to_numpy()).all()
 
@@ -56,7 +58,10 @@ def test_same_seed_same_numbers(tmp_path):
     exp = load_experiment(str(config))
     a = run_experiment(exp, tmp_path / "a", progress=False)
     b = run_experiment(exp, tmp_path / "b", progress=False)
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a.drop(columns=RUN_COLUMNS), b.drop(columns=RUN_COLUMNS))
+    by_config = {p.json(): config_hash(p) for p in exp.points()}
+    assert a["config_hash"].tolist() == a["config"].map(by_config).tolist()  # recomputable from each point
+    assert a["config_hash"].nunique() == len(by_config) == a["config"].nunique()
     assert len(a) == 2 * 2 * 2 * 2 and a["seed"].nunique() == 2
 
 
@@ -120,3 +125,32 @@ def test_seeds_per_world_nests_seeds_in_worlds(tmp_path):
     (a, _), (b, _) = build_data(point, 0), build_data(point, 2)
     np.testing.assert_array_equal(a["docs"], b["docs"])
     assert not np.allclose(a["eval_queries"], b["eval_queries"])
+
+
+def test_code_commit_names_the_checkout_or_says_unknown(tmp_path, monkeypatch):
+    import simrank.runner as runner
+
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=Path(runner.__file__).parent, capture_output=True, text=True
+    )
+    commit = runner.code_commit()
+    if head.returncode == 0:
+        assert commit.removesuffix("+dirty") == head.stdout.strip()
+    else:
+        assert commit == "unknown"
+    monkeypatch.setattr(runner, "__file__", str(tmp_path / "runner.py"))  # a folder outside any git checkout
+    runner.code_commit.cache_clear()
+    try:
+        assert runner.code_commit() == "unknown"
+        git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+        (tmp_path / "runner.py").write_text("a\n")
+        for args in (["init", "-q"], ["add", "runner.py"], ["commit", "-qm", "c"]):
+            subprocess.run([*git, *args], check=True)
+        sha = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        runner.code_commit.cache_clear()
+        assert runner.code_commit() == sha
+        (tmp_path / "runner.py").write_text("b\n")  # a tracked file edited after the commit
+        runner.code_commit.cache_clear()
+        assert runner.code_commit() == sha + "+dirty"
+    finally:
+        runner.code_commit.cache_clear()

@@ -2,8 +2,8 @@
 
 Runs missing prediction experiments, draws the figures, and rewrites the marked blocks
 ``<!-- BEGIN generated:NAME -->`` … ``<!-- END generated:NAME -->`` of ``paper/paper.md`` (``verdicts``: the
-table of P1-P12; ``P1`` … ``P12``: each prediction's verdict and numbers) from the committed results in
-``results/paper/``.  Results whose config differs from the pre-registered ``experiments/<name>.toml`` (or that
+table of P1-P12; ``P1`` … ``P12``: each prediction's verdict and numbers; ``deviations``: the table of
+``paper/deviations.toml``) from the committed results in ``results/paper/``.  Results whose config differs from the pre-registered ``experiments/<name>.toml`` (or that
 have fewer seeds than pre-registered) are *pilots*: reported as inconclusive with the pilot's own outcome.
 Commands: ``simrank figures [--only P3]``, ``simrank paper``.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+import tomllib
 from pathlib import Path
 
 import typer
@@ -28,8 +29,10 @@ from simrank.predictions.worlds import CONTRASTS, worlds_table
 from simrank.sweep import run_experiment
 
 __all__ = [
+    "DEVIATIONS",
     "PAPER",
     "PREDICTIONS",
+    "deviations_block",
     "ROBUSTNESS",
     "ensure_results",
     "experiments_needed",
@@ -46,6 +49,7 @@ __all__ = [
 ]
 
 PAPER = PAPER_DIR / "paper.md"
+DEVIATIONS = PAPER_DIR / "deviations.toml"
 PREDICTIONS: dict[str, Prediction] = {
     m.PREDICTION.key: m.PREDICTION for m in (p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12)
 }
@@ -63,7 +67,9 @@ def is_pilot(pred: Prediction, tables: dict) -> bool:
     """True when any table is not the pre-registered design: another config hash, or fewer seeds."""
     for name in pred.experiments:
         df = tables[name]
-        if set(df["config_hash"]) != {load_experiment(name).hash} or df["seed"].nunique() < pred.seeds:
+        # tables written before the per-point config_hash column held the experiment's hash as config_hash
+        hashes = df["experiment_hash"] if "experiment_hash" in df else df["config_hash"]
+        if set(hashes) != {load_experiment(name).hash} or df["seed"].nunique() < pred.seeds:
             return True
     return False
 
@@ -148,12 +154,22 @@ def worlds_block(root: Path = RESULTS_DIR) -> str:
     return worlds_table({name: load_results(name, base) for name in names})
 
 
+def deviations_block(path: Path = DEVIATIONS) -> str:
+    """The deviations table (id, commit and stage, prediction, change, reason) of every ``[[deviation]]`` in ``path``."""
+    lines = ["| id | commit | prediction | change | reason |", "|---|---|---|---|---|"]
+    for d in tomllib.loads(Path(path).read_text())["deviation"]:
+        cells = [d["id"], f"{', '.join(d['commit'])} ({d['stage']})", d["prediction"], d["change"], d["reason"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def generated_blocks(root: Path = RESULTS_DIR) -> dict[str, str]:
-    """Every generated block's text from the results under ``root``."""
+    """Every generated block's text from the results under ``root`` (and the deviations from ``paper/deviations.toml``)."""
     results = verdicts(root)
     return {
         "verdicts": verdict_table(results, robustness(root)),
         "worlds": worlds_block(root),
+        "deviations": deviations_block(),
         **{k: prediction_block(k, v) for k, v in results.items()},
     }
 
