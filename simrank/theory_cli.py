@@ -25,12 +25,15 @@ from simrank.paths import FIGURES_DIR, RESULTS_DIR
 
 __all__ = [
     "FORMULA_RTOL",
+    "MARKERS",
     "LOWER_BOUND_CHECK",
     "LOWER_BOUND_PAPER",
     "ROUND_OFF",
     "check",
     "run_checks",
     "theory_app",
+    "p8_block",
+    "paper_blocks",
     "update_paper",
 ]
 
@@ -40,6 +43,8 @@ PAPER_START, PAPER_END = "<!-- T3-NUMBERS -->", "<!-- /T3-NUMBERS -->"
 LOWER_START, LOWER_END = "<!-- T3-LOWER -->", "<!-- /T3-LOWER -->"
 P8_START, P8_END = "<!-- P8-ETA -->", "<!-- /P8-ETA -->"
 FLOOR_START, FLOOR_END = "<!-- T3-FLOOR -->", "<!-- /T3-FLOOR -->"
+#: The generated blocks of theory.md: start marker -> end marker.
+MARKERS = {PAPER_START: PAPER_END, FLOOR_START: FLOOR_END, LOWER_START: LOWER_END, P8_START: P8_END}
 ROUND_OFF = 1e-9  # float64 identities: |difference| below this counts as equal
 
 
@@ -289,6 +294,26 @@ def run_checks(
     return rows + mc_rows, results
 
 
+def p8_block(root: Path = RESULTS_DIR) -> str:
+    """The P8 block of theory.md (between ``P8_START`` and ``P8_END``) from the committed P8 results under ``root``."""
+    p8 = MC.p8_eta_comparison(pd.read_parquet(root / "p08-augmentation" / "results.parquet"), reps=2)
+    return MC.p8_paper_block(p8)
+
+
+def paper_blocks(config: MC.T3Config, results: dict) -> tuple[dict[str, str], list[dict]]:
+    """The generated blocks of theory.md by start marker (:data:`MARKERS`) from a full run's ``results`` (the P8
+    block from the committed P8 results), and the localised lower bounds of the figure."""
+    floor = MC.t3_ball_floor(config)
+    localised = [MC.lower_bound_localised(s) for s in LOWER_BOUND_PAPER["spacings"]]
+    blocks = {
+        PAPER_START: MC.t3_paper_block(results["t3"], results["summary"]),
+        FLOOR_START: MC.t3_floor_block(floor, results["t3"], results["summary"]),
+        LOWER_START: MC.lower_bound_paper_block(results["lower"], localised),
+        P8_START: p8_block(),
+    }
+    return blocks, localised
+
+
 def update_paper(path: Path, block: str, start: str = PAPER_START, end: str = PAPER_END) -> None:
     """Replace the block of ``path`` between the markers ``start`` and ``end`` (or the bare ``start``) with ``block``."""
     text = path.read_text()
@@ -324,14 +349,10 @@ def check(
     if json_file is not None:
         json_file.write_text(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False) + "\n")
     if full:
-        update_paper(paper, MC.t3_paper_block(results["t3"], results["summary"]))
-        floor = MC.t3_ball_floor(config)
-        update_paper(paper, MC.t3_floor_block(floor, results["t3"], results["summary"]), FLOOR_START, FLOOR_END)
-        localised = [MC.lower_bound_localised(s) for s in LOWER_BOUND_PAPER["spacings"]]
-        update_paper(paper, MC.lower_bound_paper_block(results["lower"], localised), LOWER_START, LOWER_END)
+        blocks, localised = paper_blocks(config, results)
+        for start, block in blocks.items():
+            update_paper(paper, block, start, MARKERS[start])
         MC.lower_bound_figure(results["lower"], localised, FIGURES_DIR / "t3-lower")
-        p8 = MC.p8_eta_comparison(pd.read_parquet(RESULTS_DIR / "p08-augmentation" / "results.parquet"), reps=2)
-        update_paper(paper, MC.p8_paper_block(p8), P8_START, P8_END)
         typer.echo(f"T3 numbers written to {paper}, figure to {FIGURES_DIR / 't3-lower'}.png/.pdf/.txt")
     if not all(r.holds for r in rows):
         raise typer.Exit(1)
