@@ -455,3 +455,35 @@ def test_mutation_dropped_pool_20_condition_fails(monkeypatch):
     assert check_conditions(code_conditions(others | {"P11": verdict})) == [
         "P11.conditions: registered ['pool=100', 'pool=20'], code ['pool=100']"
     ]
+
+
+# ------------------------------------------------------------------------------------------- pilots
+
+PILOTS = PROJECT_ROOT / "results" / "pilots"
+
+
+def test_the_committed_pilots_give_the_registered_seeds():
+    """The addendum's seeds are the largest sample size at 80% power over the decided parts, with the SDs of the
+    committed 5-seed pilots (results/pilots/): P5 over its six parts, P7 over its four conditions' two parts."""
+    from simrank.predictions import p05, p07
+    from simrank.predictions.base import effect_of, seeds_change, seeds_equivalence
+
+    p5 = pd.read_parquet(PILOTS / p05.EXPERIMENT / "results.parquet")
+    p7 = pd.read_parquet(PILOTS / p07.EXPERIMENT / "results.parquet")
+    assert p5["seed"].nunique() == p7["seed"].nunique() == 5
+    e = p05._effects(p5)
+    need = {
+        k: (seeds_equivalence if KINDS[v] is base.decide_equivalence else seeds_change)(p05.SESOI, e[k].sd)
+        for k, v in SOURCES["parts"]["P5"].items()
+    }
+    assert max(need.values()) == p05.SEEDS == registration()["P5.seeds"]
+    assert round(e["lce_gain"].sd, 4) == 0.0363  # the SD the addendum quotes for the deciding part
+    shrinks, need7 = p07._shrinks(p7), []
+    for suffix in p07.VECTORS.values():
+        for measure in ("absolute", "relative"):
+            iso, cone = shrinks[f"isotropic{suffix}"][measure], shrinks[f"cone{suffix}"][measure]
+            need7.append(seeds_change(p07.HARDLY * p07.SESOI, effect_of((p07.HARDLY * iso - cone).to_numpy()).sd))
+            need7.append(seeds_change(p07.SESOI, effect_of(iso.to_numpy()).sd))
+    assert max(need7) == p07.SEEDS == registration()["P7.seeds"]
+    for df in (p5, p7):
+        assert df["code_commit"].str.fullmatch(r"[0-9a-f]{40}").all()  # produced by committed, clean code
