@@ -5,7 +5,7 @@ name = "bias-sweep"
 seeds = 5
 [world]    # simrank.world.WorldConfig fields
 [teacher]  # simrank.teacher.Teacher fields (tau is the label temperature)
-[sampler]  # simrank.samplers.SamplerConfig: kind (a key of SAMPLERS), pool_size, beta, proxy, proxies, eta, filter_margin, offset
+[sampler]  # simrank.samplers.SamplerConfig: kind (a key of SAMPLERS), pool_size, beta, proxy, proxies, eta, filter_margin, offset, strata, exclude_positive
 [student]  # simrank.students.StudentConfig: kind (a key of STUDENTS), structure, rank, norm_bound, hidden
 [loss]     # simrank.losses.LossConfig: name (a key of LOSS_SPECS)
 [train]    # simrank.trainer.TrainConfig fields

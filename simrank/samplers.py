@@ -5,11 +5,19 @@ Every sampler maps a :class:`SamplingContext` (queries, positives, and proxy sco
 whose rows sum to one; :func:`sample_categorical` draws i.i.d. negatives from it.  The synthetic and
 the real-data paths differ only in which proxy matrices they put in the context.
 
+The pool samplers (:class:`Local`, :class:`Ensemble`, :class:`Stratified`) take ``exclude_positive``: with it
+the pool is built from the corpus without the row's positive ``x⁺`` (``top_M`` of ``s(q, ·)`` over ``x ≠ x⁺``),
+so a negative is never the positive.  It is off by default: the synthetic theory draws negatives i.i.d. from
+``ν_q`` over the whole corpus, positive included (on real data with teacher top-1 positives the teacher's
+top-M pool always holds the positive, a contradictory label for LCE; turn it on there).
+
 * :class:`Uniform`: ``ν_q(x) = 1/N`` (the default target ``μ_q``).
 * :class:`Local`: uniform over the ``M`` documents with the highest proxy score (``M`` is the
   locality knob; ``proxy="teacher"`` is teacher top-M), or over proxy ranks ``offset+1 … offset+M``.
 * :class:`Tempered`: ``ν_q(x) ∝ exp(β s(q, x))`` (β the hardness knob).
 * :class:`Ensemble`: uniform over the union of the top-M sets of several proxies.
+* :class:`Stratified`: uniform over strata of the proxy's score range (within an optional top-M pool),
+  then uniform within a stratum.
 * :class:`Mixture`: ``ν_η = (1 − η) ν + η μ`` (augmentation with target-distributed negatives).
 * :class:`FalseNegativeFilter`: ``ν`` restricted to ``{x : g(q, x) < g(q, x⁺) − margin}``, renormalised.
 """
@@ -35,6 +43,7 @@ __all__ = [
     "SamplerConfig",
     "SamplerKind",
     "SamplingContext",
+    "Stratified",
     "Tempered",
     "Uniform",
     "make_sampler",
@@ -135,6 +144,7 @@ class Local:
       proxy: the proxy ranking the corpus (``"teacher"``: teacher top-M).
       offset: how many top-ranked documents the pool skips (e.g. the true top 10 with ``proxy="truth"``:
         a pool as local as the top ``M``, without its false negatives).
+      exclude_positive: rank the corpus without the row's positive (a pool of ``M`` negatives that never holds it).
 
     Examples:
       >>> ctx = SamplingContext(
@@ -147,11 +157,14 @@ class Local:
       [[0.5, 0.5, 0.0, 0.0]]
       >>> Local(pool_size=2, offset=1).distribution(ctx).tolist()  # dense ranks 2-3: documents 2 and 3
       [[0.0, 0.0, 0.5, 0.5]]
+      >>> Local(pool_size=2, exclude_positive=True).distribution(ctx).tolist()  # x⁺ = 0 left out: {2, 3}
+      [[0.0, 0.0, 0.5, 0.5]]
     """
 
     pool_size: int
     proxy: str = "dense"
     offset: int = 0
+    exclude_positive: bool = False
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
         """Uniform over each row's documents at proxy ranks ``offset+1 … offset+M``.
@@ -162,8 +175,8 @@ class Local:
         Returns:
           ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
         """
-        scores = ctx.proxy(self.proxy)
-        _check_pool(self.pool_size, scores.shape[1], self.offset)
+        scores = _candidate_scores(ctx, self.proxy, self.exclude_positive)
+        _check_pool(self.pool_size, scores.shape[1], self.offset, self.exclude_positive)
         mask = top_m_mask(scores, self.offset + self.pool_size)
         if self.offset:
             mask &= ~top_m_mask(scores, self.offset)
@@ -177,6 +190,7 @@ class Ensemble:
     Attributes:
       pool_size: ``M`` per proxy.
       proxies: names of the proxies whose top-M sets are joined.
+      exclude_positive: rank the corpus without the row's positive (the union never holds it).
 
     Examples:
       >>> ctx = SamplingContext(
@@ -189,6 +203,7 @@ class Ensemble:
 
     pool_size: int
     proxies: tuple[str, ...] = ("bm25", "dense")
+    exclude_positive: bool = False
 
     def distribution(self, ctx: SamplingContext) -> np.ndarray:
         """Uniform over the union of each proxy's top ``M`` documents.
@@ -199,9 +214,80 @@ class Ensemble:
         Returns:
           ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
         """
-        masks = [top_m_mask(ctx.proxy(p), self.pool_size) for p in self.proxies]
-        _check_pool(self.pool_size, masks[0].shape[1])
+        masks = [top_m_mask(_candidate_scores(ctx, p, self.exclude_positive), self.pool_size) for p in self.proxies]
+        _check_pool(self.pool_size, masks[0].shape[1], exclude_positive=self.exclude_positive)
         return _uniform_over(np.logical_or.reduce(masks))
+
+
+@dataclass(frozen=True)
+class Stratified:
+    """Uniform over the strata of the proxy's score range, then uniform within a stratum.
+
+    With the pool ``P_q`` (the top ``M`` of ``s(q, ·)``, or the whole corpus when ``pool_size`` is None; without
+    ``x⁺`` under ``exclude_positive``), its score range ``[lo_q, hi_q] = [min_{P_q} s, max_{P_q} s]`` cut into
+    ``S`` equal-width strata, the stratum of ``x`` ``b(x) = min(⌊S (s(q, x) − lo_q) / (hi_q − lo_q)⌋, S − 1)``
+    (``b = 0`` when ``hi_q = lo_q``), ``n_{q,b} = |{y ∈ P_q : b(y) = b}|`` and ``S_q⁺ = #{b : n_{q,b} > 0}``
+    the non-empty strata::
+
+        ν_q(x) = 1[x ∈ P_q] / (S_q⁺ · n_{q,b(x)})
+
+    so every non-empty stratum gets mass ``1 / S_q⁺``, shared equally by its documents.  ``S = 1`` is uniform over
+    the pool; with many strata the sparse extremes of the score spectrum (the few documents that score near the
+    top) are drawn as often as its crowded middle.
+
+    Attributes:
+      strata: ``S >= 1``, the number of equal-width strata.
+      proxy: the proxy score ``s`` (``"teacher"``: the teacher's score spectrum).
+      pool_size: ``M``, the top-M pool the strata cover (None: the whole corpus).
+      exclude_positive: build the pool without the row's positive.
+
+    Examples:
+      >>> ctx = SamplingContext(
+      ...     positives=np.array([0]),
+      ...     proxies={"dense": np.array([[0.9, 0.1, 0.5, 0.3]]), "teacher": np.array([[2.0, 1.9, 0.0, -1.0]])},
+      ... )
+      >>> # teacher range [-1, 2] in 2 strata: {2, 3} below 0.5, {0, 1} above
+      >>> Stratified(strata=2, proxy="teacher").distribution(ctx).tolist()
+      [[0.25, 0.25, 0.25, 0.25]]
+      >>> # 3 strata of width 1: {3}, {2}, {0, 1}: 1/3 each, the top stratum shared by two documents
+      >>> Stratified(strata=3, proxy="teacher").distribution(ctx).round(4).tolist()
+      [[0.1667, 0.1667, 0.3333, 0.3333]]
+      >>> Stratified(strata=3, proxy="teacher", pool_size=3, exclude_positive=True).distribution(ctx).round(4).tolist()
+      [[0.0, 0.3333, 0.3333, 0.3333]]
+    """
+
+    strata: int
+    proxy: str = "dense"
+    pool_size: int | None = None
+    exclude_positive: bool = False
+
+    def distribution(self, ctx: SamplingContext) -> np.ndarray:
+        """``ν_q(x) = 1[x ∈ P_q] / (S_q⁺ · n_{q,b(x)})`` per row.
+
+        Args:
+          ctx: the queries' proxy score matrices, ``[n, N]`` each, and positives ``[n]``.
+
+        Returns:
+          ``[n, N]`` sampling distributions ``ν_q`` (rows sum to 1).
+        """
+        scores = _candidate_scores(ctx, self.proxy, self.exclude_positive)
+        n, n_docs = scores.shape
+        if self.pool_size is None:
+            pool = np.ones((n, n_docs), dtype=bool)
+            pool[np.arange(n), ctx.positives] = not self.exclude_positive
+        else:
+            _check_pool(self.pool_size, n_docs, exclude_positive=self.exclude_positive)
+            pool = top_m_mask(scores, self.pool_size)
+        lo = np.where(pool, scores, np.inf).min(axis=1, keepdims=True)
+        width = np.where(pool, scores, -np.inf).max(axis=1, keepdims=True) - lo
+        # S (s − lo) / w, the product first: exact for integer-valued scores
+        position = self.strata * np.where(pool, scores - lo, 0.0) / np.where(width > 0, width, 1.0)
+        stratum = np.minimum(np.floor(position), self.strata - 1).astype(np.int64)
+        rows = np.broadcast_to(np.arange(n)[:, None], (n, n_docs))
+        counts = np.bincount((rows * self.strata + stratum)[pool], minlength=n * self.strata).reshape(n, -1)
+        non_empty = (counts > 0).sum(axis=1, keepdims=True)
+        per_doc = np.take_along_axis(counts, stratum, axis=1)
+        return np.where(pool, 1.0 / (non_empty * np.maximum(per_doc, 1)), 0.0)
 
 
 @dataclass(frozen=True)
@@ -328,25 +414,39 @@ class SamplerKind:
     needs: tuple[str, ...] = ()
     description: str = ""
     skips: bool = False  # accepts sampler.offset (skips the top-ranked documents)
+    pools: bool = False  # draws from a pool of candidates: accepts sampler.exclude_positive
 
 
 #: The sampler registry: ``[sampler] kind`` -> :class:`SamplerKind`.
 SAMPLERS: dict[str, SamplerKind] = {
     "uniform": SamplerKind(lambda c: Uniform(), description="ν_q(x) = 1/N"),
     "local": SamplerKind(
-        lambda c: Local(int(c.pool_size), c.proxy, int(c.offset)),
+        lambda c: Local(int(c.pool_size), c.proxy, int(c.offset), c.exclude_positive),
         ("pool_size",),
         "uniform over proxy ranks offset+1 … offset+pool_size",
         skips=True,
+        pools=True,
     ),
     "teacher_top": SamplerKind(
-        lambda c: Local(int(c.pool_size), "teacher"), ("pool_size",), "uniform over the teacher's top pool_size"
+        lambda c: Local(int(c.pool_size), "teacher", exclude_positive=c.exclude_positive),
+        ("pool_size",),
+        "uniform over the teacher's top pool_size",
+        pools=True,
     ),
     "tempered": SamplerKind(lambda c: Tempered(float(c.beta), c.proxy), ("beta",), "ν_q(x) ∝ exp(β s(q, x))"),
     "ensemble": SamplerKind(
-        lambda c: Ensemble(int(c.pool_size), tuple(c.proxies)),
+        lambda c: Ensemble(int(c.pool_size), tuple(c.proxies), c.exclude_positive),
         ("pool_size",),
         "uniform over the union of the proxies' top sets",
+        pools=True,
+    ),
+    "stratified": SamplerKind(
+        lambda c: Stratified(
+            int(c.strata), c.proxy, None if c.pool_size is None else int(c.pool_size), c.exclude_positive
+        ),
+        ("strata",),
+        "uniform over strata of the proxy's score range (within the top pool_size, if set), then within a stratum",
+        pools=True,
     ),
 }
 SAMPLER_KINDS = tuple(SAMPLERS)
@@ -358,13 +458,18 @@ class SamplerConfig:
 
     Attributes:
       kind: a key of :data:`SAMPLERS`.
-      pool_size: ``M`` of the top-M kinds (``local``, ``teacher_top``, ``ensemble``), an integer >= 1.
+      pool_size: ``M`` of the top-M kinds (``local``, ``teacher_top``, ``ensemble``; optional for ``stratified``),
+        an integer >= 1.
       beta: hardness ``β >= 0`` of ``tempered``.
-      proxy: proxy score matrix of ``local`` and ``tempered`` (``"dense"``, ``"bm25"``, ``"teacher"``, ...).
+      proxy: proxy score matrix of ``local``, ``tempered`` and ``stratified`` (``"dense"``, ``"bm25"``,
+        ``"teacher"``, ...).
       proxies: proxies whose top sets ``ensemble`` unites.
       eta: mixing weight ``η ∈ [0, 1]`` with the uniform target: ``ν_η = (1 − η) ν + η μ``.
       filter_margin: if set (>= 0), drop negatives with ``g(q, x) >= g(q, x⁺) − margin``.
       offset: top-ranked documents a ``local`` pool skips (an integer >= 0; pool = ranks offset+1 … offset+M).
+      strata: number ``S >= 1`` of equal-width score strata of ``stratified``.
+      exclude_positive: pool kinds only; build the pool without the row's positive (default off: the
+        synthetic theory's i.i.d. negatives over the whole corpus).
     """
 
     kind: str = "uniform"
@@ -375,6 +480,8 @@ class SamplerConfig:
     eta: float = 0.0
     filter_margin: float | None = None
     offset: int = 0
+    strata: int | None = None
+    exclude_positive: bool = False
 
     def __post_init__(self):
         check_choice("sampler.kind", self.kind, SAMPLERS)
@@ -396,6 +503,22 @@ class SamplerConfig:
             skipping = ", ".join(k for k, v in SAMPLERS.items() if v.skips)
             raise ConfigError(
                 f"sampler.offset = {self.offset} is not allowed with sampler.kind = {self.kind!r}; only with {skipping}"
+            )
+        if self.strata is not None:
+            if isinstance(self.strata, bool) or not isinstance(self.strata, int) or self.strata < 1:
+                raise ConfigError(f"sampler.strata = {self.strata!r} is not allowed; it must be an integer >= 1")
+            if self.kind != "stratified":
+                raise ConfigError(
+                    f"sampler.strata = {self.strata} is not allowed with sampler.kind = {self.kind!r}; only with stratified"
+                )
+        if not isinstance(self.exclude_positive, bool):
+            raise ConfigError(
+                f"sampler.exclude_positive = {self.exclude_positive!r} is not allowed; it must be true or false"
+            )
+        if self.exclude_positive and not SAMPLERS[self.kind].pools:
+            pooled = ", ".join(k for k, v in SAMPLERS.items() if v.pools)
+            raise ConfigError(
+                f"sampler.exclude_positive = true is not allowed with sampler.kind = {self.kind!r}; only with {pooled}"
             )
 
     def build(self) -> Sampler:
@@ -469,11 +592,23 @@ def sample_categorical(nu: np.ndarray, n_draws: int, rng: np.random.Generator) -
     return np.minimum(flat.reshape(n, n_draws) - offsets * n_docs, n_docs - 1)
 
 
+def _candidate_scores(ctx: SamplingContext, proxy: str, exclude_positive: bool) -> np.ndarray:
+    """The proxy scores ``s(q, ·)``, with ``−∞`` at each row's positive when ``exclude_positive`` (so no top-M
+    pool holds it)."""
+    scores = ctx.proxy(proxy)
+    if not exclude_positive:
+        return scores
+    scores = scores.astype(np.float64, copy=True)
+    scores[np.arange(scores.shape[0]), ctx.positives] = -np.inf
+    return scores
+
+
 def _uniform_over(mask: np.ndarray) -> np.ndarray:
     return mask / mask.sum(axis=1, keepdims=True)
 
 
-def _check_pool(pool_size: int, n_docs: int, offset: int = 0) -> None:
-    if offset + pool_size > n_docs:
+def _check_pool(pool_size: int, n_docs: int, offset: int = 0, exclude_positive: bool = False) -> None:
+    if offset + pool_size > n_docs - exclude_positive:
         skip = f" with sampler.offset = {offset}; offset + pool_size" if offset else "; it"
-        raise ConfigError(f"sampler.pool_size = {pool_size} is not allowed{skip} must be <= the corpus size {n_docs}")
+        size = f"the corpus size {n_docs}" + (" less the positive" if exclude_positive else "")
+        raise ConfigError(f"sampler.pool_size = {pool_size} is not allowed{skip} must be <= {size}")

@@ -2,7 +2,10 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
+from tolerances import binom_tol
 
 from simrank.errors import ConfigError
 from simrank.groups import draw_groups, world_query_set
@@ -29,6 +32,8 @@ SPECS = [
     dict(kind="local", pool_size=5, eta=0.3),
     dict(kind="local", pool_size=6, offset=4, eta=0.5),
     dict(kind="tempered", beta=2.0, filter_margin=0.1),
+    dict(kind="stratified", strata=4, proxy="teacher"),
+    dict(kind="stratified", strata=3, proxy="teacher", pool_size=12, exclude_positive=True),
 ]
 
 
@@ -113,3 +118,138 @@ def test_bad_specs_name_the_value(spec, needle):
     with pytest.raises(ConfigError) as err:
         make_sampler(**spec)
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+# ----------------------------------------------------------------------------- stratified sampler
+
+
+def _context(scores: np.ndarray, positive: int) -> SamplingContext:
+    return SamplingContext(positives=np.array([positive]), proxies={"teacher": scores[None].astype(np.float64)})
+
+
+@st.composite
+def stratified_cases(draw):
+    """Distinct integer scores (so the top-M pool and the stratum of every document are unambiguous), a
+    positive, a number of strata and an optional pool."""
+    n_docs = draw(st.integers(2, 30))
+    scores = np.array(draw(st.lists(st.integers(-500, 500), min_size=n_docs, max_size=n_docs, unique=True)))
+    positive = draw(st.integers(0, n_docs - 1))
+    exclude = draw(st.booleans())
+    pool_size = draw(st.none() | st.integers(1, n_docs - exclude))
+    return scores, positive, draw(st.integers(1, 8)), pool_size, exclude
+
+
+def _reference_strata(scores: np.ndarray, pool: np.ndarray, strata: int) -> np.ndarray:
+    """Stratum of every pool document in integer arithmetic: ``min(S (s − lo) // (hi − lo), S − 1)``."""
+    lo, hi = int(scores[pool].min()), int(scores[pool].max())
+    if hi == lo:
+        return np.zeros(len(scores), np.int64)
+    return np.minimum(strata * (scores.astype(np.int64) - lo) // (hi - lo), strata - 1)
+
+
+@given(stratified_cases())
+@settings(max_examples=200, deadline=None)
+def test_stratified_gives_each_non_empty_stratum_equal_mass(case):
+    scores, positive, strata, pool_size, exclude = case
+    nu = make_sampler(
+        kind="stratified", strata=strata, proxy="teacher", pool_size=pool_size, exclude_positive=exclude
+    ).distribution(_context(scores, positive))[0]
+    candidates = [i for i in np.argsort(-scores) if not (exclude and i == positive)]
+    pool = np.zeros(len(scores), bool)
+    pool[candidates[: pool_size or len(candidates)]] = True
+    assert np.isclose(nu.sum(), 1.0) and (nu >= 0).all()
+    assert (nu[~pool] == 0).all() and (nu[pool] > 0).all()  # support = the pool
+    stratum = _reference_strata(scores, pool, strata)
+    occupied = np.unique(stratum[pool])
+    for b in occupied:  # mass 1/S⁺ per non-empty stratum, shared equally by its documents
+        members = pool & (stratum == b)
+        assert np.isclose(nu[members].sum(), 1.0 / len(occupied))
+        assert np.allclose(nu[members], nu[members][0])
+
+
+@given(stratified_cases())
+@settings(max_examples=50, deadline=None)
+def test_one_stratum_is_uniform_over_the_pool(case):
+    scores, positive, _, pool_size, exclude = case
+    ctx = _context(scores, positive)
+    one = make_sampler(kind="stratified", strata=1, proxy="teacher", pool_size=pool_size, exclude_positive=exclude)
+    if pool_size is None:
+        expected = np.full(len(scores), 1.0 / (len(scores) - exclude))
+        expected[positive] = 0.0 if exclude else expected[positive]
+    else:
+        expected = make_sampler(
+            kind="local", proxy="teacher", pool_size=pool_size, exclude_positive=exclude
+        ).distribution(ctx)[0]
+    assert np.allclose(one.distribution(ctx)[0], expected)
+
+
+def test_stratified_draws_give_each_stratum_its_share(context):
+    """Monte Carlo: over n draws each of the S⁺ non-empty strata's frequency is 1/S⁺ within 4 binomial SDs
+    (tolerance from n; a fixed seed), while uniform draws over the same pool are not (negative control)."""
+    sampler = make_sampler(kind="stratified", strata=5, proxy="teacher", pool_size=25)
+    nu = sampler.distribution(context)[0]
+    pool = nu > 0
+    scores = context.proxies["teacher"][0]
+    lo, hi = scores[pool].min(), scores[pool].max()
+    stratum = np.minimum(np.floor(5 * (scores - lo) / (hi - lo)), 4).astype(int)
+    occupied = np.unique(stratum[pool])
+    n = 40_000
+    draws = sample_categorical(nu[None], n, np.random.default_rng(1))[0]
+    assert pool[draws].all()
+    share = 1.0 / len(occupied)
+    tol = binom_tol(share, n, k=4.0)
+    freq = np.array([(stratum[draws] == b).mean() for b in occupied])
+    assert np.all(np.abs(freq - share) <= tol), (freq, share, tol)
+    uniform = make_sampler(kind="local", proxy="teacher", pool_size=25).distribution(context)
+    uniform_draws = sample_categorical(uniform, n, np.random.default_rng(1))[0]
+    uniform_freq = np.array([(stratum[uniform_draws] == b).mean() for b in occupied])
+    assert np.any(np.abs(uniform_freq - share) > tol)  # the strata are unequal in size: uniform is detected
+
+
+def test_exclude_positive_keeps_m_negatives_and_never_the_positive(context):
+    positive = int(context.positives[0])
+    for spec in (
+        dict(kind="teacher_top"),
+        dict(kind="local", proxy="teacher"),
+        dict(kind="ensemble", proxies=("teacher", "dense")),
+    ):
+        plain = make_sampler(**spec, pool_size=6).distribution(context)[0]
+        excluded = make_sampler(**spec, pool_size=6, exclude_positive=True).distribution(context)[0]
+        assert plain[positive] > 0  # the teacher's top-1 is in its top-6 pool
+        assert excluded[positive] == 0 and np.isclose(excluded.sum(), 1.0)
+        assert (excluded > 0).sum() >= 6  # the pool still holds M documents (the union of several: more)
+    teacher_top = make_sampler(kind="teacher_top", pool_size=6, exclude_positive=True).distribution(context)[0]
+    order = [i for i in np.argsort(-context.proxies["teacher"][0]) if i != positive]
+    assert set(np.flatnonzero(teacher_top)) == set(order[:6])
+
+
+def test_exclude_positive_off_by_default_leaves_nu_unchanged(context):
+    """The default keeps today's ν bit for bit (the synthetic i.i.d. setting)."""
+    for spec in (dict(kind="teacher_top", pool_size=6), dict(kind="local", pool_size=7, offset=2)):
+        assert np.array_equal(
+            make_sampler(**spec).distribution(context),
+            make_sampler(**spec, exclude_positive=False).distribution(context),
+        )
+
+
+@pytest.mark.parametrize(
+    "spec, needle",
+    [
+        (dict(kind="stratified"), "sampler.kind = 'stratified' needs sampler.strata"),
+        (dict(kind="stratified", strata=0), "sampler.strata = 0 is not allowed; it must be an integer >= 1"),
+        (dict(kind="stratified", strata=2.5), "sampler.strata = 2.5 is not allowed"),
+        (dict(kind="local", pool_size=5, strata=3), "sampler.strata = 3 is not allowed with sampler.kind = 'local'"),
+        (dict(kind="stratified", strata=3, pool_size=0), "sampler.pool_size = 0"),
+        (dict(kind="uniform", exclude_positive=True), "sampler.exclude_positive = true is not allowed"),
+        (dict(kind="tempered", beta=1.0, exclude_positive=True), "with sampler.kind = 'tempered'; only with local"),
+    ],
+)
+def test_bad_stratified_and_exclusion_specs_name_the_value(spec, needle):
+    with pytest.raises(ConfigError) as err:
+        make_sampler(**spec)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_pool_too_large_without_the_positive_is_one_line(context):
+    with pytest.raises(ConfigError, match="pool_size = 40 is not allowed; it must be <= the corpus size 40 less"):
+        make_sampler(kind="stratified", strata=2, pool_size=40, exclude_positive=True).distribution(context)
