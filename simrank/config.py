@@ -7,7 +7,7 @@ seeds = 5
 [teacher]  # simrank.teacher.Teacher fields (tau is the label temperature)
 [sampler]  # simrank.samplers.SamplerConfig: kind (a key of SAMPLERS), pool_size, beta, proxy, proxies, eta, filter_margin, offset, strata, exclude_positive
 [student]  # simrank.students.StudentConfig: kind (a key of STUDENTS), structure, rank, norm_bound, hidden
-[loss]     # simrank.losses.LossConfig: name (a key of LOSS_SPECS)
+[loss]     # simrank.losses.LossConfig: name (a key of LOSS_SPECS), pairs ("all" or "positive", pairwise losses)
 [train]    # simrank.trainer.TrainConfig fields
 [data]     # DataConfig fields
 [grid]     # "section.key" = [values, ...]  (Cartesian product; the value "none" leaves the key unset)
@@ -174,6 +174,11 @@ class Point:
             object.__setattr__(self, "sampler_config" if name == "sampler" else name, obj)
         object.__setattr__(self, "loss", built["loss"].name)
         object.__setattr__(self, "sections", {name: dataclasses.asdict(obj) for name, obj in built.items()})
+
+    @property
+    def loss_options(self) -> dict:
+        """The loss function's options beyond its name (``{"pairs": ...}`` for pairwise losses)."""
+        return LossConfig(**self.sections["loss"]).options
 
     @property
     def tau(self) -> float:

@@ -16,6 +16,9 @@ Conventions:
 * ``where``: boolean mask ``[..., k]``; False items are removed entirely (a
   pair counts only if both items are valid). Index 0 is assumed valid.
   Scores at masked positions may be arbitrary (even non-finite).
+* ``pairs`` (pairwise losses only): ``"all"`` (the default) averages over every pair ``i < j``, ``k (k − 1)/2``
+  of them, ``k (k − 1)/2 − (k − 1)`` between two negatives; ``"positive"`` over the ``k − 1`` pairs
+  ``(0, j)`` of the positive with a negative (the IR default).
 * ``weights``: non-negative per-item weights ``[..., k]``. A weight of 0 is the
   same as masking the item. How weights enter is stated in each docstring:
   softmax losses add ``log w_i`` to the logits of both distributions
@@ -29,6 +32,7 @@ magnitude 1e4 and ``tau`` down to 1e-3, with or without masks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
 
-from simrank.errors import check_choice
+from simrank.errors import ConfigError, check_choice
 
 Array = jax.Array
 
@@ -47,7 +51,9 @@ __all__ = [
     "LOSS_SPECS",
     "LossConfig",
     "LossSpec",
+    "PAIRS",
     "binary_entropy",
+    "configured_loss",
     "floor_of",
     "get_loss",
     "get_loss_spec",
@@ -314,20 +320,38 @@ def _pair_differences(x: Array) -> Array:
     return jnp.einsum("...k,kp->...p", x, jnp.asarray(signs, x.dtype), precision=jax.lax.Precision.HIGHEST)
 
 
-def _ranknet(f: Array, target: Array, w: Array) -> Array:
-    """Weighted mean over pairs i<j (weight ``w_i w_j``, 0 when either item is invalid) of
-    ``softplus(d) - p_ij d`` with ``d = f_i - f_j``; ``target`` holds ``p_ij`` per pair, ``[..., k (k-1)/2]``."""
-    d = _pair_differences(f)
-    i, j = _pair_index(f.shape[-1])
-    return _weighted_mean(jax.nn.softplus(d) - target * d, w[..., i] * w[..., j], axis=-1)
+#: The ``pairs`` option of the pairwise losses: every pair ``i < j``, or the positive's pairs ``(0, j)`` only.
+PAIRS = ("all", "positive")
 
 
-def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
-    """Soft-target RankNet: mean over pairs i<j of BCE(p_ij, sigmoid(f_i - f_j)).
+def _pairs(x: Array, pairs: str) -> Array:
+    """``x_i − x_j`` over the chosen pairs: every ``i < j`` (rows of ``np.triu_indices``), or ``(0, j)``, ``j >= 1``."""
+    check_choice("loss.pairs", pairs, PAIRS)
+    return _pair_differences(x) if pairs == "all" else x[..., :1] - x[..., 1:]
+
+
+def _pair_weights(w: Array, pairs: str) -> Array:
+    """``w_i w_j`` over the chosen pairs (see :func:`_pairs`)."""
+    if pairs == "all":
+        i, j = _pair_index(w.shape[-1])
+        return w[..., i] * w[..., j]
+    return w[..., :1] * w[..., 1:]
+
+
+def _ranknet(f: Array, target: Array, w: Array, pairs: str) -> Array:
+    """Weighted mean over the chosen pairs (weight ``w_i w_j``, 0 when either item is invalid) of
+    ``softplus(d) - p_ij d`` with ``d = f_i - f_j``; ``target`` holds ``p_ij`` per pair (as :func:`_pairs`)."""
+    d = _pairs(f, pairs)
+    return _weighted_mean(jax.nn.softplus(d) - target * d, _pair_weights(w, pairs), axis=-1)
+
+
+def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None, pairs="all"):
+    """Soft-target RankNet: mean over pairs ``(i, j) ∈ P`` of BCE(p_ij, sigmoid(f_i - f_j)).
 
     ``p_ij = sigmoid((g_i - g_j) / tau)``, ``d = f_i - f_j``, pair loss
-    ``softplus(d) - p_ij d``; pair weight ``w_i w_j``. Floor (at ``f = g / tau``):
-    the mean binary entropy of ``p_ij``.
+    ``softplus(d) - p_ij d``; pair weight ``w_i w_j``; ``P`` every pair ``i < j`` (``pairs="all"``) or the
+    positive's ``(0, j)`` (``pairs="positive"``). Floor (at ``f = g / tau``): the mean binary entropy of
+    ``p_ij`` over ``P``.
 
     Args:
       student_scores: ``[..., k]`` student scores ``f``; the positive is item 0.
@@ -336,6 +360,7 @@ def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights
       where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
       weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
       reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+      pairs: ``"all"`` or ``"positive"`` (see above).
 
     Returns:
       ``[...]`` per-list loss (a scalar after ``reduce_fn``).
@@ -345,13 +370,15 @@ def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights
       >>> p = jax.nn.sigmoid(jnp.array([1.0, 2.0, 1.0]))  # p_01, p_02, p_12
       >>> float(ranknet_soft(g, g)), float(binary_entropy(p).mean())  # the floor at f = g / τ
       (0.509913, 0.509913)
+      >>> float(ranknet_soft(g, g, pairs="positive")), float(binary_entropy(p[:2]).mean())  # pairs (0, 1), (0, 2)
+      (0.473769, 0.473769)
     """
     f, g, _, w = _prep(student_scores, teacher_scores, where, weights)
-    target = jax.nn.sigmoid(_pair_differences(g) / tau)
-    return _finish(_ranknet(f, target, w), reduce_fn)
+    target = jax.nn.sigmoid(_pairs(g, pairs) / tau)
+    return _finish(_ranknet(f, target, w, pairs), reduce_fn)
 
 
-def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
+def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None, pairs="all"):
     """Hard-target RankNet: as :func:`ranknet_soft` with ``p_ij = 1[g_i > g_j]`` (0.5 on ties).
 
     ``tau > 0`` does not change the targets.
@@ -363,6 +390,7 @@ def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights
       where: optional boolean ``[..., k]`` mask of valid items (item 0 must be valid).
       weights: optional non-negative ``[..., k]`` item weights (0 acts as a mask).
       reduce_fn: optional reduction of the ``[...]`` per-list losses, e.g. ``jnp.mean``.
+      pairs: ``"all"`` (every pair ``i < j``) or ``"positive"`` (the pairs ``(0, j)``).
 
     Returns:
       ``[...]`` per-list loss (a scalar after ``reduce_fn``).
@@ -371,10 +399,13 @@ def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights
       >>> # every pair in teacher order: mean of softplus(-d) over d = f_i - f_j = (2, 2, 0)
       >>> float(ranknet_hard(jnp.array([2.0, 0.0, 0.0]), jnp.array([1.0, 0.0, -1.0])))
       0.315668
+      >>> # the positive's pairs only: softplus(-2)
+      >>> float(ranknet_hard(jnp.array([2.0, 0.0, 0.0]), jnp.array([1.0, 0.0, -1.0]), pairs="positive"))
+      0.126928
     """
     f, g, _, w = _prep(student_scores, teacher_scores, where, weights)
-    target = 0.5 * (1.0 + jnp.sign(_pair_differences(g)))
-    return _finish(_ranknet(f, target, w), reduce_fn)
+    target = 0.5 * (1.0 + jnp.sign(_pairs(g, pairs)))
+    return _finish(_ranknet(f, target, w, pairs), reduce_fn)
 
 
 # ----------------------------------------------------------------------------- registry
@@ -419,12 +450,52 @@ FLOOR_COLUMNS: tuple[str | None, ...] = (None, "entropy_pair", "entropy_list")
 
 @dataclass(frozen=True)
 class LossConfig:
-    """The ``[loss]`` table of an experiment: ``name``, a key of :data:`LOSS_SPECS`."""
+    """The ``[loss]`` table of an experiment.
+
+    Attributes:
+      name: a key of :data:`LOSS_SPECS`.
+      pairs: the pairs a pairwise loss averages over (:data:`PAIRS`): ``"all"`` (the default, every ``i < j``) or
+        ``"positive"`` (the positive's ``(0, j)``); only pairwise losses accept ``"positive"``.
+    """
 
     name: str = "kl"
+    pairs: str = "all"
 
     def __post_init__(self):
         check_choice("loss.name", self.name, LOSS_SPECS)
+        check_choice("loss.pairs", self.pairs, PAIRS)
+        if self.pairs != "all" and not LOSS_SPECS[self.name].pairwise:
+            pairwise = ", ".join(n for n, spec in LOSS_SPECS.items() if spec.pairwise)
+            raise ConfigError(
+                f"loss.pairs = {self.pairs!r} is not allowed with loss.name = {self.name!r}; only with {pairwise}"
+            )
+
+    @property
+    def options(self) -> dict:
+        """The keyword options the loss function takes beyond the common ones (``pairs`` for pairwise losses)."""
+        return {"pairs": self.pairs} if LOSS_SPECS[self.name].pairwise else {}
+
+    def fn(self) -> Callable[..., Array]:
+        """The loss function with this config's options bound (the registered function itself when it has none
+        beyond the defaults, so the default config runs exactly today's code)."""
+        return configured_loss(self.name, **self.options)
+
+
+def configured_loss(name: str, **options) -> Callable[..., Array]:
+    """The loss ``name`` with keyword ``options`` bound (e.g. ``pairs="positive"``); the registered function
+    itself when every option is at its default.
+
+    Args:
+      name: a key of :data:`LOSS_SPECS`.
+      **options: keyword options of the loss (``pairs`` for the pairwise losses).
+
+    Returns:
+      ``fn(f, g, *, tau, where, weights, reduce_fn) -> [...]``.
+    """
+    fn = get_loss(name)
+    if options.get("pairs", "all") == "all":
+        options.pop("pairs", None)
+    return functools.partial(fn, **options) if options else fn
 
 
 def floor_of(losses, table) -> np.ndarray:

@@ -38,7 +38,7 @@ from simrank._version import __version__
 from simrank.config import Experiment, Point
 from simrank.errors import ConfigError, check_choice, check_positive
 from simrank.groups import draw_groups, select_queries, world_query_set
-from simrank.losses import FLOOR_COLUMNS, get_loss, get_loss_spec
+from simrank.losses import FLOOR_COLUMNS, configured_loss, get_loss, get_loss_spec
 from simrank.measures import (
     corpus_kl,
     diameter,
@@ -191,6 +191,7 @@ class Job:
         key = [
             s["student"],
             s["train"],
+            {k: v for k, v in s["loss"].items() if k != "name"},  # loss options (pairs): one compiled loss each
             d.group_size,
             d.n_train,
             d.n_test,
@@ -270,9 +271,10 @@ def build_data(point: Point, seed: int) -> tuple[dict, dict]:
     return arrays, stats
 
 
-def static_loss(name: str) -> Callable:
-    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``name`` (``loss_id`` is ignored)."""
-    fn = get_loss(name)
+def static_loss(name: str, options: dict | None = None) -> Callable:
+    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``name`` with its config ``options`` bound
+    (:meth:`simrank.losses.LossConfig.options`; ``loss_id`` is ignored)."""
+    fn = configured_loss(name, **(options or {}))
 
     def loss(f, g, *, tau, loss_id=None, where=None, weights=None):
         return fn(f, g, tau=tau, where=where, weights=weights)
@@ -280,9 +282,11 @@ def static_loss(name: str) -> Callable:
     return loss
 
 
-def switch_loss(names: tuple[str, ...]) -> Callable:
-    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``names[loss_id]``, chosen by ``lax.switch``."""
-    branches = [lambda f, g, tau, where, fn=get_loss(n): fn(f, g, tau=tau, where=where) for n in names]
+def switch_loss(names: tuple[str, ...], options: dict | None = None) -> Callable:
+    """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``names[loss_id]``, chosen by ``lax.switch``
+    (``options`` bound to the pairwise losses)."""
+    fns = [configured_loss(n, **(options or {}) if get_loss_spec(n).pairwise else {}) for n in names]
+    branches = [lambda f, g, tau, where, fn=fn: fn(f, g, tau=tau, where=where) for fn in fns]
 
     def loss(f, g, *, tau, loss_id, where=None, weights=None):
         return jax.lax.switch(loss_id, branches, f, g, tau, where)
@@ -296,7 +300,8 @@ def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
     s = point.sections
     options = {k: v for k, v in s["student"].items() if k != "kind"}
     student = make_student(s["student"]["kind"], point.world.dim, **options)
-    loss_fn = static_loss(loss_names[0]) if len(loss_names) == 1 else switch_loss(loss_names)
+    options = point.loss_options
+    loss_fn = static_loss(loss_names[0], options) if len(loss_names) == 1 else switch_loss(loss_names, options)
     return student, loss_fn, make_trainer(student, loss_fn, point.train)
 
 

@@ -1,5 +1,6 @@
 """Tests for simrank.losses: hand values, properties, gradients, extremes, composition."""
 
+import json
 import math
 
 import jax
@@ -323,3 +324,94 @@ def test_jit_vmap_grad_compose():
         assert close(grads[name], grad, rtol=1e-5, atol=1e-6), name
         assert close(total, jnp.sum(per_list_losses[name])), name
         assert close(means[name], jnp.mean(per_list_losses[name])), name
+
+
+# ----------------------------------------------------------------------------- RankNet pairs
+
+
+def np_ranknet_positive(name, f, g, tau, w):
+    """Float64 reference of ``pairs="positive"``: the ``w_j``-weighted mean of the k = 2 loss on ``(0, j)``."""
+    per_pair = [np_loss(name, f[[0, j]], g[[0, j]], tau, w[[0, j]]) for j in range(1, len(f))]
+    return np.sum(w[0] * w[1:] * np.array(per_pair)) / np.sum(w[0] * w[1:])
+
+
+@PROPS
+@given(groups(lo=-3.0, hi=3.0))
+def test_positive_pairs_match_the_float64_reference(grp):
+    f, g, tau, _, w, _ = grp
+    for name, fn in (("ranknet_soft", ranknet_soft), ("ranknet_hard", ranknet_hard)):
+        got = fn(f, g, tau=tau, weights=w, pairs="positive")
+        assert close(got, np_ranknet_positive(name, f, g, tau, w), rtol=1e-4, atol=1e-4), name
+
+
+@PROPS
+@given(groups())
+def test_positive_pairs_masking_equals_deleting(grp):
+    f, g, tau, mask, w, _ = grp
+    for fn in (ranknet_soft, ranknet_hard):
+        deleted = fn(f[mask], g[mask], tau=tau, weights=w[mask], pairs="positive")
+        garbage = np.where(mask, f, np.nan).astype(np.float32), np.where(mask, g, np.inf).astype(np.float32)
+        assert close(fn(*garbage, tau=tau, where=mask, weights=w, pairs="positive"), deleted)
+
+
+def test_pairs_agree_at_k2_and_differ_when_negatives_disagree():
+    f2, g2 = jnp.array([0.3, 1.0]), jnp.array([1.0, -1.0])
+    assert float(ranknet_soft(f2, g2, pairs="positive")) == float(ranknet_soft(f2, g2))  # one pair: the same
+    f, g = jnp.array([1.0, 0.0, 0.0]), jnp.array([2.0, 1.0, -1.0])  # the student ties the two negatives
+    assert float(ranknet_hard(f, g, pairs="positive")) == pytest.approx(softplus(-1.0))
+    assert float(ranknet_hard(f, g)) == pytest.approx((2 * softplus(-1.0) + softplus(0.0)) / 3)
+
+
+def test_default_pairs_is_every_pair_bit_for_bit():
+    """The default config runs the registered function itself: today's numbers, bit for bit."""
+    from simrank.losses import LossConfig, configured_loss
+
+    assert (
+        LossConfig("ranknet_soft").fn() is ranknet_soft and configured_loss("ranknet_hard", pairs="all") is ranknet_hard
+    )
+    rng = np.random.default_rng(0)
+    f, g = (jnp.asarray(rng.normal(size=(16, 8)), jnp.float32) for _ in range(2))
+    assert np.array_equal(ranknet_soft(f, g, tau=0.5), ranknet_soft(f, g, tau=0.5, pairs="all"))
+    positive = LossConfig("ranknet_soft", pairs="positive").fn()
+    assert np.array_equal(positive(f, g, tau=0.5), ranknet_soft(f, g, tau=0.5, pairs="positive"))
+    assert not np.allclose(positive(f, g, tau=0.5), ranknet_soft(f, g, tau=0.5))
+
+
+@pytest.mark.parametrize(
+    "options, needle",
+    [
+        (dict(name="kl", pairs="positive"), "loss.pairs = 'positive' is not allowed with loss.name = 'kl'; only with"),
+        (dict(name="ranknet_soft", pairs="negatives"), "loss.pairs = 'negatives' is not allowed; choose one of all"),
+    ],
+)
+def test_bad_pairs_is_one_line(options, needle):
+    from simrank.errors import ConfigError
+    from simrank.losses import LossConfig
+
+    with pytest.raises(ConfigError) as err:
+        LossConfig(**options)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_runner_trains_each_pairs_option_with_its_own_loss(tmp_path):
+    """A grid over ``loss.pairs``: the ``all`` points reproduce a config without the key bit for bit (the default is
+    today's loss), and the ``positive`` points train a different model."""
+    from simrank.config import load_experiment
+    from simrank.runner import RUN_COLUMNS
+    from simrank.sweep import run_experiment
+
+    from tiny import tiny_config
+
+    base = tiny_config(seeds=1, steps=20, losses=("ranknet_hard",)).replace('"sampler.pool_size" = [120, 10]\n', "")
+    paths = {}
+    for name, extra in (("default", ""), ("pairs", '"loss.pairs" = ["all", "positive"]\n')):
+        paths[name] = tmp_path / f"{name}.toml"
+        paths[name].write_text(base + extra)
+    measures = ["train_risk", "test_risk", "ndcg10", "kendall_teacher"]
+    default = run_experiment(load_experiment(str(paths["default"])), tmp_path / "a", progress=False)
+    grid = run_experiment(load_experiment(str(paths["pairs"])), tmp_path / "b", progress=False)
+    pairs = grid["config"].map(lambda c: json.loads(c)["loss"]["pairs"])
+    every = grid[pairs == "all"].drop(columns=RUN_COLUMNS).reset_index(drop=True)
+    assert np.array_equal(every[measures].to_numpy(), default.drop(columns=RUN_COLUMNS)[measures].to_numpy())
+    positive = grid[pairs == "positive"].reset_index(drop=True)
+    assert not np.allclose(positive["train_risk"], every["train_risk"])

@@ -209,3 +209,27 @@ def test_small_confirm_on_scifact(tmp_path):
     assert test["dense"] == pytest.approx(0.645, abs=5e-4) and test["teacher"] == pytest.approx(0.708, abs=5e-4)
     assert meta["timings"]["max_ir_measures_discrepancy"] < 1e-5
     assert results.ndcg10.between(0.5, 0.8).all()
+
+
+def test_exclude_positive_and_positive_pairs_from_the_real_config(tiny_beir, tmp_path):
+    """``sampler.exclude_positive`` keeps the positive out of every top-M pool (the teacher's pool draws it as a
+    negative without it: teacher top-1 positives); ``loss.pairs`` reaches the pairwise losses only."""
+    import jax.numpy as jnp
+
+    from simrank.losses import kl_distill, ranknet_soft
+    from simrank.real.confirm import _draw, prepare
+
+    cfg_file = tmp_path / "c.toml"
+    text = TINY.read_text().replace("pool_size = 10\n", "pool_size = 10\nexclude_positive = true\n")
+    cfg_file.write_text(text + '[loss]\npairs = "positive"\n')
+    on, off = load_real_config(cfg_file), load_real_config(TINY)
+    assert on.sampler("teacher")["exclude_positive"] and "exclude_positive" not in on.sampler("random")
+    assert off.exclude_positive is False and off.pairs == "all" and off.loss_fn("ranknet_soft") is ranknet_soft
+    f, g = jnp.array([1.0, 0.0, 0.5]), jnp.array([2.0, 1.0, -1.0])
+    assert float(on.loss_fn("ranknet_soft")(f, g)) == float(ranknet_soft(f, g, pairs="positive"))
+    assert on.loss_fn("kl") is kl_distill
+    pool = prepare(tiny_beir, off).pools["teacher"]
+    for cfg, expect_positive in ((off, True), (on, False)):
+        groups, _ = _draw(pool, cfg, "teacher", 4, [0, 4, 2])
+        negative_is_positive = (groups.doc_id[:, 1:4] == groups.doc_id[:, :1]).any()
+        assert bool(negative_is_positive) == expect_positive
