@@ -20,6 +20,7 @@ value and what was expected.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -40,6 +41,7 @@ __all__ = [
     "Collection",
     "DataError",
     "Embeddings",
+    "data_checksums",
     "load_collection",
     "load_embeddings",
 ]
@@ -155,6 +157,16 @@ def _read_qrels(path: Path) -> pd.DataFrame:
         pairs = list(zip(dup.query_id, dup.doc_id))
         raise DataError(f"{path}: duplicate judgments {_ids_preview(pairs)}; expected one per (query-id, corpus-id)")
     return df
+
+
+def data_checksums(data_dir: str | os.PathLike) -> dict[str, str]:
+    """``sha256`` (hex) of every input file of a BEIR folder that simrank reads, by path relative to the folder:
+    ``corpus.jsonl``, ``queries.jsonl``, ``queries-unlabeled.jsonl``, ``qrels/*.tsv`` and the embeddings file,
+    those that exist (the provenance a run records in its ``meta.json``)."""
+    root = Path(data_dir)
+    names = ["corpus.jsonl", "queries.jsonl", "queries-unlabeled.jsonl", EMBEDDINGS_FILE]
+    files = [root / n for n in names] + sorted((root / "qrels").glob("*.tsv"))
+    return {str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
 
 
 def load_collection(data_dir: str | os.PathLike | None = None, splits: Iterable[str] = ("train", "test")) -> Collection:

@@ -5,7 +5,7 @@ measure every model per query on the test split and on zero-shot collections.
 Student (all kinds): the dense cosine plus a learned correction,
 
     f(q, x) = α · qᵀx + h_θ(q, x),      α learned (init ``ALPHA_INIT``), h_θ a :mod:`simrank.students`
-    student (``diag``: qᵀ diag(w) x; ``full``: qᵀ W x; ``lowrank``: qᵀ U Vᵀ x with ‖U Vᵀ‖_F ≤ 1;
+    student (``diag``: qᵀ diag(w) x; ``full``: qᵀ W x; ``lowrank``: qᵀ U Vᵀ x with ‖U Vᵀ‖_F ≤ α₀ √rank (``student.norm_bound``);
     ``mlp``: 2-layer ReLU on [q; x; q⊙x]); AdamW with the config's weight decay.
 
 With h_θ = 0 at initialisation the bilinear students start as the dense retriever; each model's
@@ -52,11 +52,19 @@ from simrank.measures import (
     recall_at,
     rr_at,
 )
-from simrank.real.beir import EMBEDDINGS_FILE, Collection, DataError, load_collection, load_embeddings
+from simrank.real.beir import (
+    EMBEDDINGS_FILE,
+    Collection,
+    DataError,
+    data_checksums,
+    load_collection,
+    load_embeddings,
+)
 from simrank.real.bm25 import BM25Index
-from simrank.real.design import ALPHA_INIT, DEPTH, Arm, RealConfig
+from simrank.real.design import ALPHA_INIT, DEPTH, LOWRANK_RANK, Arm, RealConfig, lowrank_norm_bound
 from simrank.real.evaluate import evaluate, run_from_scores, write_trec_run
 from simrank.real.queryset import judged_queries, real_query_set, teacher_query_set
+from simrank.runner import code_commit
 from simrank.samplers import SamplingContext, make_sampler
 from simrank.students import Student, bilinear, mlp
 from simrank.trainer import TrainConfig, make_trainer, mean_loss
@@ -87,12 +95,18 @@ def residual_student(base: Student) -> Student:
     return Student(init, apply, project)
 
 
-def make_real_student(name: str, dim: int) -> Student:
-    """The residual student ``name`` (``diag``, ``full``, ``lowrank`` or ``mlp``)."""
+def make_real_student(name: str, dim: int, rank: int = LOWRANK_RANK, norm_bound: float | None = None) -> Student:
+    """The residual student ``name`` (``diag``, ``full``, ``lowrank`` or ``mlp``).
+
+    ``lowrank``'s correction ``U Vᵀ`` (rank ``rank``) lives in the ball ``‖U Vᵀ‖_F ≤ B`` with ``B = norm_bound``, by
+    default :func:`simrank.real.design.lowrank_norm_bound` ``= α₀ √rank``: the norm of the cosine term ``α₀ I``
+    restricted to a rank-``rank`` subspace, so the correction can re-weight that subspace as strongly as the
+    dense score itself (a cap of 1 against ``α₀ = 20`` could move scores by 5% of the cosine term at most)."""
+    bound = lowrank_norm_bound(rank) if norm_bound is None else norm_bound
     bases = {
         "diag": lambda: bilinear(dim, "diagonal"),
         "full": lambda: bilinear(dim, "full"),
-        "lowrank": lambda: bilinear(dim, "low_rank", rank=16, norm_bound=1.0),
+        "lowrank": lambda: bilinear(dim, "low_rank", rank=rank, norm_bound=bound),
         "mlp": lambda: mlp(dim, hidden=32),
     }
     if name not in bases:
@@ -281,6 +295,34 @@ def group_diagnostics(groups: Groups, nu: np.ndarray, tau: float) -> dict[str, f
     }
 
 
+POOLS = ("teacher", "gold")  # training pools: teacher-labelled queries (primary arms), gold qrels (lce_gold)
+
+
+def arm_pool(arm: Arm) -> str:
+    """The training pool of an arm: ``"gold"`` for the supervised arm, ``"teacher"`` for the primary arms."""
+    return "gold" if arm.label_source == "gold" else "teacher"
+
+
+def tuning_groups(pool: QuerySet, cfg: RealConfig, seed: int) -> Groups:
+    """The training groups of tuning seed ``seed``: ``tune.sampler`` at ``tune.group_size``, rng ``[10000 + seed, k]``."""
+    return _draw(pool, cfg, cfg.tune_sampler, cfg.tune_group_size, [10_000 + seed, cfg.tune_group_size])[0]
+
+
+def tune_batch(
+    train_fn: Callable, measure: Callable, val_only: dict, groups: dict, batch: list[tuple[float, int]], tau: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train one tuning model per ``(learning rate, seed)`` of ``batch`` (key ``PRNGKey(10000 + seed)``, the seed's
+    ``groups[seed]``) with :func:`make_train_fn`'s ``train_fn``; return each model's mean validation nDCG@10 and
+    final training risk, ``[len(batch)]`` each."""
+    stacked = _stack([groups[s] for _, s in batch])
+    keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, s in batch])
+    lr = jnp.asarray([b[0] for b in batch], jnp.float32)
+    taus = jnp.full(len(batch), tau, jnp.float32)
+    params, _, risk = train_fn(keys, stacked, lr, taus)
+    val = np.asarray(measure(params, val_only, taus)["val_ndcg10"]).mean(axis=1)
+    return val, np.asarray(risk)
+
+
 def _draw(pool: QuerySet, cfg: RealConfig, sampler: str, k: int, seed: list[int]) -> tuple[Groups, dict]:
     groups, nu = draw_groups(pool, make_sampler(**cfg.sampler(sampler)), cfg.n_groups, k, np.random.default_rng(seed))
     return pad_groups(groups, cfg.k_max), group_diagnostics(groups, nu, cfg.tau)
@@ -305,7 +347,7 @@ def _corpus_scores(student: Student, params, queries, docs) -> jax.Array:
 def make_train_fn(student: Student, loss: str, steps: int, cfg: RealConfig) -> Callable:
     """Jitted ``train(keys [m], groups [m, ...], lr [m], tau [m]) -> (params [m], curve [m, steps], risk [m])``
     for one static loss: AdamW at base learning rate 1 scaled by ``lr`` (exactly AdamW at ``lr``)."""
-    fn = LOSS_SPECS[loss].fn
+    fn = cfg.loss_fn(loss)
     train = make_trainer(student, fn, TrainConfig(steps, cfg.batch_size, 1.0, "adam", cfg.weight_decay))
 
     def one(key, groups, lr, tau):
@@ -373,7 +415,7 @@ def run_confirm(
     dim = data.test.docs.shape[1]
     sets = {ev.name: ev.arrays() for ev in data.eval_sets}
     val_only = {"val": sets["val"]}
-    students = {name: make_real_student(name, dim) for name in cfg.students}
+    students = {name: make_real_student(name, dim, cfg.lowrank_rank, cfg.lowrank_norm_bound) for name in cfg.students}
     measures = {name: make_measure(s, min(DEPTH, data.test.docs.shape[0])) for name, s in students.items()}
     trainers: dict[tuple, Callable] = {}
 
@@ -394,25 +436,16 @@ def run_confirm(
     # 1. learning rate and steps per (student, arm) on the validation split
     t0 = time.perf_counter()
     tuning = []
-    tune_groups = {
-        (pool, s): _draw(
-            data.pools[pool], cfg, cfg.tune_sampler, cfg.tune_group_size, [10_000 + s, cfg.tune_group_size]
-        )[0]
-        for pool in ("teacher", "gold")
-        for s in range(cfg.tune_seeds)
-    }
+    tune_groups = {pool: {s: tuning_groups(data.pools[pool], cfg, s) for s in range(cfg.tune_seeds)} for pool in POOLS}
     for student in cfg.students:
         lrs = cfg.learning_rates[student]
         for arm in cfg.arms:
-            pool = "gold" if arm.label_source == "gold" else "teacher"
+            pool = arm_pool(arm)
             for steps in cfg.tune_steps:
                 batch = [(lr, s) for s in range(cfg.tune_seeds) for lr in lrs]
-                groups = _stack([tune_groups[(pool, s)] for _, s in batch])
-                keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, s in batch])
-                lr = jnp.asarray([b[0] for b in batch], jnp.float32)
-                tau = jnp.full(len(batch), cfg.tau, jnp.float32)
-                params, curve, risk = trainer(student, arm.loss, steps)(keys, groups, lr, tau)
-                val = np.asarray(measures[student](params, val_only, tau)["val_ndcg10"]).mean(axis=1)
+                val, risk = tune_batch(
+                    trainer(student, arm.loss, steps), measures[student], val_only, tune_groups[pool], batch, cfg.tau
+                )
                 for i, (rate, s) in enumerate(batch):
                     tuning.append(
                         {
@@ -443,13 +476,13 @@ def run_confirm(
             pool: [
                 _draw(data.pools[pool], cfg, sampler, k, [seed, k, cfg.samplers.index(sampler)]) for sampler, k in cells
             ]
-            for pool in ("teacher", "gold")
-            if any((a.label_source == "gold") == (pool == "gold") for a in cfg.arms)
+            for pool in POOLS
+            if any(arm_pool(a) == pool for a in cfg.arms)
         }
         for student in trained:
             for arm in cfg.arms:
                 t1 = time.perf_counter()
-                pool = "gold" if arm.label_source == "gold" else "teacher"
+                pool = arm_pool(arm)
                 lr, steps = chosen[(student, arm.name)]
                 groups = _stack([g for g, _ in drawn[pool]])
                 keys = jax.random.split(jax.random.PRNGKey(seed), len(cells))
@@ -490,6 +523,9 @@ def run_confirm(
         "n_tuning_models": len(tuning),
         "eval_data": [str(d) for d in eval_dirs],
         "simrank_version": __version__,
+        "code_commit": code_commit(),
+        "config_hash": cfg.hash,
+        "data_checksums": {str(d): data_checksums(d) for d in (data_dir, *eval_dirs)},
         "cpu": cpu,
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -533,7 +569,7 @@ def _row(cfg, data, student, arm: Arm, sampler, k, seed, lr, steps, m: dict, sta
         "learning_rate": lr,
         "weight_decay": cfg.weight_decay,
         "query_sources": list(cfg.query_sources) if arm.label_source != "gold" else ["train"],
-    }
+    } | ({"pairs": cfg.pairs} if LOSS_SPECS[arm.loss].pairwise else {})
     row = {
         "experiment": cfg.name,
         "student": student,

@@ -8,8 +8,8 @@ gold-qrels LCE (``label_source = "gold"``, training queries with judgments only)
 supervised reference arm ``lce_gold``.
 
 Pre-registered rules (fixed in the config before the run): a (student, arm) cell *learns* when its
-validation nDCG@10 change from the start (pooled over the grid's samplers, group sizes and seeds) has a
-95% two-way bootstrap interval above 0 and a mean of at least ``rule.learn_min``; a student for which no
+validation nDCG@10 change from the start (the grid's sampler × group-size cells of a seed averaged per
+query) has a 95% two-way bootstrap interval over queries and seeds above 0 and a mean of at least ``rule.learn_min``; a student for which no
 arm's chosen setting in the learning-rate search improves validation nDCG@10 by ``rule.learn_min`` is
 demoted (reported in the search table, not trained on the grid); verdicts use learning cells only.
 """
@@ -17,17 +17,22 @@ demoted (reported in the search table, not trained on the grid); verdicts use le
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from simrank.config import _read_toml
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
-from simrank.losses import LOSS_SPECS
+from simrank.losses import LOSS_SPECS, PAIRS, configured_loss
 from simrank.paths import experiments_dir
 
 __all__ = [
     "ALPHA_INIT",
+    "LOWRANK_RANK",
     "Arm",
     "DEPTH",
     "LABEL_SOURCES",
@@ -36,10 +41,12 @@ __all__ = [
     "SAMPLERS",
     "STUDENTS",
     "load_real_config",
+    "lowrank_norm_bound",
     "sampler_spec",
 ]
 
 ALPHA_INIT = 20.0  # cosine scale at init: softmax(20 cos) is the usual contrastive temperature 0.05
+LOWRANK_RANK = 16  # rank of the lowrank student's correction (student.rank)
 DEPTH = 100  # BM25 candidates re-ranked, and the depth of every run
 LABEL_SOURCES = ("teacher_top1", "teacher_softmax")  # primary labels; "gold" is the supervised arm's
 QUERY_SOURCES = ("train", "unlabeled", "titles")
@@ -48,11 +55,23 @@ STUDENTS = ("diag", "full", "lowrank", "mlp")
 HARD_SAMPLERS = ("bm25", "dense", "teacher", "ensemble")  # local (hard) negatives, against "random"
 
 
-def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float) -> dict:
+def lowrank_norm_bound(rank: int) -> float:
+    """The default cap ``B = α₀ √r`` on the lowrank correction ``‖U Vᵀ‖_F`` (``α₀ = ALPHA_INIT``): the Frobenius norm
+    of the initial cosine term ``α₀ I`` restricted to a rank-``r`` subspace, so the cap scales with the score.
+
+    Examples:
+      >>> lowrank_norm_bound(16)
+      80.0
+    """
+    return ALPHA_INIT * math.sqrt(rank)
+
+
+def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float, exclude_positive: bool = False) -> dict:
     """The :func:`simrank.samplers.make_sampler` options of the named sampler.
 
     ``NAME@ETA`` (e.g. ``"bm25@0.25"``) is sampler ``NAME`` mixed with a fraction ``ETA`` ∈ [0, 1] of uniform
-    negatives (``ν_η = (1 − η) ν + η μ``), whatever ``eta`` says.
+    negatives (``ν_η = (1 − η) ν + η μ``), whatever ``eta`` says.  With ``exclude_positive`` every top-M pool is
+    built without the group's positive (``random`` stays uniform over the corpus).
     """
     base, at, mix = name.partition("@")
     check_choice("grid.samplers", base, SAMPLERS)
@@ -65,6 +84,8 @@ def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float) ->
         "mixture": {"kind": "local", "proxy": "bm25", "pool_size": pool_size, "eta": eta},
         "teacher+filter": {"kind": "teacher_top", "pool_size": pool_size, "filter_margin": filter_margin},
     }[base]
+    if exclude_positive and base != "random":
+        spec = spec | {"exclude_positive": True}
     if at:
         try:
             spec = spec | {"eta": float(mix)}
@@ -96,9 +117,13 @@ FIELDS = {
     "grid.samplers": "samplers",
     "grid.group_sizes": "group_sizes",
     "grid.students": "students",
+    "student.rank": "lowrank_rank",
+    "student.norm_bound": "lowrank_norm_bound",
     "sampler.pool_size": "pool_size",
     "sampler.eta": "eta",
     "sampler.filter_margin": "filter_margin",
+    "sampler.exclude_positive": "exclude_positive",
+    "loss.pairs": "pairs",
     "train.n_groups": "n_groups",
     "train.batch_size": "batch_size",
     "train.weight_decay": "weight_decay",
@@ -135,9 +160,13 @@ class RealConfig:
     samplers: tuple[str, ...] = ("random", "bm25", "teacher", "teacher+filter")
     group_sizes: tuple[int, ...] = (2, 8)
     students: tuple[str, ...] = ("full", "diag")
+    lowrank_rank: int = LOWRANK_RANK
+    lowrank_norm_bound: float | None = None  # None: lowrank_norm_bound(lowrank_rank) = ALPHA_INIT √rank
     pool_size: int = 100
     eta: float = 0.5
     filter_margin: float = 1.0
+    exclude_positive: bool = False
+    pairs: str = "all"
     n_groups: int = 2048
     batch_size: int = 64
     weight_decay: float = 1e-3
@@ -184,6 +213,15 @@ class RealConfig:
             check_positive("tune.steps", steps)
         check_range("sampler.eta", self.eta, 0.0, 1.0)
         check_nonnegative("sampler.filter_margin", self.filter_margin)
+        if not isinstance(self.exclude_positive, bool):
+            raise ConfigError(
+                f"sampler.exclude_positive = {self.exclude_positive!r} is not allowed; it must be true or false"
+            )
+        check_choice("loss.pairs", self.pairs, PAIRS)
+        if isinstance(self.lowrank_rank, bool) or not isinstance(self.lowrank_rank, int) or self.lowrank_rank < 1:
+            raise ConfigError(f"student.rank = {self.lowrank_rank!r} is not allowed; it must be an integer >= 1")
+        if self.lowrank_norm_bound is not None:
+            check_positive("student.norm_bound", self.lowrank_norm_bound)
         check_nonnegative("train.weight_decay", self.weight_decay)
         check_nonnegative("rule.learn_min", self.learn_min)
         check_positive("rule.margin", self.margin)
@@ -206,10 +244,34 @@ class RealConfig:
         return max(self.group_sizes)
 
     def sampler(self, name: str) -> dict:
-        return sampler_spec(name, self.pool_size, self.eta, self.filter_margin)
+        return sampler_spec(name, self.pool_size, self.eta, self.filter_margin, self.exclude_positive)
+
+    def loss_fn(self, loss: str) -> Callable:
+        """The loss function ``loss`` with this design's options bound (``loss.pairs`` for the pairwise losses)."""
+        return configured_loss(loss, **({"pairs": self.pairs} if LOSS_SPECS[loss].pairwise else {}))
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RealConfig:
+        """The design from :meth:`as_dict` output read back from JSON (lists become tuples); keys a design written
+        before a field existed lacks take that field's default, which is the behaviour of the code that wrote it."""
+        known = {f.name for f in dataclasses.fields(cls)}
+
+        def tuples(v):
+            if isinstance(v, dict):
+                return {k: tuples(x) for k, x in v.items()}
+            return tuple(v) if isinstance(v, list) else v
+
+        return cls(**{k: tuples(v) for k, v in values.items() if k in known})
+
+    @property
+    def hash(self) -> str:
+        """12 hex digits of ``sha256`` of the resolved design (canonical JSON of :meth:`as_dict`), recorded in
+        ``meta.json`` as ``config_hash``."""
+        payload = json.dumps(self.as_dict(), sort_keys=True, default=list)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def load_real_config(path: str | Path | None = None, quick: bool = False, seeds: int | None = None) -> RealConfig:

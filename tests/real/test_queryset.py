@@ -144,3 +144,43 @@ def test_pad_groups_masks_the_extra_items(parts):
     np.testing.assert_allclose(
         kl_distill(f, padded.teacher_scores, where=padded.where), kl_distill(f[:, :2], groups.teacher_scores), rtol=1e-6
     )
+
+
+def test_lowrank_student_learns_a_correction_far_beyond_norm_one():
+    """A teacher ``qᵀ(α₀ I + W*)x`` with a rank-2 ``W*`` of Frobenius norm 40 (``α₀ = 20``): the lowrank student under
+    its default cap fits it (MarginMSE falls below 2% of its start and ``‖U Vᵀ‖_F`` exceeds 20), while the old cap
+    ``‖U Vᵀ‖_F ≤ 1`` (negative control) cannot (its loss stays above half its start)."""
+    from simrank.groups import Groups
+    from simrank.losses import margin_mse
+    from simrank.real.design import lowrank_norm_bound
+    from simrank.trainer import TrainConfig, make_trainer, mean_loss
+
+    d, n, k, n_docs = 8, 256, 8, 200
+    rng = np.random.default_rng(0)
+    unit = lambda m: m / np.linalg.norm(m, axis=-1, keepdims=True)  # noqa: E731
+    corpus, queries = unit(rng.normal(size=(n_docs, d))), unit(rng.normal(size=(n, d)))
+    a, b = np.linalg.qr(rng.normal(size=(d, 2)))[0], np.linalg.qr(rng.normal(size=(d, 2)))[0]
+    target = 40.0 / np.sqrt(2) * a @ b.T  # ‖W*‖_F = 40
+    doc_id = rng.integers(0, n_docs, (n, k))
+    docs = corpus[doc_id]
+    g = np.einsum("nd,de,nke->nk", queries, ALPHA_INIT * np.eye(d) + target, docs)
+    groups = Groups(
+        query=queries.astype(np.float32),
+        docs=docs.astype(np.float32),
+        query_id=np.arange(n, dtype=np.int32),
+        doc_id=doc_id.astype(np.int32),
+        teacher_scores=g.astype(np.float32),
+        log_nu=np.zeros((n, k), np.float32),
+        where=np.ones((n, k), bool),
+    )
+    config = TrainConfig(steps=300, batch_size=64, learning_rate=0.1)
+    outcome = {}
+    for label, bound in (("default", None), ("old cap", 1.0)):
+        student = make_real_student("lowrank", d, rank=4, norm_bound=bound)
+        start = mean_loss(student, margin_mse, student.project(student.init(jax.random.PRNGKey(0))), groups, {})
+        params, _ = jax.jit(make_trainer(student, margin_mse, config))(jax.random.PRNGKey(0), groups, {})
+        norm = float(jnp.linalg.norm(params["base"]["u"] @ params["base"]["v"].T))
+        outcome[label] = (float(mean_loss(student, margin_mse, params, groups, {})) / float(start), norm)
+    assert lowrank_norm_bound(4) == 2 * ALPHA_INIT
+    assert outcome["default"][0] < 0.02 and outcome["default"][1] > 20, outcome
+    assert outcome["old cap"][0] > 0.5 and outcome["old cap"][1] <= 1.0 + 1e-4, outcome
