@@ -6,10 +6,12 @@ Statistics (all from :mod:`simrank.stats`):
 
 * a level or a difference between two systems gets a two-way percentile bootstrap interval over test
   queries and seeds (:func:`~simrank.stats.paired_bootstrap`, per-query nDCG@10 of every seed);
+* every interval resamples queries and seeds, never cells that share queries: a (student, arm) summary over the
+  grid's sampler × group-size cells first averages the cells of a seed per query (:func:`query_matrix`);
 * a descriptive difference (:func:`query_tests`) gets a two-sided sign-flip randomisation test over queries
   (per-query values averaged over seeds, :func:`~simrank.stats.paired_randomization_test`), with **Holm**
-  (:func:`~simrank.stats.holm`) across every descriptive test of one student (one family per student,
-  zero-shot tests included): a test is significant when its Holm-adjusted p < ``rule.alpha``;
+  (:func:`~simrank.stats.holm`) within one family per question (:data:`FAMILIES`, per student): a test is
+  significant when its Holm-adjusted p < ``rule.alpha``;
 * the predictions P4, P5, P8, P10, P11 are decided by the synthetic rules themselves
   (``simrank.predictions.pNN.decide``, :func:`real_verdicts`) on Effects whose intervals are two-way bootstrap
   intervals at the synthetic level ``1 − 2α`` (:func:`query_effect`), with the design's ``margin`` as SESOI.
@@ -36,6 +38,7 @@ from simrank.real.design import HARD_SAMPLERS
 from simrank.stats import holm, paired_bootstrap, randomization_tests, spearman, summarise
 
 __all__ = [
+    "FAMILIES",
     "SYNTHETIC",
     "RealVerdict",
     "agreement",
@@ -45,6 +48,7 @@ __all__ = [
     "learning_cells",
     "load_run",
     "query_effect",
+    "query_matrix",
     "query_tests",
     "real_p4",
     "real_p5",
@@ -97,30 +101,37 @@ def _baseline(run: dict, model: str, collection: str = "test") -> np.ndarray:
     return np.asarray(row["ndcg10_q"].iloc[0], np.float64)
 
 
-def _pooled(part: pd.DataFrame, column: str) -> np.ndarray:
-    """Per-query values of every (sampler, group size) cell of ``part`` side by side: ``[seeds, cells × queries]``."""
-    return np.concatenate([_matrix(p, column) for _, p in part.groupby(["sampler", "group_size"])], axis=1)
+def query_matrix(part: pd.DataFrame, column: str = "ndcg10_q") -> np.ndarray:
+    """Per-query values of ``part`` as ``[seeds, queries]``, every (sampler, group size) cell of a seed averaged per
+    query: ``v[s, i] = mean_c v_c[s, i]``.
+
+    The cells of one seed are evaluated on the same queries, so they are not independent units: an interval over
+    ``v`` resamples queries and seeds (:func:`~simrank.stats.paired_bootstrap`), never cells, and presenting the
+    same data as more cells (a cell duplicated) cannot narrow it.
+
+    Args:
+      part: result rows (one per seed and cell) whose ``column`` holds each model's per-query values.
+      column: the per-query column (``ndcg10_q``, ``val_ndcg10_q``, ...).
+
+    Returns:
+      ``[seeds, queries]`` float64 array, seeds in increasing order.
+    """
+    return np.stack([_matrix(p, column).mean(axis=0) for _, p in part.groupby("seed", sort=True)])
 
 
 def learning_cells(run: dict) -> pd.DataFrame:
     """Per (student, arm): chosen learning rate and steps, the change of validation and test nDCG@10 from the
-    start (two-way bootstrap over queries and seeds, every sampler and group size pooled), and whether the
-    cell learns: the validation change's 95% interval lies above 0 and its mean is at least ``rule.learn_min``."""
+    start (two-way bootstrap over queries and seeds of :func:`query_matrix`: the sampler × group-size cells of a
+    seed averaged per query), and whether the cell learns: the validation change's 95% interval lies above 0 and
+    its mean is at least ``rule.learn_min``."""
     results, meta = run["results"], run["meta"]
     n, learn_min = _rule(meta, "n_resamples"), _rule(meta, "learn_min")
     rows = []
     for (student, arm), part in results.groupby(["student", "arm"], sort=False):
         seeds = part.seed.nunique()
-        val = _pooled(part, "val_ndcg10_q")
-        start_val = np.tile(
-            _baseline(run, f"start:{student}", "val"), val.shape[1] // len(_baseline(run, f"start:{student}", "val"))
-        )
-        test = _pooled(part, "ndcg10_q")
-        start_test = np.tile(
-            _baseline(run, f"start:{student}"), test.shape[1] // len(_baseline(run, f"start:{student}"))
-        )
-        dv = paired_bootstrap(val, np.broadcast_to(start_val, val.shape), n_boot=n)
-        dt = paired_bootstrap(test, np.broadcast_to(start_test, test.shape), n_boot=n)
+        val, test = query_matrix(part, "val_ndcg10_q"), query_matrix(part, "ndcg10_q")
+        dv = paired_bootstrap(val, np.broadcast_to(_baseline(run, f"start:{student}", "val"), val.shape), n_boot=n)
+        dt = paired_bootstrap(test, np.broadcast_to(_baseline(run, f"start:{student}"), test.shape), n_boot=n)
         rows.append(
             {
                 "student": student,
@@ -166,9 +177,21 @@ def _cell(rows: pd.DataFrame, arm: str, sampler: str, k: int) -> pd.DataFrame:
     return rows[(rows.arm == arm) & (rows.sampler == sampler) & (rows.group_size == k)]
 
 
+#: The descriptive questions: one Holm family each (per student), the family -> the question it answers.
+FAMILIES = {
+    "movement": "does training move test nDCG@10 from the start (each arm × sampler)?",
+    "vs teacher": "does the student reach the teacher (each arm × sampler)?",
+    "loss vs LCE (teacher labels)": "does a distillation loss beat LCE on the same labels and groups?",
+    "gold vs teacher labels": "do gold labels beat teacher labels under LCE?",
+    "benefit of η (mixture − bm25)": "does mixing uniform negatives into BM25's pool help?",
+    "zero-shot vs dense": "does the trained student transfer better than the dense retriever?",
+}
+
+
 def query_tests(run: dict, student: str) -> pd.DataFrame:
     """Every descriptive difference test of ``student`` at the reference group size, with Holm-adjusted p-values
-    across all of them.  (The predictions are not decided here: see :func:`real_verdicts`.)"""
+    within its family (:data:`FAMILIES`: one family per question, per student; ``p_holm`` adjusts over the tests
+    of that family only).  (The predictions are not decided here: see :func:`real_verdicts`.)"""
     meta, rows = run["meta"], run["results"]
     rows = rows[rows.student == student]
     cfg = meta["config"]
@@ -214,7 +237,9 @@ def query_tests(run: dict, student: str) -> pd.DataFrame:
     for _, part in table.groupby(table.per_query_diff.map(len)):  # one batched test per query count
         table.loc[part.index, "p"] = randomization_tests(np.stack(part.per_query_diff.to_numpy()), n[1])
     table = table.drop(columns="per_query_diff")
-    table["p_holm"] = holm(table.p.to_numpy())
+    table["p_holm"] = np.nan
+    for _, part in table.groupby("family", sort=False):  # one Holm family per question
+        table.loc[part.index, "p_holm"] = holm(part.p.to_numpy())
     table["significant"] = table.p_holm < cfg["alpha"]
     return table
 
@@ -664,6 +689,7 @@ def _tests_summary(tests: dict[str, pd.DataFrame]) -> str:
                 {
                     "student": student,
                     "family": family,
+                    "question": FAMILIES[family],
                     "tests": len(part),
                     "significant (Holm)": int(part.significant.sum()),
                     "of which > 0": int((part.significant & (part["diff"] > 0)).sum()),
@@ -781,7 +807,7 @@ SECTIONS = (
         "real-primary",
         "Test nDCG@10 at the reference group size (CI: two-way bootstrap over queries and seeds; p̃: Holm)",
     ),
-    ("real-tests", "Descriptive tests per family (Holm across every descriptive test of a student)"),
+    ("real-tests", "Descriptive tests per family (Holm within each family: one family per question and student)"),
     ("real-predictions", "The Effects the synthetic rules decide (two-way bootstrap, 90% = 1 − 2α intervals)"),
     ("real-agreement", "Agreement: synthetic verdict vs real outcome"),
     ("real-zeroshot", "Zero-shot"),

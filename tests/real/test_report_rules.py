@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from simrank.predictions import p04, p05, p08, p10, p11
 from simrank.predictions.base import UNTESTED, effect_of
-from simrank.real.report import query_effect, real_p4, real_p5, real_p8, real_p10, real_p11
+from simrank.real.report import query_effect, query_matrix, real_p4, real_p5, real_p8, real_p10, real_p11
 from simrank.stats import paired_bootstrap
 
 CFG = {"group_sizes": [2, 8], "n_resamples": 200, "alpha": 0.05, "margin": 0.02}
@@ -131,3 +131,65 @@ def test_p8_decides_the_kappa_checks_and_leaves_the_eta_part_inconclusive():
     )
     shrinking = good.assign(kappa=[*k0[::-1], *(k0 / (0.5 * k0 + 0.5))[::-1]])
     assert real_p8(shrinking).outcome == "refuted"  # κ does not grow with β
+
+
+# ----------------------------------------------------------------------------- the bootstrap unit is the query
+
+
+def _cells(values: np.ndarray, names: list[str]) -> pd.DataFrame:
+    """Result rows of one (student, arm): ``values[c, s]`` the per-query vector of cell ``names[c]`` at seed ``s``."""
+    return pd.DataFrame(
+        [
+            {"sampler": name, "group_size": 8, "seed": s, "val_ndcg10_q": values[c, s]}
+            for c, name in enumerate(names)
+            for s in range(values.shape[1])
+        ]
+    )
+
+
+CELL_VALUES = st.integers(1, 4).flatmap(
+    lambda c: st.integers(1, 3).flatmap(
+        lambda s: st.integers(3, 10).flatmap(lambda q: arrays(np.float64, (c, s, q), elements=st.floats(0, 1)))
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(CELL_VALUES)
+def test_duplicated_cells_do_not_narrow_the_query_level_interval(values):
+    """The same data presented as twice as many cells (every cell duplicated under another name) gives exactly the
+    same [seeds, queries] matrix and interval: cells that share queries are not independent units."""
+    names = [f"s{c}" for c in range(values.shape[0])]
+    once = query_matrix(_cells(values, names), "val_ndcg10_q")
+    twice = query_matrix(_cells(np.concatenate([values, values]), names + [f"{n}-copy" for n in names]), "val_ndcg10_q")
+    np.testing.assert_allclose(twice, once, atol=1e-12)
+    assert once.shape == values.shape[1:]
+    np.testing.assert_allclose(once, values.mean(axis=0), atol=1e-12)  # cells averaged per query within a seed
+    a, b = (
+        paired_bootstrap(once, np.zeros_like(once), n_boot=200),
+        paired_bootstrap(twice, np.zeros_like(twice), n_boot=200),
+    )
+    assert (b.low, b.high) == pytest.approx((a.low, a.high), abs=1e-12)
+
+
+def test_cells_side_by_side_would_narrow_the_interval():
+    """Negative control: laying 8 copies of one cell side by side as if they were 8 × 40 queries (the old pooling)
+    narrows the 95% interval by about √8; the query-level matrix keeps the single cell's width."""
+    cell = np.random.default_rng(0).normal(0.01, 0.1, (1, 1, 40))  # one seed: the query term alone
+    eight = np.repeat(cell, 8, axis=0)
+    side_by_side = np.concatenate(list(eight), axis=1)  # [seeds, 8 × queries]
+    pooled = paired_bootstrap(side_by_side, np.zeros_like(side_by_side), n_boot=2000)
+    level = query_matrix(_cells(eight, [f"s{c}" for c in range(8)]), "val_ndcg10_q")
+    query = paired_bootstrap(level, np.zeros_like(level), n_boot=2000)
+    assert (query.high - query.low) > 2.0 * (pooled.high - pooled.low)
+
+
+def test_holm_adjusts_within_each_family_only():
+    """One Holm family per question: a family's adjusted p-values depend on its own tests only."""
+    from simrank.real.report import FAMILIES
+    from simrank.stats import holm
+
+    assert len(FAMILIES) == len(set(FAMILIES.values()))
+    p = pd.DataFrame({"family": ["movement"] * 3 + ["vs teacher"] * 2, "p": [0.01, 0.02, 0.04, 0.01, 0.03]})
+    adjusted = p.groupby("family", sort=False).p.transform(lambda x: holm(x.to_numpy()))
+    assert adjusted.tolist() == pytest.approx([0.03, 0.04, 0.04, 0.02, 0.03])
