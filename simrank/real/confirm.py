@@ -63,6 +63,7 @@ from simrank.real.beir import (
 from simrank.real.bm25 import BM25Index
 from simrank.real.design import ALPHA_INIT, DEPTH, LOWRANK_RANK, Arm, RealConfig, lowrank_norm_bound
 from simrank.real.evaluate import evaluate, run_from_scores, write_trec_run
+from simrank.real.memorisation import prior_baseline, query_flags, seen_documents
 from simrank.real.queryset import judged_queries, real_query_set, teacher_query_set
 from simrank.runner import code_commit
 from simrank.samplers import SamplingContext, make_sampler
@@ -403,7 +404,9 @@ def run_confirm(
     cpu: str = "",
 ) -> tuple[pd.DataFrame, dict]:
     """Tune, train and measure the design ``cfg``; write ``results.parquet``, ``tuning.parquet``,
-    ``baselines.parquet``, ``kappas.parquet``, ``meta.json`` and TREC runs (seed 0) into ``out``.
+    ``baselines.parquet`` (with the document prior, :mod:`simrank.real.memorisation`), ``queries.parquet`` (which
+    test and validation queries have a relevant document seen in training), ``kappas.parquet``, ``meta.json`` and
+    TREC runs (seed 0) into ``out``.
 
     Every input is loaded and checked before anything is written.  Returns ``(results, meta)``."""
     timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
@@ -503,6 +506,9 @@ def run_confirm(
     timings["train_eval_s"] = time.perf_counter() - t0
     results = pd.DataFrame(rows)
     baselines, discrepancy = evaluate_baselines(data, out, starts)
+    seen = seen_documents(data.pools["gold"].grades)
+    baselines = pd.concat([baselines, pd.DataFrame(prior_baseline(data.val, data.test, seen, DEPTH, out)[1])])
+    query_flags([data.test, data.val], seen).to_parquet(out / "queries.parquet", index=False)
     timings["total_s"] = time.perf_counter() - start
     timings["load_average_end"] = os.getloadavg()[0]
     timings["max_ir_measures_discrepancy"] = float(max(trec_checks + [discrepancy]))

@@ -57,6 +57,7 @@ __all__ = [
     "real_p11",
     "real_verdicts",
     "render_markdown",
+    "seen_split",
 ]
 
 SYNTHETIC = {
@@ -80,10 +81,29 @@ CURVES_CAPTION = (
 
 
 def load_run(out: Path) -> dict:
-    """The files of a finished confirm run: results, tuning, baselines, kappas (DataFrames) and meta."""
+    """The files of a finished confirm run: results, tuning, baselines, kappas, queries (DataFrames) and meta."""
     out = Path(out)
-    run = {name: pd.read_parquet(out / f"{name}.parquet") for name in ("results", "tuning", "baselines", "kappas")}
+    tables = ("results", "tuning", "baselines", "kappas", "queries")
+    run = {name: pd.read_parquet(out / f"{name}.parquet") for name in tables}
     return run | {"meta": json.loads((out / "meta.json").read_text())}
+
+
+def seen_split(run: dict, collection: str = "test") -> dict[str, np.ndarray]:
+    """Boolean masks over the per-query order of ``collection`` (``test`` or ``val``): ``seen``, the queries with a
+    relevant document that is also relevant to a training query (``queries.parquet``, :mod:`simrank.real.memorisation`),
+    and ``unseen``, the others."""
+    q = run["queries"]
+    seen = q[q["set"] == collection].seen.to_numpy(bool)
+    return {"seen": seen, "unseen": ~seen}
+
+
+def _split_levels(run: dict, values: np.ndarray, collection: str = "test") -> dict[str, str]:
+    """``{"seen (n)": level [CI], "unseen (n)": ...}`` of per-query ``values`` (``[queries]`` or ``[seeds, queries]``)."""
+    n = _rule(run["meta"], "n_resamples")
+    return {
+        f"{label} (n = {mask.sum()})": _level_ci(values[..., mask], n) if mask.sum() >= 2 else "–"
+        for label, mask in seen_split(run, collection).items()
+    }
 
 
 def _rule(meta: dict, key: str):
@@ -594,13 +614,20 @@ def _baselines_block(run: dict) -> str:
     b = run["baselines"]
     n = _rule(run["meta"], "n_resamples")
     rows = []
+    judged = set(run["queries"]["set"])
+    b = b.iloc[np.argsort(pd.factorize(b["set"])[0], kind="stable")]  # each set's rows together, in run order
     for (collection, model, mode), part in b.groupby(["set", "model", "mode"], sort=False):
+        per_query = np.asarray(part.ndcg10_q.iloc[0], np.float64)
+        split = _split_levels(run, per_query, collection) if collection in judged else {}
+        prior = part["prior_c"].iloc[0] if "prior_c" in part else np.nan
         rows.append(
             {
                 "set": collection,
-                "model": model,
+                "model": model if np.isnan(prior) else f"{model} (c = {prior:g})",
                 "mode": mode,
-                "nDCG@10 [95% CI over queries]": _level_ci(np.asarray(part.ndcg10_q.iloc[0], np.float64), n),
+                "nDCG@10 [95% CI over queries]": _level_ci(per_query, n),
+                "seen": next((v for k, v in split.items() if k.startswith("seen")), "–"),
+                "unseen": next((v for k, v in split.items() if k.startswith("unseen")), "–"),
                 "RR@10": _maybe(part["RR@10"].iloc[0]),
                 "R@100": _maybe(part["R@100"].iloc[0]),
             }
@@ -631,6 +658,7 @@ def _tuning_block(run: dict) -> str:
 
 def _movement_block(run: dict) -> str:
     results, meta = run["results"], run["meta"]
+    n = _rule(meta, "n_resamples")
     zs = _zero_shot_names(meta)
     rows = []
     for c in learning_cells(run).itertuples():
@@ -644,6 +672,13 @@ def _movement_block(run: dict) -> str:
             "Δ validation [CI]": _ci(c.d_val, c.d_val_low, c.d_val_high),
             "Δ test [CI]": _ci(c.d_test, c.d_test_low, c.d_test_high),
         }
+        test = query_matrix(part) - _baseline(run, f"start:{c.student}")
+        for label, mask in seen_split(run).items():
+            if mask.sum() < 2:  # a bootstrap over queries needs two
+                row[f"Δ test {label} [CI]"] = "–"
+                continue
+            ci = paired_bootstrap(test[:, mask], np.zeros_like(test[:, mask]), n_boot=n)
+            row[f"Δ test {label} [CI]"] = _ci(ci.mean, ci.low, ci.high)
         for z in zs:
             row[f"Δ {z[3:]}"] = f"{part[f'd_{z}'].mean():+.4f}"
         row["learns"] = "yes" if c.learns else "no"
@@ -671,6 +706,7 @@ def _primary_block(run: dict, tests: dict[str, pd.DataFrame]) -> str:
                     "arm": arm,
                     "sampler": sampler,
                     "test nDCG@10 [CI]": _level_ci(mat, n),
+                    **_split_levels(run, mat),
                     "re-rank": f"{part.ndcg10_rerank.mean():.4f}",
                     "− lce (teacher labels)": ""
                     if vs is None
@@ -717,6 +753,8 @@ def _rule_effects_block(verdicts: dict[str, dict[str, RealVerdict]]) -> str:
                             "condition outcome": v.decision.conditions.get(condition, "not decided"),
                         }
                     )
+    if not rows:
+        return "No rule read an effect: each needs its arms to learn (see the agreement table for why).\n"
     return _markdown_table(pd.DataFrame(rows))
 
 
@@ -800,7 +838,11 @@ def blocks(out: Path) -> dict[str, str]:
 
 SECTIONS = (
     ("real-setup", "Setup"),
-    ("real-baselines", "Baselines (ir_measures; intervals: bootstrap over queries)"),
+    (
+        "real-baselines",
+        "Baselines (ir_measures; intervals: bootstrap over queries; seen / unseen: queries with / without a relevant "
+        "document that is relevant to a training query; dense+prior: the document prior, c chosen on validation)",
+    ),
     ("real-tuning", "Learning-rate and step search (validation nDCG@10, mean over tuning seeds; ◀ chosen)"),
     ("real-movement", "Movement from the start and the learning rule"),
     (

@@ -68,6 +68,13 @@ def test_tiny_confirm_writes_every_table(tiny_run):
     start = b[(b["set"] == "test") & (b.model == "start:full")].ndcg10_q.iloc[0]
     dense = b[(b["set"] == "test") & (b.model == "dense") & (b["mode"] == "full")].ndcg10_q.iloc[0]
     np.testing.assert_allclose(start, dense, atol=1e-6)
+    # provenance, the memorisation split and the document prior
+    assert meta["config_hash"] == cfg.hash and set(meta["data_checksums"]) == {str(root) for root in (tiny_run[0],)}
+    assert len(meta["code_commit"]) >= 7
+    flags = pd.read_parquet(out / "queries.parquet")
+    assert flags.groupby("set").size().to_dict() == {"test": 4, "val": 2}
+    prior = b[b.model == "dense+prior"]
+    assert set(prior["set"]) == {"val", "test"} and prior.prior_c.nunique() == 1
 
 
 @pytest.mark.slow
