@@ -9,6 +9,7 @@ install, a wheel, and any working directory.
 from __future__ import annotations
 
 import os
+import tomllib
 from importlib.resources import files
 from pathlib import Path
 
@@ -19,6 +20,7 @@ __all__ = [
     "RESULTS_DIR",
     "default_data_dir",
     "experiments_dir",
+    "list_experiments",
 ]
 
 #: The source checkout holding ``paper/``, ``figures/`` and ``results/`` (the parent of the package).
@@ -32,6 +34,13 @@ RESULTS_DIR = PROJECT_ROOT / "results" / "paper"
 def experiments_dir() -> Path:
     """The folder of the named experiment configs (``NAME.toml``), wherever simrank is installed."""
     return Path(str(files("simrank.experiments")))
+
+
+def list_experiments() -> list[tuple[str, str]]:
+    """``(name, description)`` of every config in :func:`experiments_dir` (the TOML's ``description``)."""
+    return [
+        (p.stem, tomllib.loads(p.read_text()).get("description", "")) for p in sorted(experiments_dir().glob("*.toml"))
+    ]
 
 
 def default_data_dir() -> Path:
