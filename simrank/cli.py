@@ -31,14 +31,19 @@ except ImportError:  # pragma: no cover - depends on the installed typer
     import click as click_api
 
 __all__ = [
+    "AVERAGED_IN_PRINT",
+    "FACTOR_COLUMNS",
     "LAZY_COMMANDS",
+    "SUMMARY_MEASURES",
     "LazyGroup",
     "app",
     "command_line",
     "list_cmd",
     "main",
     "run",
+    "summary_header",
     "summary_table",
+    "varied_factors",
 ]
 
 #: Commands whose modules load on first use: name -> ("module:attribute", one-line help). The attribute is a
@@ -200,20 +205,81 @@ def run(
         raise typer.Exit(130) from None
     elapsed = time.perf_counter() - start
     figure = bias_sweep_figure(results, out / "figure")
-    typer.echo(summary_table(results).to_string(index=False))
-    typer.echo(f"\n{len(results)} rows in {elapsed:.1f} s -> {out / 'results.parquet'}; figure {figure[0]}")
-
-
-def summary_table(results):
-    """Gap and nDCG@10 (mean and 95% CI over seeds and the remaining axes) per varying grid factor."""
-    from simrank.stats import summarise
-
-    factors = [c for c in ("loss", "student", "sampler", "pool_size", "beta") if results[c].nunique(dropna=False) > 1]
-    factors = factors or ["loss"]
-    table = summarise(results, factors, "gap").merge(summarise(results, factors, "ndcg10"), on=[*factors, "n"])
-    return table[[*factors, "n", "gap_mean", "gap_low", "gap_high", "ndcg10_mean", "ndcg10_low", "ndcg10_high"]].round(
-        4
+    summary_table(results).to_csv(out / "summary.csv", index=False)
+    shown = [c for c in varied_factors(results) if c not in AVERAGED_IN_PRINT]
+    typer.echo(summary_header(results, shown))
+    typer.echo(summary_table(results, shown).to_string(index=False))
+    typer.echo(
+        f"\n{len(results)} rows in {elapsed:.1f} s -> {out / 'results.parquet'}; every factor apart: "
+        f"{out / 'summary.csv'}; figure {figure[0]}"
     )
+
+
+#: Result columns that a grid can vary, in the order a summary lists them.
+FACTOR_COLUMNS = (
+    "loss",
+    "student",
+    "sampler",
+    "pool_size",
+    "beta",
+    "tau",
+    "eta",
+    "teacher_noise",
+    "group_size",
+    "n_train",
+    "test_shift",
+    "world",
+)
+#: Factors the printed summary averages within each seed (they stay apart in summary.csv).
+AVERAGED_IN_PRINT = ("tau", "eta")
+#: Summarised measures: results column -> (printed name as in ir_measures, unit).
+SUMMARY_MEASURES = {"gap": ("gap", "nats"), "ndcg10": ("nDCG@10", "exponential gain 2^g − 1, whole corpus")}
+
+
+def varied_factors(results) -> list[str]:
+    """The :data:`FACTOR_COLUMNS` that take more than one value in ``results``."""
+    return [c for c in FACTOR_COLUMNS if c in results and results[c].nunique(dropna=False) > 1]
+
+
+def summary_table(results, factors: list[str] | None = None):
+    """Gap and nDCG@10 per combination of ``factors`` (default: every varied factor), each as a mean with a
+    95% t-interval **over seeds**: the seed is the unit, its rows at the other factors' levels (and any
+    duplicate rows) averaged first (:func:`simrank.figures.seed_summary`). Columns: the factors, ``seeds``,
+    then ``gap_mean/low/high`` (nats) and ``nDCG@10_mean/low/high`` (exponential gain).
+
+    Examples:
+      >>> import pandas as pd
+      >>> rows = pd.DataFrame({"loss": ["kl"] * 3, "seed": [0, 1, 2], "gap": [1.0, 2.0, 3.0], "ndcg10": 0.5})
+      >>> summary_table(pd.concat([rows, rows[:1]] * 3))[["seeds", "gap_mean", "gap_low", "gap_high"]].values.tolist()
+      [[3.0, 2.0, -0.4841, 4.4841]]
+    """
+    from simrank.figures import seed_summary
+
+    factors = varied_factors(results) if factors is None else list(factors)
+    factors = factors or ["loss"]
+    table = None
+    for column, (name, _) in SUMMARY_MEASURES.items():
+        part = seed_summary(results, factors, column).rename(
+            columns={"n": "seeds", **{f"{column}_{s}": f"{name}_{s}" for s in ("mean", "low", "high")}}
+        )
+        table = part if table is None else table.merge(part, on=[*factors, "seeds"])
+    if "pool_size" in table:
+        table["pool_size"] = table["pool_size"].astype("Int64")
+    measures = [c for c in table if c not in factors and c != "seeds"]
+    return table[[*factors, "seeds", *measures]].round(4)
+
+
+def summary_header(results, factors: list[str]) -> str:
+    """The sentence printed above :func:`summary_table`: the unit, what each seed's value averages over, the
+    units and the nDCG convention."""
+    averaged = [c for c in varied_factors(results) if c not in factors]
+    levels = "; ".join(
+        f"{c} ∈ {{{', '.join(f'{v:g}' if isinstance(v, float) else str(v) for v in sorted(results[c].unique()))}}}"
+        for c in averaged
+    )
+    within = f"each seed's value is its mean over {levels}" if averaged else "one row per seed and cell"
+    measures = "; ".join(f"{name}: {unit}" for name, unit in SUMMARY_MEASURES.values())
+    return f"Mean and 95% t-interval over {results['seed'].nunique()} seeds ({within}). {measures}."
 
 
 def _one_line(message: str) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "bias_sweep_figure",
     "line_panel",
     "save",
+    "seed_summary",
 ]
 
 PALETTE = "colorblind"
@@ -42,9 +43,36 @@ CAPTIONS = {
 }
 
 
+def seed_summary(df: pd.DataFrame, by: list[str], value: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean of ``value`` per group of ``by`` with a Student-t interval in which **the seed is the unit**.
+
+    The rows of one seed in a group (other grid axes such as τ or η, or duplicated rows) are averaged first,
+    ``x_s = mean{value : rows of seed s}``; then over the ``S`` seeds of the group
+    ``mean = (1/S) Σ_s x_s`` and ``mean ∓ t_{S−1, (1+confidence)/2} · sd(x)/√S``. Rows that share a seed are
+    never counted as independent observations, so repeating rows cannot narrow the interval.
+
+    Args:
+      df: results with a ``seed`` column, the ``by`` columns and ``value``.
+      by: the factors kept apart.
+      value: the measured column.
+      confidence: two-sided level of the interval.
+
+    Returns:
+      ``by + [value_mean, value_low, value_high, n]``, ``n`` the number of seeds, groups sorted by ``by``.
+
+    Examples:
+      >>> df = pd.DataFrame({"loss": ["kl"] * 4, "seed": [0, 0, 1, 1], "tau": [1, 3, 1, 3], "gap": [1.0, 3, 4, 6]})
+      >>> seed_summary(df, ["loss"], "gap").round(3).values.tolist()  # seeds give 2 and 5
+      [['kl', 3.5, -15.559, 22.559, 2]]
+    """
+    per_seed = df.groupby([*by, "seed"], sort=True, observed=True, dropna=False)[value].mean().reset_index()
+    return summarise(per_seed, by, value, confidence)
+
+
 def line_panel(ax, df: pd.DataFrame, x: str, y: str, hue: str) -> None:
-    """Mean of ``y`` against ``x`` per ``hue`` level, with a 95% confidence band over seeds."""
-    summary = summarise(df, [hue, x], y)
+    """Mean of ``y`` against ``x`` per ``hue`` level, with a 95% confidence band over seeds (:func:`seed_summary`:
+    one value per seed, the seed's other rows averaged)."""
+    summary = seed_summary(df, [hue, x], y)
     colours = sns.color_palette(PALETTE, summary[hue].nunique())
     for colour, (level, part) in zip(colours, summary.groupby(hue)):
         part = part.sort_values(x)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import simrank
 from simrank import cli
@@ -138,3 +140,59 @@ def test_list_runs_without_loading_jax():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "bias-sweep" in proc.stdout and proc.stdout.strip().endswith("0 False"), proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------- summaries
+
+
+def _results(values_by_seed: dict[int, list[float]]) -> pd.DataFrame:
+    """Rows of one loss at two τ per seed: ``gap`` and ``ndcg10`` the given values."""
+    rows = [
+        {"loss": "kl", "seed": seed, "tau": tau, "eta": 0.0, "gap": v, "ndcg10": v / 10, "pool_size": 12.0}
+        for seed, values in values_by_seed.items()
+        for tau, v in zip((0.3, 3.0), values)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_duplicated_rows_do_not_narrow_the_summary_interval():
+    """Ten copies of every row give the same interval as one copy: the seed, not the row, is the unit; pooling
+    the rows as independent would have narrowed it."""
+    from simrank.stats import mean_ci
+
+    base = _results({0: [1.0, 1.2], 1: [2.0, 2.4], 2: [0.5, 0.9]})
+    once = cli.summary_table(base)
+    tenfold = cli.summary_table(pd.concat([base] * 10, ignore_index=True))
+    pd.testing.assert_frame_equal(once, tenfold)
+    per_seed = mean_ci([1.1, 2.2, 0.7])
+    row = cli.summary_table(base, ["loss"]).iloc[0]
+    assert row["seeds"] == 3 and row["gap_low"] == pytest.approx(per_seed.low, abs=1e-4)
+    pooled = mean_ci(pd.concat([base] * 10)["gap"])
+    assert pooled.high - pooled.low < (row["gap_high"] - row["gap_low"]) / 3  # what the old table printed
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.lists(st.floats(-5, 5), min_size=2, max_size=2), min_size=2, max_size=6),
+    st.lists(st.integers(1, 4), min_size=6, max_size=6),
+)
+def test_repeating_a_seeds_rows_never_changes_the_summary(values, copies):
+    """Property: repeating all rows of seed s ``copies[s]`` times leaves every mean and bound unchanged."""
+    base = _results(dict(enumerate(values)))
+    repeated = pd.concat([base[base.seed == s] for s in base.seed.unique() for _ in range(copies[s])])
+    pd.testing.assert_frame_equal(cli.summary_table(base, ["loss"]), cli.summary_table(repeated, ["loss"]))
+
+
+def test_summary_header_names_the_unit_and_the_averaged_factors():
+    base = _results({0: [1.0, 1.2], 1: [2.0, 2.4]})
+    header = cli.summary_header(base, ["loss"])
+    assert "over 2 seeds" in header and "tau ∈ {0.3, 3}" in header and "exponential gain" in header
+    assert "averaged" not in cli.summary_header(base, ["loss", "tau"]) and "one row per seed" in cli.summary_header(
+        base, ["loss", "tau"]
+    )
+    table = cli.summary_table(base)
+    assert list(table.columns[:2]) == ["tau", "seeds"] and str(table["seeds"].dtype).startswith("int")
+    assert (
+        "nDCG@10_mean" in table
+        and str(cli.summary_table(_results({0: [1, 2]}), ["pool_size"]).pool_size.dtype) == "Int64"
+    )
