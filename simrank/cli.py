@@ -37,6 +37,7 @@ __all__ = [
     "SUMMARY_MEASURES",
     "LazyGroup",
     "app",
+    "claim_out_folder",
     "command_line",
     "list_cmd",
     "main",
@@ -146,6 +147,34 @@ def command_line(ctx: typer.Context, **changes: object) -> str:
     return shlex.join(words)
 
 
+def claim_out_folder(out: Path, config_json: str, force: bool) -> None:
+    """Make ``out`` ready for a run of the config ``config_json`` without losing another run's results.
+
+    A folder holding results (``results.parquet`` or finished ``parts/``) of a different config (another
+    ``config.json``, or none) is refused with one line naming ``--force`` and ``--resume``; with ``force`` its
+    results and parts are removed first, so no stale part stays beside the new table. A folder of the same
+    config is kept as it is (``--resume`` reuses its parts)."""
+    import shutil
+
+    from simrank.errors import ConfigError
+
+    parts = sorted((out / "parts").glob("*.parquet"))
+    if not ((out / "results.parquet").exists() or parts):
+        out.mkdir(parents=True, exist_ok=True)
+        return
+    old = out / "config.json"
+    if old.exists() and old.read_text() == config_json:
+        return
+    if not force:
+        name = json.loads(old.read_text()).get("name", "?") if old.exists() else "unknown"
+        raise ConfigError(
+            f"--out {out} holds results of another config (experiment {name!r}, {len(parts)} parts); "
+            "add --force to replace them, or choose another --out (--resume continues only the same config)"
+        )
+    (out / "results.parquet").unlink(missing_ok=True)
+    shutil.rmtree(out / "parts", ignore_errors=True)
+
+
 @app.command()
 def run(
     ctx: typer.Context,
@@ -159,6 +188,7 @@ def run(
     address: str = typer.Option(None, help="Dask scheduler address (default with --executor dask: a LocalCluster)"),
     chunk_size: int = typer.Option(None, help="models per vmapped call (default 128); small chunks = finer resume"),
     dry_run: bool = typer.Option(False, "--dry-run", help="validate the config, print the plan, train nothing"),
+    force: bool = typer.Option(False, "--force", help="replace the results of another config already in OUT"),
     no_compile_cache: bool = typer.Option(
         False,
         "--no-compile-cache",
@@ -167,7 +197,7 @@ def run(
 ) -> None:
     """Run an experiment grid and write results.parquet, the resolved config and its figure.
 
-    Ctrl-C stops after the chunk in flight: the finished parts stay in OUT/parts, the command prints how many
+    OUT holding another config's results is refused unless ``--force``. Ctrl-C stops after the chunk in flight: the finished parts stay in OUT/parts, the command prints how many
     and the ``--resume`` command that continues, and exits 130."""
     from simrank.config import load_experiment
     from simrank.figures import bias_sweep_figure
@@ -181,8 +211,9 @@ def run(
         )
         return
     out = Path(out) if out is not None else Path("results") / (exp.name + ("-quick" if quick else ""))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(exp.resolved(), indent=2, sort_keys=True, default=list) + "\n")
+    config_json = json.dumps(exp.resolved(), indent=2, sort_keys=True, default=list) + "\n"
+    claim_out_folder(out, config_json, force)
+    (out / "config.json").write_text(config_json)
     (out / "config.toml").write_text(exp.source)
     start = time.perf_counter()
     try:

@@ -18,6 +18,7 @@ __all__ = [
     "PAPER_DIR",
     "PROJECT_ROOT",
     "RESULTS_DIR",
+    "data_folder",
     "default_data_dir",
     "experiments_dir",
     "list_experiments",
@@ -49,3 +50,21 @@ def default_data_dir() -> Path:
     if env:
         return Path(env)
     return PROJECT_ROOT.parent / "shared" / "data" / "scifact"
+
+
+def data_folder(given: Path | None) -> Path:
+    """The real-data folder a command reads: ``given`` (its ``--data``) or :func:`default_data_dir`.
+
+    Raises:
+      ConfigError: when the folder does not exist, naming it and the two ways to set it.
+    """
+    from simrank.errors import ConfigError
+
+    folder = Path(given) if given is not None else default_data_dir()
+    if not folder.is_dir():
+        source = "--data" if given is not None else ("$SIMRANK_DATA" if os.environ.get("SIMRANK_DATA") else "default")
+        raise ConfigError(
+            f"data folder {str(folder)!r} ({source}) does not exist; set it with --data DIR or the SIMRANK_DATA "
+            "environment variable (a BEIR folder: corpus.jsonl, queries.jsonl, qrels/)"
+        )
+    return folder

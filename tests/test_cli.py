@@ -1,6 +1,7 @@
 """The command line's contract, through the installed console script: exit status 0 / 1 / 2 / 130, one-line
 usage errors without a traceback, ``-h`` and ``--version``, Ctrl-C that says how to resume, lazy start-up."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -196,3 +197,85 @@ def test_summary_header_names_the_unit_and_the_averaged_factors():
         "nDCG@10_mean" in table
         and str(cli.summary_table(_results({0: [1, 2]}), ["pool_size"]).pool_size.dtype) == "Int64"
     )
+
+
+# ------------------------------------------------------------------------------------------ outputs kept
+
+
+def _modes(folder: Path) -> dict[str, str]:
+    return {p.name: oct(p.stat().st_mode & 0o777) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_out_holding_another_configs_results_is_refused_then_replaced_with_force(tmp_path):
+    (tmp_path / "tiny.toml").write_text(tiny_config())
+    out = tmp_path / "o"
+    first = simrank_script("run", "tiny.toml", "--out", str(out), "--no-progress", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = (out / "results.parquet").read_bytes()
+    refused = simrank_script("run", "tiny.toml", "--seeds", "1", "--out", str(out), "--no-progress", cwd=tmp_path)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "--force" in refused.stderr and "--resume" in refused.stderr and "'tiny'" in refused.stderr
+    assert (out / "results.parquet").read_bytes() == before  # nothing touched
+    forced = simrank_script(
+        "run", "tiny.toml", "--seeds", "1", "--out", str(out), "--no-progress", "--force", cwd=tmp_path
+    )
+    assert forced.returncode == 0, forced.stderr
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 8 and table["seed"].nunique() == 1
+    parts = pd.concat([pd.read_parquet(p) for p in (out / "parts").glob("*.parquet")])
+    assert len(parts) == 8  # the old config's parts are gone, not left beside the new table
+    assert set(_modes(out).values()) == {"0o644"}, _modes(out)  # the test runs under umask 022 (below)
+
+
+@pytest.fixture(autouse=True)
+def _usual_umask():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def test_atomic_writes_respect_the_umask(tmp_path):
+    """``atomic_write`` (TREC runs, embeddings, advice) gives ``open()``'s 0o666 & ~umask, not mkstemp's 0600."""
+    from simrank.real._util import atomic_write
+
+    for umask, expected in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+        os.umask(umask)
+        with atomic_write(tmp_path / f"f{umask}") as fh:
+            fh.write("x")
+        assert (tmp_path / f"f{umask}").stat().st_mode & 0o777 == expected
+
+
+def test_paper_outside_a_checkout_says_so_in_one_line(tmp_path):
+    proc = simrank_script("paper", cwd=tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "needs a project checkout" in proc.stderr and "--path" in proc.stderr
+    assert not (tmp_path / "results").exists()  # nothing was run
+
+
+def test_no_command_defaults_into_the_installed_package():
+    """Every path option of every command defaults to a path relative to the working directory (or none)."""
+    group = typer.main.get_command(cli.app)
+    ctx = typer.Context(group)
+    found = 0
+
+    def walk(command):
+        nonlocal found
+        for param in command.params:
+            if isinstance(param.default, Path):
+                found += 1
+                assert not param.default.is_absolute(), (command.name, param.name, param.default)
+        for name in getattr(command, "list_commands", lambda ctx: [])(ctx):
+            walk(command.get_command(ctx, name))
+
+    for name in cli.LAZY_COMMANDS:
+        group.resolve_command(ctx, [name])
+    walk(group)
+    assert found >= 5
+
+
+@pytest.mark.parametrize("args", [["real", "confirm", "--quick"], ["advise", "--out", "advice"]])
+def test_a_missing_data_folder_says_how_to_set_it(tmp_path, args):
+    env = {**os.environ, "SIMRANK_DATA": str(tmp_path / "no-such-folder")}
+    proc = subprocess.run([SCRIPT, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "no-such-folder" in proc.stderr and "--data" in proc.stderr and "SIMRANK_DATA" in proc.stderr

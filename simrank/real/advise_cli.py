@@ -49,9 +49,9 @@ def advise_cmd(
     advice.json and figures into OUT."""
     if ctx.invoked_subcommand is not None:
         return
+    from simrank.paths import data_folder
     from simrank.real.advise import BUILTIN_SOURCES, AdviceConfig, advise, load_inputs
     from simrank.real.advise_report import write_outputs
-    from simrank.real.beir import default_data_dir
 
     if out is None:
         raise ConfigError("--out DIR is required (the folder for report.md, advice.json and the figures)")
@@ -71,7 +71,7 @@ def advise_cmd(
     )
     start = time.perf_counter()
     inputs = load_inputs(
-        Path(data) if data is not None else default_data_dir(),
+        data_folder(data),
         negatives or list(BUILTIN_SOURCES),
         split=split,
         teacher=teacher,
@@ -105,13 +105,14 @@ def bm25_run_cmd(
 ) -> None:
     """Write the BM25 top-DEPTH of each query of SPLIT as a TREC run (simrank's bm25s index and TREC writer)."""
     from simrank.errors import check_positive
-    from simrank.real.beir import default_data_dir, load_collection
+    from simrank.paths import data_folder
+    from simrank.real.beir import load_collection
     from simrank.real.bm25 import BM25Index
     from simrank.real.evaluate import run_from_scores, write_trec_run
     from simrank.real.queryset import judged_queries
 
     check_positive("--depth", depth)
-    collection = load_collection(Path(data) if data is not None else default_data_dir(), splits=(split,))
+    collection = load_collection(data_folder(data), splits=(split,))
     query_ids = judged_queries(collection.qrels[split])
     scores = BM25Index.build(collection).scores(collection.query_texts_for(query_ids))
     write_trec_run(out, run_from_scores(scores, query_ids, collection.doc_ids, depth), "bm25")
@@ -130,12 +131,12 @@ def validate_cmd(
     ),
 ) -> None:
     """Compare the advice's ordering with trained outcomes (SciFact; synthetic worlds) and write PAPER."""
+    from simrank.paths import data_folder
     from simrank.real.advise_validate import refresh_advice, render_paper, run_validation
-    from simrank.real.beir import default_data_dir
 
     if run:
-        run_validation(Path(data) if data is not None else default_data_dir(), results, quick, typer.echo)
+        run_validation(data_folder(data), results, quick, typer.echo)
     elif advice_only:
-        refresh_advice(Path(data) if data is not None else default_data_dir(), results)
+        refresh_advice(data_folder(data), results)
     paper.write_text(render_paper(results))
     typer.echo(f"wrote {paper}")
