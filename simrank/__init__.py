@@ -13,7 +13,8 @@ measures, with :mod:`simrank.theory` (closed forms and bounds) and :mod:`simrank
     train = sr.make_trainer(student, sr.kl_distill, sr.TrainConfig(steps=200))
     params, curve = jax.jit(train)(jax.random.PRNGKey(0), groups, {"tau": 1.0})
 
-Registries: :data:`LOSS_SPECS` (losses), :data:`SAMPLERS` (sampler kinds), :data:`STUDENTS` (student kinds).
+Registries: :data:`LOSS_SPECS` (losses), :data:`SAMPLERS` (sampler kinds), :data:`STUDENTS` (student kinds); add
+your own with :func:`register_sampler`, :func:`register_loss`, :func:`register_student` (``docs/extending.md``).
 
 The names below are imported on first use (PEP 562), so ``import simrank`` and the command line start without
 loading JAX; ``simrank.X`` is the same object as ``simrank.<module>.X``.
@@ -51,6 +52,7 @@ _EXPORTED_FROM: dict[str, tuple[str, ...]] = {
         "pairwise_entropy",
         "rr_at",
     ),
+    "simrank.plugins": ("register", "register_loss", "register_sampler", "register_student"),
     "simrank.samplers": (
         "SAMPLERS",
         "Ensemble",

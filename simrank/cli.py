@@ -189,6 +189,11 @@ def run(
     chunk_size: int = typer.Option(None, help="models per vmapped call (default 128); small chunks = finer resume"),
     dry_run: bool = typer.Option(False, "--dry-run", help="validate the config, print the plan, train nothing"),
     force: bool = typer.Option(False, "--force", help="replace the results of another config already in OUT"),
+    plugin: list[str] = typer.Option(
+        [],
+        "--plugin",
+        help="module (or .py file) registering samplers, losses or students; repeatable (docs/extending.md)",
+    ),
     no_compile_cache: bool = typer.Option(
         False,
         "--no-compile-cache",
@@ -201,8 +206,10 @@ def run(
     and the ``--resume`` command that continues, and exits 130."""
     from simrank.config import load_experiment
     from simrank.figures import bias_sweep_figure
+    from simrank.plugins import load_plugins
     from simrank.sweep import SweepInterrupted, run_experiment
 
+    load_plugins(plugin)
     exp = load_experiment(experiment, quick=quick, seeds=seeds)
     if dry_run:
         n_points = len(exp.points())

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -279,3 +280,71 @@ def test_a_missing_data_folder_says_how_to_set_it(tmp_path, args):
     proc = subprocess.run([SCRIPT, *args], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "no-such-folder" in proc.stderr and "--data" in proc.stderr and "SIMRANK_DATA" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------ plugins
+
+
+def _doc_blocks(language: str) -> list[str]:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "extending.md").read_text()
+    return [block.split("\n", 1)[1] for block in text.split("```")[1::2] if block.startswith(language + "\n")]
+
+
+def test_the_extending_example_runs_through_the_cli_with_plugin(tmp_path):
+    """docs/extending.md as printed: its plugin module and config, run with ``--plugin``; the new sampler, loss
+    and student are in the results, and a misspelled name lists the registered ones."""
+    (plugin,), (config,) = _doc_blocks("python"), _doc_blocks("toml")
+    (tmp_path / "my_plugin.py").write_text(plugin)
+    (tmp_path / "easy.toml").write_text(config)
+    proc = simrank_script("run", "easy.toml", "--plugin", "my_plugin.py", "--out", "o", "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    df = pd.read_parquet(tmp_path / "o" / "results.parquet")
+    assert set(df["loss"]) == {"softmax_l2", "kl"} and set(df["student"]) == {"diag"} and len(df) == 4
+    assert set(df["sampler"]) == {"easiest"} and np.isfinite(df["gap"]).all()
+    assert df["locality"].gt(0).all()  # 30 of 120 documents: a local (if easy) pool
+    assert {"softmax_l2", "kl"} <= {line.split()[0] for line in proc.stdout.splitlines() if line.strip()}
+    (tmp_path / "bad.toml").write_text(config.replace('kind = "easiest"', 'kind = "easyest"'))
+    bad = simrank_script("run", "bad.toml", "--plugin", "my_plugin", "--out", "b", cwd=tmp_path)  # module name form
+    assert (
+        bad.returncode == 2 and "'easyest' is not allowed" in bad.stderr and "easiest" in bad.stderr.split("choose")[1]
+    )
+
+
+def test_plugin_errors_are_one_line(tmp_path):
+    for plugin, needle in (("no_such_plugin_module", "no module named"), ("missing.py", "file not found")):
+        proc = simrank_script("run", "bias-sweep", "--dry-run", "--plugin", plugin, cwd=tmp_path)
+        assert proc.returncode == 2 and needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_register_refuses_wrong_types_and_taken_names():
+    from simrank import plugins
+    from simrank.errors import ConfigError
+    from simrank.losses import LOSS_SPECS, LOSSES, kl_distill
+
+    with pytest.raises(ConfigError, match="needs a LossSpec, got function"):
+        plugins.register("loss", "x", kl_distill)
+    with pytest.raises(ConfigError, match="kind = 'metric' is not allowed"):
+        plugins.register("metric", "x", kl_distill)
+    with pytest.raises(ConfigError, match="loss 'kl' is already registered"):
+        plugins.register_loss("kl", kl_distill)
+    try:
+        spec = simrank.register_loss("kl_copy", kl_distill, floor=None)
+        assert LOSS_SPECS["kl_copy"] is spec and LOSSES["kl_copy"] is kl_distill
+        assert simrank.register_loss("kl_copy", kl_distill, replace=True) is LOSS_SPECS["kl_copy"]
+    finally:
+        LOSS_SPECS.pop("kl_copy", None)
+        LOSSES.pop("kl_copy", None)
+
+
+def test_entry_point_plugins_are_loaded(monkeypatch):
+    from simrank import plugins
+
+    class Point:
+        name, value = "demo", "demo_module:setup"
+
+        def load(self):
+            return lambda: calls.append("called")
+
+    calls = []
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [Point()] if group == plugins.ENTRY_POINT_GROUP else [])
+    assert plugins.load_plugins() == ["demo = demo_module:setup"] and calls == ["called"]
