@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 
 __all__ = [
+    "EMBEDDINGS_FILE",
     "FIGURES_DIR",
     "PAPER_DIR",
     "PROJECT_ROOT",
@@ -28,6 +29,9 @@ __all__ = [
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PAPER_DIR = PROJECT_ROOT / "paper"
 FIGURES_DIR = PROJECT_ROOT / "figures"
+#: The default file of a data folder's document and query vectors (all-MiniLM-L6-v2, written by
+#: ``simrank real encode``); ``--embeddings FILE`` reads another encoder's vectors in the same format.
+EMBEDDINGS_FILE = "embeddings-all-MiniLM-L6-v2.npz"
 #: The committed results of the paper's prediction experiments.
 RESULTS_DIR = PROJECT_ROOT / "results" / "paper"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from simrank.errors import ConfigError
+from simrank.paths import EMBEDDINGS_FILE
 
 __all__ = ["advise_app"]
 
@@ -44,6 +45,9 @@ def advise_cmd(
     n_train: int = typer.Option(None, help="n of T3 (default: the number of (query, positive) pairs)"),
     seed: int = typer.Option(0, help="seed of the sampled groups"),
     out: Path = typer.Option(None, help="output folder for report.md, advice.json and figures"),
+    embeddings: str = typer.Option(
+        EMBEDDINGS_FILE, help="the vectors' file in DATA (any encoder, see `simrank real encode`)"
+    ),
 ) -> None:
     """Measure each negative source and rank (source, τ, η) by the theory's bounds; write report.md,
     advice.json and figures into OUT."""
@@ -78,6 +82,7 @@ def advise_cmd(
         target=target,
         missing_teacher=missing_teacher,
         config=config,
+        embeddings_file=embeddings,
     )
     advice = advise(inputs, config)
     advice["settings"]["cpu"] = f"{os.cpu_count()} CPU cores"

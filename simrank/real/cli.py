@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from simrank.paths import EMBEDDINGS_FILE
+
 __all__ = [
     "confirm",
     "encode",
@@ -33,6 +35,9 @@ def confirm(
     eval_data: list[Path] = typer.Option(
         [], "--eval-data", help="another BEIR folder for zero-shot evaluation (repeatable)"
     ),
+    embeddings: str = typer.Option(
+        EMBEDDINGS_FILE, help="the vectors' file in each data folder (any encoder, see `simrank real encode`)"
+    ),
 ) -> None:
     """Tune, train and measure the design on DATA; write results, tuning and baseline tables, figures and report.md."""
     from simrank.errors import check_positive
@@ -49,7 +54,13 @@ def confirm(
     data = data_folder(data)
     out = Path(out) if out is not None else Path("results") / ("real-confirm-quick" if quick else "real-confirm")
     results, meta = run_confirm(
-        data, out, cfg, progress=typer.echo, eval_dirs=tuple(eval_data), cpu=f"{os.cpu_count()} CPU cores"
+        data,
+        out,
+        cfg,
+        progress=typer.echo,
+        eval_dirs=tuple(eval_data),
+        cpu=f"{os.cpu_count()} CPU cores",
+        embeddings_file=embeddings,
     )
     import pandas as pd
 
