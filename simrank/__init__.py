@@ -13,110 +13,83 @@ measures, with :mod:`simrank.theory` (closed forms and bounds) and :mod:`simrank
     train = sr.make_trainer(student, sr.kl_distill, sr.TrainConfig(steps=200))
     params, curve = jax.jit(train)(jax.random.PRNGKey(0), groups, {"tau": 1.0})
 
-Registries: :data:`LOSS_SPECS` (losses), :data:`SAMPLERS` (sampler kinds), :data:`STUDENTS` (student kinds).
+Registries: :data:`LOSS_SPECS` (losses), :data:`SAMPLERS` (sampler kinds), :data:`STUDENTS` (student kinds); add
+your own with :func:`register_sampler`, :func:`register_loss`, :func:`register_student` (``docs/extending.md``).
+
+The names below are imported on first use (PEP 562), so ``import simrank`` and the command line start without
+loading JAX; ``simrank.X`` is the same object as ``simrank.<module>.X``.
 """
 
-from simrank import measures, samplers, stats, theory
-from simrank._version import __version__
-from simrank.config import Experiment, Point, load_experiment
-from simrank.errors import ConfigError
-from simrank.groups import Groups, QuerySet, draw_groups, world_query_set
-from simrank.losses import (
-    LOSS_SPECS,
-    LossSpec,
-    get_loss,
-    kl_distill,
-    lce,
-    listnet,
-    margin_mse,
-    ranknet_hard,
-    ranknet_soft,
-)
-from simrank.measures import (
-    corpus_kl,
-    diameter,
-    kappa,
-    kendall_tau,
-    listwise_entropy,
-    ndcg_at,
-    pairwise_entropy,
-    rr_at,
-)
-from simrank.samplers import (
-    SAMPLERS,
-    Ensemble,
-    FalseNegativeFilter,
-    Local,
-    Mixture,
-    SamplerConfig,
-    SamplingContext,
-    Tempered,
-    Uniform,
-    make_sampler,
-    sample_categorical,
-)
-from simrank.students import STUDENTS, Student, StudentConfig, bilinear, make_student, mlp, tabular
-from simrank.sweep import run_experiment
-from simrank.teacher import Teacher
-from simrank.trainer import TrainConfig, group_scores, make_trainer, mean_loss, train_many
-from simrank.world import World, WorldConfig
+from __future__ import annotations
 
-__all__ = [
-    "LOSS_SPECS",
-    "SAMPLERS",
-    "STUDENTS",
-    "ConfigError",
-    "Ensemble",
-    "Experiment",
-    "FalseNegativeFilter",
-    "Groups",
-    "Local",
-    "LossSpec",
-    "Mixture",
-    "Point",
-    "QuerySet",
-    "SamplerConfig",
-    "SamplingContext",
-    "Student",
-    "StudentConfig",
-    "Teacher",
-    "Tempered",
-    "TrainConfig",
-    "Uniform",
-    "World",
-    "WorldConfig",
-    "__version__",
-    "bilinear",
-    "corpus_kl",
-    "diameter",
-    "draw_groups",
-    "get_loss",
-    "group_scores",
-    "kappa",
-    "kendall_tau",
-    "kl_distill",
-    "lce",
-    "listnet",
-    "listwise_entropy",
-    "load_experiment",
-    "make_sampler",
-    "make_student",
-    "make_trainer",
-    "margin_mse",
-    "mean_loss",
-    "measures",
-    "mlp",
-    "ndcg_at",
-    "pairwise_entropy",
-    "ranknet_hard",
-    "ranknet_soft",
-    "rr_at",
-    "run_experiment",
-    "sample_categorical",
-    "samplers",
-    "stats",
-    "tabular",
-    "theory",
-    "train_many",
-    "world_query_set",
-]
+import importlib
+
+from simrank._version import __version__ as __version__
+
+#: module -> the public names the package root re-exports from it (loaded on first access).
+_EXPORTED_FROM: dict[str, tuple[str, ...]] = {
+    "simrank.config": ("Experiment", "Point", "load_experiment"),
+    "simrank.errors": ("ConfigError",),
+    "simrank.groups": ("Groups", "QuerySet", "draw_groups", "world_query_set"),
+    "simrank.losses": (
+        "LOSS_SPECS",
+        "LossSpec",
+        "get_loss",
+        "kl_distill",
+        "lce",
+        "listnet",
+        "margin_mse",
+        "ranknet_hard",
+        "ranknet_soft",
+    ),
+    "simrank.measures": (
+        "corpus_kl",
+        "diameter",
+        "kappa",
+        "kendall_tau",
+        "listwise_entropy",
+        "ndcg_at",
+        "pairwise_entropy",
+        "rr_at",
+    ),
+    "simrank.plugins": ("register", "register_loss", "register_sampler", "register_student"),
+    "simrank.samplers": (
+        "SAMPLERS",
+        "Ensemble",
+        "FalseNegativeFilter",
+        "Local",
+        "Mixture",
+        "SamplerConfig",
+        "SamplingContext",
+        "Tempered",
+        "Uniform",
+        "make_sampler",
+        "sample_categorical",
+    ),
+    "simrank.students": ("STUDENTS", "Student", "StudentConfig", "bilinear", "make_student", "mlp", "tabular"),
+    "simrank.sweep": ("run_experiment",),
+    "simrank.teacher": ("Teacher",),
+    "simrank.trainer": ("TrainConfig", "group_scores", "make_trainer", "mean_loss", "train_many"),
+    "simrank.world": ("World", "WorldConfig"),
+}
+#: Submodules reachable as attributes of the root (``simrank.theory``).
+_SUBMODULES = ("measures", "samplers", "stats", "theory")
+_MODULE_OF = {name: module for module, names in _EXPORTED_FROM.items() for name in names}
+
+__all__ = sorted(["__version__", *_SUBMODULES, *_MODULE_OF], key=lambda n: (not n.isupper(), n))
+
+
+def __getattr__(name: str) -> object:
+    """``simrank.NAME``: import the module that defines ``NAME`` on first use and cache the value here."""
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"simrank.{name}")
+    elif name in _MODULE_OF:
+        value = getattr(importlib.import_module(_MODULE_OF[name]), name)
+    else:
+        raise AttributeError(f"module 'simrank' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
 from simrank.losses import LossConfig
-from simrank.paths import experiments_dir
+from simrank.paths import experiments_dir, list_experiments
 from simrank.samplers import SamplerConfig
 from simrank.students import STUDENTS, StudentConfig
 from simrank.teacher import Teacher
@@ -230,11 +230,6 @@ class Experiment:
             validate(point)
             out.append(point)
         return out
-
-
-def list_experiments() -> list[tuple[str, str]]:
-    """``(name, description)`` of every config in ``experiments/``."""
-    return [(p.stem, _read_toml(p).get("description", "")) for p in sorted(experiments_dir().glob("*.toml"))]
 
 
 def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = None) -> Experiment:

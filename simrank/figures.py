@@ -17,46 +17,71 @@ import seaborn as sns  # noqa: E402
 from simrank.stats import summarise  # noqa: E402
 
 __all__ = [
-    "CAPTIONS",
     "LABELS",
+    "LINESTYLES",
     "PALETTE",
+    "bias_sweep_caption",
     "bias_sweep_figure",
     "line_panel",
     "save",
+    "seed_summary",
 ]
 
 PALETTE = "colorblind"
 LABELS = {
     "gap": "generalisation gap (nats)",
-    "ndcg10": "true nDCG@10",
+    "ndcg10": "true nDCG@10 (exponential gain)",
     "locality": "sampler locality 1 − H(ν)/log N",
     "tau": "teacher temperature τ",
 }
-CAPTIONS = {
-    "bias-sweep": (
-        "Bias sweep (bilinear student, η = 0): generalisation gap (top) and true nDCG@10 over the whole "
-        "corpus (bottom) against sampler locality, one column per loss, one line per teacher temperature τ; "
-        "lines are means over seeds, bands 95% t-intervals. LCE ignores the teacher, so its three τ lines "
-        "coincide."
-    ),
-}
+#: Line styles of the levels of a second factor drawn in one panel (``line_panel(..., style=...)``).
+LINESTYLES = ("-", "--", ":", "-.")
 
 
-def line_panel(ax, df: pd.DataFrame, x: str, y: str, hue: str) -> None:
-    """Mean of ``y`` against ``x`` per ``hue`` level, with a 95% confidence band over seeds."""
-    summary = summarise(df, [hue, x], y)
-    colours = sns.color_palette(PALETTE, summary[hue].nunique())
-    for colour, (level, part) in zip(colours, summary.groupby(hue)):
+def _level(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def seed_summary(df: pd.DataFrame, by: list[str], value: str, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean of ``value`` per group of ``by`` with a Student-t interval in which **the seed is the unit**.
+
+    The rows of one seed in a group (other grid axes such as τ or η, or duplicated rows) are averaged first,
+    ``x_s = mean{value : rows of seed s}``; then over the ``S`` seeds of the group
+    ``mean = (1/S) Σ_s x_s`` and ``mean ∓ t_{S−1, (1+confidence)/2} · sd(x)/√S``. Rows that share a seed are
+    never counted as independent observations, so repeating rows cannot narrow the interval.
+
+    Args:
+      df: results with a ``seed`` column, the ``by`` columns and ``value``.
+      by: the factors kept apart.
+      value: the measured column.
+      confidence: two-sided level of the interval.
+
+    Returns:
+      ``by + [value_mean, value_low, value_high, n]``, ``n`` the number of seeds, groups sorted by ``by``.
+
+    Examples:
+      >>> df = pd.DataFrame({"loss": ["kl"] * 4, "seed": [0, 0, 1, 1], "tau": [1, 3, 1, 3], "gap": [1.0, 3, 4, 6]})
+      >>> seed_summary(df, ["loss"], "gap").round(3).values.tolist()  # seeds give 2 and 5
+      [['kl', 3.5, -15.559, 22.559, 2]]
+    """
+    per_seed = df.groupby([*by, "seed"], sort=True, observed=True, dropna=False)[value].mean().reset_index()
+    return summarise(per_seed, by, value, confidence)
+
+
+def line_panel(ax, df: pd.DataFrame, x: str, y: str, hue: str, style: str | None = None) -> None:
+    """Mean of ``y`` against ``x`` per ``hue`` level (colour) and, if given, ``style`` level (:data:`LINESTYLES`),
+    with a 95% confidence band over seeds (:func:`seed_summary`: one value per seed, the seed's other rows
+    averaged)."""
+    summary = seed_summary(df, [hue, x] if style is None else [hue, style, x], y)
+    colours = dict(zip(sorted(summary[hue].unique()), sns.color_palette(PALETTE, summary[hue].nunique())))
+    styles = {None: "-"} if style is None else dict(zip(sorted(summary[style].unique()), LINESTYLES))
+    for key, part in summary.groupby([hue] if style is None else [hue, style]):
+        level, style_level = (key[0], None) if style is None else key
         part = part.sort_values(x)
-        ax.plot(
-            part[x],
-            part[f"{y}_mean"],
-            marker="o",
-            ms=3,
-            color=colour,
-            label=f"{level:g}" if isinstance(level, float) else str(level),
-        )
-        ax.fill_between(part[x], part[f"{y}_low"], part[f"{y}_high"], color=colour, alpha=0.2, lw=0)
+        label = _level(level) if style is None else f"{_level(level)}, {_level(style_level)}"
+        colour = colours[level]
+        ax.plot(part[x], part[f"{y}_mean"], marker="o", ms=3, color=colour, ls=styles[style_level], label=label)
+        ax.fill_between(part[x], part[f"{y}_low"], part[f"{y}_high"], color=colour, alpha=0.15, lw=0)
     ax.set_xlabel(LABELS.get(x, x))
     ax.grid(alpha=0.3)
 
@@ -73,25 +98,47 @@ def save(fig, stem: Path, caption: str) -> list[Path]:
     return paths
 
 
+def bias_sweep_caption(results: pd.DataFrame) -> str:
+    """The caption of :func:`bias_sweep_figure` for ``results``: every factor drawn and the seed count."""
+    students = ", ".join(sorted(results["student"].unique()))
+    etas = ", ".join(_level(e) for e in sorted(results["eta"].unique()))
+    return (
+        f"Bias sweep: generalisation gap (nats) and true nDCG@10 (exponential gain 2^g − 1) over the whole corpus "
+        f"against sampler locality. Columns: loss. Rows: measure × student ({students}). Colour: teacher "
+        f"temperature τ; line style: mixture weight η ({etas}; solid = {_level(results['eta'].min())}). Lines are "
+        f"means over {results['seed'].nunique()} seeds, bands 95% t-intervals with the seed as the unit. "
+        "LCE ignores the teacher, so its τ lines coincide."
+    )
+
+
 def bias_sweep_figure(results: pd.DataFrame, stem: Path) -> list[Path]:
-    """Gap and nDCG@10 over locality × τ, one column per loss (bilinear student, η = 0 if present)."""
-    df = results
-    if "bilinear" in set(df["student"]):
-        df = df[df["student"] == "bilinear"]
-    df = df[df["eta"] == df["eta"].min()]
-    losses = sorted(df["loss"].unique())
-    fig, axes = plt.subplots(2, len(losses), figsize=(3.2 * len(losses), 5.6), sharex=True, squeeze=False)
+    """Gap and nDCG@10 against locality: one column per loss, one row per measure × student, colour τ, line
+    style η; the legend sits below the panels, off the data."""
+    losses = sorted(results["loss"].unique())
+    students = sorted(results["student"].unique())
+    rows = [(y, student) for student in students for y in ("gap", "ndcg10")]
+    fig, axes = plt.subplots(
+        len(rows), len(losses), figsize=(3.0 * len(losses), 2.4 * len(rows)), sharex=True, squeeze=False
+    )
     for col, loss in enumerate(losses):
-        part = df[df["loss"] == loss]
-        for row, y in enumerate(["gap", "ndcg10"]):
+        for row, (y, student) in enumerate(rows):
             ax = axes[row, col]
-            line_panel(ax, part, "locality", y, "tau")
-            if row == 0:
-                ax.set_title(loss)
+            line_panel(
+                ax, results[(results["loss"] == loss) & (results["student"] == student)], "locality", y, "tau", "eta"
+            )
+            ax.set_title(f"{loss}, {student}", fontsize=9)
             if col == 0:
-                ax.set_ylabel(LABELS[y])
-            if row == 0:
+                ax.set_ylabel(LABELS[y], fontsize=8)
+            if row < len(rows) - 1:
                 ax.set_xlabel("")
-    axes[0, -1].legend(title="τ", fontsize=8)
-    fig.tight_layout()
-    return save(fig, stem, CAPTIONS["bias-sweep"])
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        [f"τ = {t}, η = {e}" for t, e in (label.split(", ") for label in labels)],
+        loc="lower center",
+        ncol=min(len(labels), 6),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0.06 if len(rows) > 2 else 0.1, 1, 1))
+    return save(fig, stem, bias_sweep_caption(results))

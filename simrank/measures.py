@@ -12,7 +12,9 @@ Group geometry and labels (shapes ``[..., k, d]`` / ``[..., k]``):
 
 Ranking quality over a whole corpus (scores ``[n, N]``, grades ``[n, N]``):
 
-* ``ndcg_at``: ``DCG@c / IDCG@c`` with gain ``2^grade − 1`` and discount ``1/log₂(rank + 1)``;
+* ``ndcg_at``: ``DCG@c / IDCG@c`` with discount ``1/log₂(rank + 1)`` and gain ``2^grade − 1`` (``gain="exponential"``,
+  the default, as in rax and Burges et al.) or ``grade`` (``gain="linear"``, as trec_eval's and ir_measures'
+  ``nDCG@c``); the results column ``ndcg10`` is the exponential one (the two agree on binary labels);
 * ``rr_at``: ``1/rank`` of the first document with ``grade ≥ 1`` within the top ``c`` (0 if none);
 * ``recall_at``: ``|relevant ∩ top c| / |relevant|`` (0 when nothing is relevant);
 * ``kendall_tau``: Kendall's τ-a between two score vectors over the last axis;
@@ -30,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simrank.errors import check_choice
 from simrank.losses import binary_entropy, kl_distill, pair_mask, softmax_entropy
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "kendall_tau",
     "lipschitz",
     "listwise_entropy",
+    "NDCG_GAINS",
     "ndcg_at",
     "pairwise_distances",
     "pairwise_entropy",
@@ -256,31 +260,57 @@ def lipschitz(apply, params, queries: jax.Array, docs: jax.Array) -> jax.Array:
     return jnp.max(jnp.linalg.norm(grad_x, axis=-1))
 
 
-def _ranked_grades(scores: jax.Array, grades: jax.Array, cutoff: int) -> jax.Array:
-    _, top = jax.lax.top_k(scores, cutoff)
-    return jnp.take_along_axis(grades, top, axis=-1)
+def _top(scores: jax.Array, cutoff: int, measure: str) -> jax.Array:
+    """Indices of the ``cutoff`` best-scored documents per row; a cutoff beyond the list is a clear error."""
+    n_docs = scores.shape[-1]
+    if not isinstance(cutoff, (int, np.integer)) or not 1 <= cutoff <= n_docs:
+        raise ValueError(
+            f"{measure}: cutoff = {cutoff!r} must be an integer in [1, {n_docs}] (the list has {n_docs} documents)"
+        )
+    return jax.lax.top_k(scores, cutoff)[1]
 
 
-def ndcg_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10) -> jax.Array:
-    """nDCG@c per query row: ``DCG@c / IDCG@c``, gain ``2^grade − 1``, discount ``1/log₂(rank + 1)``.
+def _ranked_grades(scores: jax.Array, grades: jax.Array, cutoff: int, measure: str) -> jax.Array:
+    return jnp.take_along_axis(grades, _top(scores, cutoff, measure), axis=-1)
+
+
+#: nDCG gain functions ``gain(grade)``: ``exponential`` ``2^g − 1`` (rax, Burges et al. 2005; the default and the
+#: results column ``ndcg10``), ``linear`` ``g`` (trec_eval ``ndcg_cut``, ir_measures ``nDCG@k``).
+NDCG_GAINS = {"exponential": lambda g: 2.0**g - 1.0, "linear": lambda g: g}
+
+
+def ndcg_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10, gain: str = "exponential") -> jax.Array:
+    """nDCG@c per query row: ``DCG@c / IDCG@c`` with ``DCG@c = Σ_{r=1..c} gain(grade at rank r) / log₂(r + 1)``
+    and IDCG the DCG of the ideal order.
+
+    ``gain = "exponential"`` (default): ``2^grade − 1``, as in rax; the ``ndcg10`` column of every results table.
+    ``gain = "linear"``: ``grade``, as trec_eval and ir_measures (``nDCG@10``). They agree on binary labels.
 
     Args:
       scores: ``[n, N]`` scores of every document for each query.
       grades: ``[n, N]`` graded relevance (0 = not relevant).
-      cutoff: ``c``, the number of top documents counted.
+      cutoff: ``c``, the number of top documents counted (``1 ≤ c ≤ N``).
+      gain: a key of :data:`NDCG_GAINS`.
 
     Returns:
       ``[n]`` values in ``[0, 1]`` (0 when no document is relevant).
 
+    Raises:
+      ValueError: ``cutoff`` outside ``[1, N]`` or an unknown ``gain``, in one line.
+
     Examples:
-      >>> # ranked grades (0, 1), ideal (2, 1): (1/log₂3) / (3 + 1/log₂3)
-      >>> ndcg_at(jnp.array([[3.0, 2.0, 1.0, 0.0]]), jnp.array([[0, 1, 0, 2]]), cutoff=2).tolist()
+      >>> scores, grades = jnp.array([[3.0, 2.0, 1.0, 0.0]]), jnp.array([[0, 1, 0, 2]])
+      >>> ndcg_at(scores, grades, cutoff=2).tolist()  # ranked (0, 1), ideal (2, 1): (1/log₂3) / (3 + 1/log₂3)
       [0.173765]
+      >>> ndcg_at(scores, grades, cutoff=2, gain="linear").tolist()  # (1/log₂3) / (2 + 1/log₂3)
+      [0.239812]
     """
+    check_choice("gain", gain, NDCG_GAINS)
+    gain_of = NDCG_GAINS[gain]
     grades = grades.astype(jnp.float32)
     discount = 1.0 / jnp.log2(jnp.arange(cutoff) + 2.0)
-    dcg = jnp.sum((2.0 ** _ranked_grades(scores, grades, cutoff) - 1.0) * discount, -1)
-    ideal = jnp.sum((2.0 ** jax.lax.top_k(grades, cutoff)[0] - 1.0) * discount, -1)
+    dcg = jnp.sum(gain_of(_ranked_grades(scores, grades, cutoff, "ndcg_at")) * discount, -1)
+    ideal = jnp.sum(gain_of(jax.lax.top_k(grades, cutoff)[0]) * discount, -1)
     return jnp.where(ideal > 0, dcg / jnp.where(ideal > 0, ideal, 1.0), 0.0)
 
 
@@ -300,7 +330,7 @@ def rr_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10) -> jax.Array:
       >>> rr_at(scores, grades, cutoff=2).tolist(), rr_at(scores, grades, cutoff=1).tolist()
       ([0.5], [0.0])
     """
-    relevant = _ranked_grades(scores, grades, cutoff) >= 1
+    relevant = _ranked_grades(scores, grades, cutoff, "rr_at") >= 1
     first = jnp.argmax(relevant, axis=-1)
     return jnp.where(relevant.any(-1), 1.0 / (first + 1.0), 0.0)
 
@@ -321,8 +351,7 @@ def recall_at(scores: jax.Array, relevance: jax.Array, cutoff: int = 100) -> jax
       >>> recall_at(scores, relevance, cutoff=2).tolist()  # one of the two relevant documents in the top 2
       [0.5]
     """
-    _, top = jax.lax.top_k(scores, cutoff)
-    hit = jnp.take_along_axis(relevance, top, axis=-1) > 0
+    hit = _ranked_grades(scores, relevance, cutoff, "recall_at") > 0
     total = jnp.sum(relevance > 0, -1)
     return jnp.where(total > 0, hit.sum(-1) / jnp.maximum(total, 1), 0.0)
 

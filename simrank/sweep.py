@@ -21,7 +21,16 @@ from simrank.errors import check_choice
 from simrank.executors import EXECUTORS, make_executor
 from simrank.runner import CHUNK_SIZE, RESULT_COLUMNS, Job, plan, use_compile_cache
 
-__all__ = ["RESULT_COLUMNS", "run_experiment"]
+__all__ = ["RESULT_COLUMNS", "SweepInterrupted", "run_experiment"]
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run_experiment`: ``saved`` of the ``total`` chunks are written in ``parts_dir``
+    (a run with ``resume=True`` keeps them). Still a :class:`KeyboardInterrupt` for callers that catch that."""
+
+    def __init__(self, saved: int, total: int, parts_dir: Path) -> None:
+        super().__init__(f"{saved} of {total} parts saved in {parts_dir}")
+        self.saved, self.total, self.parts_dir = saved, total, parts_dir
 
 
 def _chunk_id(jobs: list[Job]) -> str:
@@ -73,6 +82,9 @@ def run_experiment(
     ``compile_cache``: JAX's persistent compilation cache on/off (None: on unless
     ``SIMRANK_COMPILE_CACHE=0``; see :func:`simrank.runner.use_compile_cache`).  ``layout``: how chunks are
     formed (:data:`simrank.runner.LAYOUTS`); ``"switch"`` is the old layout, kept for benchmarks and checks.
+
+    Raises:
+      SweepInterrupted: on Ctrl-C, after the parts finished so far are written.
     """
     check_choice("executor", executor, EXECUTORS)
     if executor == "reference":
@@ -91,13 +103,17 @@ def run_experiment(
             if df is not None:
                 frames[i] = df
     todo = [(i, *chunks[i]) for i in range(len(chunks)) if i not in frames]
-    with make_executor(executor, address, layout, compile_cache) as pool:
-        bar = tqdm(total=len(chunks), initial=len(frames), desc=exp.name, unit="chunk", disable=not progress)
-        for i, df in pool.map_chunks(exp, todo):
-            _write_atomic(df, paths[i])
-            frames[i] = df
-            bar.update()
-    bar.close()
+    bar = tqdm(total=len(chunks), initial=len(frames), desc=exp.name, unit="chunk", disable=not progress)
+    try:
+        with make_executor(executor, address, layout, compile_cache) as pool:
+            for i, df in pool.map_chunks(exp, todo):
+                _write_atomic(df, paths[i])
+                frames[i] = df
+                bar.update()
+    except KeyboardInterrupt:
+        raise SweepInterrupted(len(frames), len(chunks), parts_dir) from None
+    finally:
+        bar.close()
     results = pd.concat([frames[i] for i in range(len(chunks))], ignore_index=True)
     _write_atomic(results, Path(out) / "results.parquet")
     return results

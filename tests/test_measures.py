@@ -2,6 +2,9 @@
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simrank.measures import (
     average_ranks,
@@ -106,3 +109,41 @@ def test_recall_at_counts_relevant_documents_in_the_top_cutoff():
     assert np.allclose(recall_at(scores, relevance, 2), [0.5, 0.0, 0.0])
     assert np.allclose(recall_at(scores, relevance, 4), [1.0, 0.0, 1.0])  # cutoff = N retrieves everything
     assert recall_at(scores[None], relevance[None], 3).shape == (1, 3)  # leading batch axes
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=12, max_size=30),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([1, 5, 10]),
+)
+def test_ndcg_both_gains_match_ir_measures_on_graded_labels(grades, seed, cutoff):
+    """``gain="linear"`` is ir_measures' (trec_eval's) ``nDCG@k``; ``gain="exponential"`` is ir_measures'
+    ``nDCG`` with gains ``2^g − 1``; RR@k agrees too (distinct scores, so no tie-breaking convention matters)."""
+    ir_measures = pytest.importorskip("ir_measures")  # the `real` extra
+    scores = np.random.default_rng(seed).permutation(len(grades)).astype(float)
+    qrels = [ir_measures.Qrel("q", f"d{i}", g) for i, g in enumerate(grades)]
+    run = [ir_measures.ScoredDoc("q", f"d{i}", s) for i, s in enumerate(scores)]
+    exponential = ir_measures.nDCG(cutoff=cutoff, gains={g: 2**g - 1 for g in range(4)})
+    linear, rr = ir_measures.nDCG @ cutoff, ir_measures.RR(rel=1) @ cutoff
+    want = ir_measures.calc_aggregate([linear, exponential, rr], qrels, run)
+    s, g = jnp.asarray(scores[None]), jnp.asarray(np.array(grades)[None])
+    assert float(ndcg_at(s, g, cutoff, gain="linear")[0]) == pytest.approx(want[linear], abs=1e-5)
+    assert float(ndcg_at(s, g, cutoff)[0]) == pytest.approx(want[exponential], abs=1e-5)
+    assert float(rr_at(s, g, cutoff)[0]) == pytest.approx(want[rr], abs=1e-6)
+
+
+def test_the_gains_differ_on_graded_labels_and_agree_on_binary_ones():
+    scores, grades = jnp.array([[4.0, 3.0, 2.0, 1.0]]), jnp.array([[0, 1, 0, 3]])
+    assert float(ndcg_at(scores, grades, 4)[0]) == pytest.approx(0.4777, abs=1e-4)  # the issue's example
+    assert float(ndcg_at(scores, grades, 4, gain="linear")[0]) == pytest.approx(0.5296, abs=1e-4)
+    binary = jnp.array([[0, 1, 0, 1]])
+    assert np.allclose(ndcg_at(scores, binary, 4), ndcg_at(scores, binary, 4, gain="linear"))
+
+
+@pytest.mark.parametrize("measure", [ndcg_at, rr_at, recall_at])
+def test_a_cutoff_beyond_the_list_is_one_clear_error(measure):
+    with pytest.raises(ValueError, match=r"cutoff = 10 must be an integer in \[1, 4\] \(the list has 4 documents\)"):
+        measure(jnp.zeros((1, 4)), jnp.ones((1, 4)), 10)
+    with pytest.raises(ValueError, match="gain = 'log' is not allowed; choose one of exponential, linear"):
+        ndcg_at(jnp.zeros((1, 4)), jnp.ones((1, 4)), 2, gain="log")

@@ -439,7 +439,7 @@ def test_robustness_command_runs_each_registered_experiment_once(label, monkeypa
     from simrank.predictions.worlds import CONTRASTS
 
     calls = []
-    monkeypatch.setattr(paper, "run", lambda lab, names, seeds: calls.append((lab, names, seeds)))
+    monkeypatch.setattr(paper, "run", lambda lab, names, seeds, root: calls.append((lab, names, seeds)))
     paper.robustness_cmd(label, seeds=40 if label == "worlds" else 10)
     ((got_label, names, seeds),) = calls
     assert got_label == label and len(names) == len(set(names))

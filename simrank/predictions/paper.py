@@ -15,6 +15,7 @@ import re
 import time
 import tomllib
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -163,13 +164,13 @@ def deviations_block(path: Path = DEVIATIONS) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generated_blocks(root: Path = RESULTS_DIR) -> dict[str, str]:
-    """Every generated block's text from the results under ``root`` (and the deviations from ``paper/deviations.toml``)."""
+def generated_blocks(root: Path = RESULTS_DIR, deviations: Path = DEVIATIONS) -> dict[str, str]:
+    """Every generated block's text from the results under ``root`` (and the deviations from ``deviations``)."""
     results = verdicts(root)
     return {
         "verdicts": verdict_table(results, robustness(root)),
         "worlds": worlds_block(root),
-        "deviations": deviations_block(),
+        "deviations": deviations_block(deviations),
         **{k: prediction_block(k, v) for k, v in results.items()},
     }
 
@@ -206,9 +207,19 @@ def make_figure(key: str, out_dir: Path = FIGURES_DIR, root: Path = RESULTS_DIR)
     return save(fig, Path(out_dir) / key.lower(), p.caption(tables))
 
 
+#: The CLI's defaults, relative to the working directory (a project checkout for ``paper`` and ``robustness``):
+#: outputs never go into the installed package.
+CLI_RESULTS = Path("results") / "paper"
+CLI_FIGURES = Path("figures")
+CLI_PAPER = Path("paper") / "paper.md"
+
+
 def figures_cmd(
     only: str = typer.Option(None, help="one prediction (P1 … P12) or experiment name; default: all"),
-    out: Path = typer.Option(FIGURES_DIR, help="output folder"),
+    out: Path = typer.Option(CLI_FIGURES, help="output folder (default: ./figures)"),
+    results: Annotated[Path, typer.Option(help="prediction results folder; missing experiments are run into it")] = (
+        CLI_RESULTS
+    ),
 ) -> None:
     """Regenerate the prediction figures (PNG, PDF, caption), running any experiment whose results are missing."""
     keys = list(PREDICTIONS)
@@ -217,14 +228,15 @@ def figures_cmd(
         check_choice("--only", only, keys + list(by_experiment))
         keys = [by_experiment.get(only, only)]
     for key in keys:
-        for name, seconds in ensure_results(list(PREDICTIONS[key].experiments)).items():
+        for name, seconds in ensure_results(list(PREDICTIONS[key].experiments), results).items():
             typer.echo(f"ran {name} in {seconds:.1f} s")
-        typer.echo(f"{key}: {make_figure(key, out)[0]}")
+        typer.echo(f"{key}: {make_figure(key, out, results)[0]}")
 
 
 def robustness_cmd(
     label: str = typer.Argument(..., help="large, clustered or worlds"),
     seeds: int = typer.Option(10, help="seeds per experiment (worlds: 40 = 8 worlds x 5 seeds)"),
+    results: Annotated[Path, typer.Option(help="prediction results folder (default: ./results/paper)")] = CLI_RESULTS,
 ) -> None:
     """Run the robustness re-checks of every prediction on one world (results already there are kept)."""
     check_choice("label", label, list(FOLDERS))
@@ -233,14 +245,26 @@ def robustness_cmd(
     else:
         keep = [p for p in PREDICTIONS.values() if not (label == "clustered" and _geometry_is_a_factor(p))]
         names = [name for p in keep for name in p.experiments]
-    run(label, names, seeds)
-    typer.echo(f"{label}: {len(names)} experiments in {RESULTS_DIR / FOLDERS[label]}")
+    run(label, names, seeds, root=results)
+    typer.echo(f"{label}: {len(names)} experiments in {Path(results) / FOLDERS[label]}")
 
 
-def paper_cmd(path: Path = typer.Option(PAPER, help="the paper file with generated blocks")) -> None:
-    """Rewrite the generated blocks of the paper (verdict table, per-prediction numbers) from the committed results."""
-    ensure_results(experiments_needed())
+def paper_cmd(
+    path: Path = typer.Option(CLI_PAPER, help="the paper file with generated blocks (default: ./paper/paper.md)"),
+    results: Annotated[Path, typer.Option(help="prediction results folder (default: ./results/paper)")] = CLI_RESULTS,
+) -> None:
+    """Rewrite the generated blocks of the paper (verdict table, per-prediction numbers) from the committed results.
+
+    Needs a project checkout (``paper/paper.md`` and ``paper/deviations.toml``): run it from the checkout's root."""
+    deviations = Path(path).parent / "deviations.toml"
+    for needed in (Path(path), deviations):
+        if not needed.is_file():
+            raise ConfigError(
+                f"simrank paper needs a project checkout: {needed} not found under {Path.cwd()} "
+                "(run it from the root of a clone of simrank, or give --path PAPER.md)"
+            )
+    ensure_results(experiments_needed(), results)
     text = Path(path).read_text()
-    new = render(text, generated_blocks())
+    new = render(text, generated_blocks(results, deviations))
     Path(path).write_text(new)
     typer.echo(f"{path}: {'updated' if new != text else 'already up to date'}")

@@ -27,14 +27,24 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
+def _umask_mode() -> int:
+    """``0o666 & ~umask``: the permissions ``open()`` gives a new file (0644 under the usual umask 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success ``os.replace`` it onto ``path``."""
+    """Open a temporary file beside ``path``; on success ``os.replace`` it onto ``path``.
+
+    The file gets the permissions of a plain ``open()`` (``0o666 & ~umask``), not ``mkstemp``'s private 0600."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
+        os.chmod(tmp, _umask_mode())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

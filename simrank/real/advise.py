@@ -202,19 +202,21 @@ def load_inputs(
     target: str | None = None,
     missing_teacher: str = "fatal",
     config: AdviceConfig = AdviceConfig(),
+    embeddings_file: str = EMBEDDINGS_FILE,
 ) -> AdviceInput:
     """Read the collection, embeddings, run files and teacher; build the sources and the target law.
 
     ``negatives`` holds built-in source names (:data:`BUILTIN_SOURCES`) or paths of TREC run files.
     A teacher run that misses some needed (query, document) pair (a positive, a source's or the target's
     candidate) raises :class:`DataError` unless ``missing_teacher == "skip"``: then every law is restricted
-    to the pairs the teacher scores, and queries left without a positive or a candidate are dropped."""
+    to the pairs the teacher scores, and queries left without a positive or a candidate are dropped.
+    ``embeddings_file``: the vectors' file in ``data_dir`` (any encoder's, in ``load_embeddings``' format)."""
     if missing_teacher not in MISSING_TEACHER:
         raise DataError(f"--missing-teacher = {missing_teacher!r} is not allowed; choose one of fatal, skip")
     from simrank.real.bm25 import BM25Index
 
     collection = load_collection(data_dir, splits=(split,))
-    embeddings = load_embeddings(Path(data_dir) / EMBEDDINGS_FILE, collection)
+    embeddings = load_embeddings(Path(data_dir) / embeddings_file, collection)
     qrels = collection.qrels[split]
     query_ids = judged_queries(qrels)
     if not query_ids:

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from simrank.errors import ConfigError
+from simrank.paths import EMBEDDINGS_FILE
 
 __all__ = ["advise_app"]
 
@@ -44,14 +45,17 @@ def advise_cmd(
     n_train: int = typer.Option(None, help="n of T3 (default: the number of (query, positive) pairs)"),
     seed: int = typer.Option(0, help="seed of the sampled groups"),
     out: Path = typer.Option(None, help="output folder for report.md, advice.json and figures"),
+    embeddings: str = typer.Option(
+        EMBEDDINGS_FILE, help="the vectors' file in DATA (any encoder, see `simrank real encode`)"
+    ),
 ) -> None:
     """Measure each negative source and rank (source, τ, η) by the theory's bounds; write report.md,
     advice.json and figures into OUT."""
     if ctx.invoked_subcommand is not None:
         return
+    from simrank.paths import data_folder
     from simrank.real.advise import BUILTIN_SOURCES, AdviceConfig, advise, load_inputs
     from simrank.real.advise_report import write_outputs
-    from simrank.real.beir import default_data_dir
 
     if out is None:
         raise ConfigError("--out DIR is required (the folder for report.md, advice.json and the figures)")
@@ -71,13 +75,14 @@ def advise_cmd(
     )
     start = time.perf_counter()
     inputs = load_inputs(
-        Path(data) if data is not None else default_data_dir(),
+        data_folder(data),
         negatives or list(BUILTIN_SOURCES),
         split=split,
         teacher=teacher,
         target=target,
         missing_teacher=missing_teacher,
         config=config,
+        embeddings_file=embeddings,
     )
     advice = advise(inputs, config)
     advice["settings"]["cpu"] = f"{os.cpu_count()} CPU cores"
@@ -105,13 +110,14 @@ def bm25_run_cmd(
 ) -> None:
     """Write the BM25 top-DEPTH of each query of SPLIT as a TREC run (simrank's bm25s index and TREC writer)."""
     from simrank.errors import check_positive
-    from simrank.real.beir import default_data_dir, load_collection
+    from simrank.paths import data_folder
+    from simrank.real.beir import load_collection
     from simrank.real.bm25 import BM25Index
     from simrank.real.evaluate import run_from_scores, write_trec_run
     from simrank.real.queryset import judged_queries
 
     check_positive("--depth", depth)
-    collection = load_collection(Path(data) if data is not None else default_data_dir(), splits=(split,))
+    collection = load_collection(data_folder(data), splits=(split,))
     query_ids = judged_queries(collection.qrels[split])
     scores = BM25Index.build(collection).scores(collection.query_texts_for(query_ids))
     write_trec_run(out, run_from_scores(scores, query_ids, collection.doc_ids, depth), "bm25")
@@ -130,12 +136,12 @@ def validate_cmd(
     ),
 ) -> None:
     """Compare the advice's ordering with trained outcomes (SciFact; synthetic worlds) and write PAPER."""
+    from simrank.paths import data_folder
     from simrank.real.advise_validate import refresh_advice, render_paper, run_validation
-    from simrank.real.beir import default_data_dir
 
     if run:
-        run_validation(Path(data) if data is not None else default_data_dir(), results, quick, typer.echo)
+        run_validation(data_folder(data), results, quick, typer.echo)
     elif advice_only:
-        refresh_advice(Path(data) if data is not None else default_data_dir(), results)
+        refresh_advice(data_folder(data), results)
     paper.write_text(render_paper(results))
     typer.echo(f"wrote {paper}")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simrank.errors import ConfigError
-from simrank.paths import default_data_dir
+from simrank.paths import EMBEDDINGS_FILE, default_data_dir
 
 __all__ = [
     "EMBEDDINGS_FILE",
@@ -46,7 +46,6 @@ __all__ = [
     "load_embeddings",
 ]
 
-EMBEDDINGS_FILE = "embeddings-all-MiniLM-L6-v2.npz"
 QRELS_HEADER = ("query-id", "corpus-id", "score")
 NORM_TOL = 1e-3
 

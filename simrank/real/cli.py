@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from simrank.paths import EMBEDDINGS_FILE
+
 __all__ = [
     "confirm",
     "encode",
@@ -33,10 +35,13 @@ def confirm(
     eval_data: list[Path] = typer.Option(
         [], "--eval-data", help="another BEIR folder for zero-shot evaluation (repeatable)"
     ),
+    embeddings: str = typer.Option(
+        EMBEDDINGS_FILE, help="the vectors' file in each data folder (any encoder, see `simrank real encode`)"
+    ),
 ) -> None:
     """Tune, train and measure the design on DATA; write results, tuning and baseline tables, figures and report.md."""
     from simrank.errors import check_positive
-    from simrank.paths import default_data_dir
+    from simrank.paths import data_folder
     from simrank.real.confirm import run_confirm
     from simrank.real.design import load_real_config
     from simrank.real.report import confirm_figure, curves_figure, render_markdown
@@ -46,10 +51,16 @@ def confirm(
     cfg = load_real_config(config, quick=quick, seeds=seeds)
     if queries is not None:
         cfg = replace(cfg, query_sources=tuple(q.strip() for q in queries.split(",") if q.strip()))
-    data = Path(data) if data is not None else default_data_dir()
+    data = data_folder(data)
     out = Path(out) if out is not None else Path("results") / ("real-confirm-quick" if quick else "real-confirm")
     results, meta = run_confirm(
-        data, out, cfg, progress=typer.echo, eval_dirs=tuple(eval_data), cpu=f"{os.cpu_count()} CPU cores"
+        data,
+        out,
+        cfg,
+        progress=typer.echo,
+        eval_dirs=tuple(eval_data),
+        cpu=f"{os.cpu_count()} CPU cores",
+        embeddings_file=embeddings,
     )
     import pandas as pd
 
@@ -71,10 +82,11 @@ def encode(
 ) -> None:
     """Compute embeddings-all-MiniLM-L6-v2.npz for DATA (needs the `encode` extra)."""
     from simrank.errors import ConfigError
+    from simrank.paths import data_folder
     from simrank.real.encode import encode_collection
 
     try:
-        path = encode_collection(data, batch_size=batch_size, device=device)
+        path = encode_collection(data_folder(data), batch_size=batch_size, device=device)
     except ImportError as err:  # the optional encoder is not installed: one line, exit 2
         raise ConfigError(str(err)) from None
     typer.echo(f"wrote {path}")

@@ -177,10 +177,10 @@ def _positive_queries(qrels: pd.DataFrame) -> list[str]:
     return judged_queries(qrels[qrels.relevance > 0])
 
 
-def load_zero_shot(data_dir: Path, cfg: RealConfig, dim: int) -> EvalSet:
+def load_zero_shot(data_dir: Path, cfg: RealConfig, dim: int, embeddings_file: str = EMBEDDINGS_FILE) -> EvalSet:
     """A zero-shot collection: its ``test`` qrels (queries with a relevant document), embeddings and BM25."""
     collection = load_collection(data_dir, splits=("test",))
-    embeddings = load_embeddings(Path(data_dir) / EMBEDDINGS_FILE, collection)
+    embeddings = load_embeddings(Path(data_dir) / embeddings_file, collection)
     if embeddings.doc_emb.shape[1] != dim:
         raise DataError(
             f"--eval-data {data_dir}: embedding dim {embeddings.doc_emb.shape[1]}, expected {dim} (the training data's)"
@@ -198,8 +198,11 @@ def load_zero_shot(data_dir: Path, cfg: RealConfig, dim: int) -> EvalSet:
     )
 
 
-def prepare(data_dir: Path, cfg: RealConfig, eval_dirs: tuple[Path, ...] = ()) -> Prepared:
-    """Load and check every input (nothing is written): training pools, validation, test and zero-shot sets."""
+def prepare(
+    data_dir: Path, cfg: RealConfig, eval_dirs: tuple[Path, ...] = (), embeddings_file: str = EMBEDDINGS_FILE
+) -> Prepared:
+    """Load and check every input (nothing is written): training pools, validation, test and zero-shot sets.
+    ``embeddings_file``: the vectors' file in each data folder (any encoder's, in :func:`load_embeddings`' format)."""
     data_dir = Path(data_dir)
     if not (data_dir / "qrels" / "train.tsv").is_file() and (data_dir / "corpus.jsonl").is_file():
         raise DataError(
@@ -207,7 +210,7 @@ def prepare(data_dir: Path, cfg: RealConfig, eval_dirs: tuple[Path, ...] = ()) -
             "(use this one with --eval-data for zero-shot evaluation)"
         )
     collection = load_collection(data_dir, splits=("train", "test"))
-    embeddings = load_embeddings(data_dir / EMBEDDINGS_FILE, collection)
+    embeddings = load_embeddings(data_dir / embeddings_file, collection)
     bm25 = BM25Index.build(collection)
     train_qrels, test_qrels = collection.qrels["train"], collection.qrels["test"]
     labelled = judged_queries(train_qrels)
@@ -249,7 +252,7 @@ def prepare(data_dir: Path, cfg: RealConfig, eval_dirs: tuple[Path, ...] = ()) -
     test = _eval_set("test", collection, embeddings, bm25, judged_queries(test_qrels), test_qrels, cfg, True)
     val_qrels = train_qrels[train_qrels.query_id.isin(set(val_ids))]
     val = _eval_set("val", collection, embeddings, bm25, val_ids, val_qrels, cfg, False)
-    zero_shot = [load_zero_shot(d, cfg, embeddings.doc_emb.shape[1]) for d in eval_dirs]
+    zero_shot = [load_zero_shot(d, cfg, embeddings.doc_emb.shape[1], embeddings_file) for d in eval_dirs]
     names = [z.name for z in zero_shot]
     if len(set(names)) < len(names):
         raise DataError(f"--eval-data folders must have distinct names, got {names}")
@@ -402,6 +405,7 @@ def run_confirm(
     progress: Callable[[str], None] = lambda s: None,
     eval_dirs: tuple[Path, ...] = (),
     cpu: str = "",
+    embeddings_file: str = EMBEDDINGS_FILE,
 ) -> tuple[pd.DataFrame, dict]:
     """Tune, train and measure the design ``cfg``; write ``results.parquet``, ``tuning.parquet``,
     ``baselines.parquet`` (with the document prior, :mod:`simrank.real.memorisation`), ``queries.parquet`` (which
@@ -411,7 +415,7 @@ def run_confirm(
     Every input is loaded and checked before anything is written.  Returns ``(results, meta)``."""
     timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     start = time.perf_counter()
-    data = prepare(data_dir, cfg, eval_dirs)
+    data = prepare(data_dir, cfg, eval_dirs, embeddings_file)
     timings["prepare_s"] = time.perf_counter() - start
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)

@@ -277,3 +277,17 @@ def test_localised_and_ess_sup_bounds(tiny_beir):
     small = gap_terms(1.0, terms, terms, norm_bound=1.0, n=4, delta=0.05, bound="localised", radius=1e-3)
     loose = gap_terms(1.0, terms, terms, norm_bound=1.0, n=4, delta=0.5, bound="localised", radius=1e-3)
     assert loose(0.0) < small(0.0)
+
+
+def test_embeddings_of_another_encoder_via_embeddings_option(tiny_beir, tmp_path, monkeypatch, capsys):
+    """``--embeddings FILE`` reads another encoder's vectors; without it the default (MiniLM) file is expected."""
+    from simrank.paths import EMBEDDINGS_FILE
+
+    (tiny_beir / EMBEDDINGS_FILE).rename(tiny_beir / "embeddings-my-encoder.npz")
+    args = ["--data", str(tiny_beir), "--negatives", "random", *TINY_ARGS]
+    code, _, err = _cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "a"))
+    assert code == 2 and EMBEDDINGS_FILE in err and len(err.strip().splitlines()) == 1, err
+    code, text, err = _cli(
+        monkeypatch, capsys, *args, "--embeddings", "embeddings-my-encoder.npz", "--out", str(tmp_path / "b")
+    )
+    assert code == 0 and "recommended:" in text, err

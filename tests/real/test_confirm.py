@@ -117,7 +117,7 @@ def _broken(root: Path, problem: str) -> tuple[list[str], str]:
         write_qrels(root / "qrels" / "train.tsv", [("q0", "d0", 1), ("q1", "d3", 0)])
         return ["--data", str(root)], "no positive"
     if problem == "missing":
-        return ["--data", str(root / "absent")], "missing file"
+        return ["--data", str(root / "absent")], "(--data) does not exist; set it with --data DIR or the SIMRANK_DATA"
     if problem == "eval without judged queries":
         other = root.parent / "other"
         other.mkdir()
