@@ -181,17 +181,17 @@ def test_p4_noisy_kl_is_inconclusive_not_refuted():
 # ------------------------------------------------------------------------------------------ P5
 
 
-def p5_table(kl_harm: float, kl_gain: float = 0.0, locality: float = 0.0) -> pd.DataFrame:
+def p5_table(kl_harm: float, kl_gain: float = 0.0, locality: float = 0.0, kl_filter_any: float = 0.0) -> pd.DataFrame:
     """nDCG per arm: ``locality`` is what any local (η = 0.5) pool costs KL against the uniform pool (η = 1), clean
-    (offset 10) or dirty (offset 0); ``kl_harm`` what false negatives add; LCE loses 0.1 to false negatives."""
+    (offset 10) or dirty (offset 0); ``kl_harm`` what false negatives add; ``kl_gain`` what the filter gives KL on
+    the dirty pool only, ``kl_filter_any`` on every local pool (clean too); LCE loses 0.1 to false negatives."""
 
     def ndcg(eta, offset, filtered, loss, seed):
         local, dirty = eta < 1, eta < 1 and offset == 0
         if loss == "lce":
             return 0.6 - (0.1 if dirty and not filtered else 0.0)
-        return (
-            0.6 - (locality if local else 0.0) - (kl_harm if dirty else 0.0) + (kl_gain if dirty and filtered else 0.0)
-        )
+        gain = (kl_gain if dirty and filtered else 0.0) + (kl_filter_any if local and filtered else 0.0)
+        return 0.6 - (locality if local else 0.0) - (kl_harm if dirty else 0.0) + gain
 
     factors = {"eta": [1.0, 0.5], "offset": [0, 10], "filtered": [False, True], "loss": ["lce", "kl"]}
     df = table(factors, "ndcg10", ndcg, config=lambda lv: {"sampler": {"offset": lv["offset"]}})
@@ -204,6 +204,19 @@ def test_p5_supported_and_refuted_when_the_filter_helps_kl():
     v = p05.analyse({p05.EXPERIMENT: p5_table(0.0, kl_gain=0.08)})
     assert v.outcome == "refuted"
     assert v.table.set_index("effect").loc["kl_gain", "outcome"] == "refuted"
+
+
+def test_p5_false_negative_specific_kl_gain_is_a_decided_part():
+    """A filter that helps KL on every local pool (clean too) refutes ``kl_gain`` but leaves the false-negative-
+    specific part ``kl_fn_gain`` (dirty gain − clean gain) equivalent to 0; a filter that helps KL on the dirty pool
+    only refutes both; the verdict rests on the first refuted part, ``kl_gain``."""
+    any_pool = p05.analyse({p05.EXPERIMENT: p5_table(0.0, kl_filter_any=0.08)}).table.set_index("effect")
+    assert any_pool.loc["kl_gain", "outcome"] == "refuted" and any_pool.loc["kl_fn_gain", "outcome"] == "supported"
+    assert any_pool.loc["kl_fn_gain", "mean"] == pytest.approx(0.0, abs=0.005)
+    dirty_only = p05.analyse({p05.EXPERIMENT: p5_table(0.0, kl_gain=0.08)})
+    t = dirty_only.table.set_index("effect")
+    assert t.loc["kl_fn_gain", "outcome"] == "refuted" and t.loc["kl_fn_gain", "mean"] == pytest.approx(0.08, abs=0.005)
+    assert dirty_only.effect.mean == pytest.approx(t.loc["kl_gain", "mean"])  # the primary effect is the deciding part
 
 
 def test_p5_harm_is_against_the_clean_local_pool_not_the_uniform_one():
