@@ -133,6 +133,8 @@ class Verdict:
       table: per-condition detail for the paper.
       pilot: True when the results are not the pre-registered design (then ``outcome`` is inconclusive).
       pilot_outcome: the outcome the rule gives on the pilot results (``outcome`` when not a pilot).
+      original: where a registered addendum changed the design after a first deciding run (P7), the outcome the
+        original registration's rule gives on the same results (reported beside ``outcome``); else ``""``.
     """
 
     outcome: str
@@ -145,6 +147,7 @@ class Verdict:
     table: pd.DataFrame | None = None
     pilot: bool = False
     pilot_outcome: str = ""
+    original: str = ""
 
 
 @dataclass(frozen=True)
