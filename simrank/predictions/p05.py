@@ -42,6 +42,7 @@ RULE = {
     "gain_did": decide_increase,
     "kl_fn_gain": decide_equivalence,
 }
+ADDED = "kl_fn_gain"  # the part added after the registration (D14); designs without it leave it out
 
 
 def decide(effects: Mapping[str, Effect], sesoi: float = SESOI, k: int = 1) -> Decision:
@@ -53,7 +54,9 @@ def decide(effects: Mapping[str, Effect], sesoi: float = SESOI, k: int = 1) -> D
     pool − its filter gain on the clean local pool: the part of the filter's gain that is about false negatives.
 
     Args:
-      effects: the parts of :data:`RULE` -> :class:`Effect` (an unmeasured part: ``UNTESTED``).
+      effects: the parts of :data:`RULE` -> :class:`Effect` (an unmeasured part: ``UNTESTED``); ``kl_fn_gain``,
+        added after the registration (deviation D14), may be left out by a design without the clean pool with
+        the filter (the real-data report), and is then not decided.
       sesoi: SESOI and equivalence margin (nDCG@10).
       k: decided tests for the multiplicity policy (``base.familywise``): ``len(RULE)`` on synthetic t-intervals,
         1 for intervals taken as given.
@@ -61,7 +64,8 @@ def decide(effects: Mapping[str, Effect], sesoi: float = SESOI, k: int = 1) -> D
     Returns:
       :class:`Decision` with the single condition ``"all"``.
     """
-    return decide_conditions(RULE, {"all": effects}, sesoi, k)
+    rule = {p: f for p, f in RULE.items() if p != ADDED or p in effects}
+    return decide_conditions(rule, {"all": effects}, sesoi, k)
 
 
 def _arms(df: pd.DataFrame) -> dict:
