@@ -27,7 +27,7 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
 
-__all__ = ["EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
+__all__ = ["ADDED", "EXPERIMENT", "PREDICTION", "RULE", "SEEDS", "SESOI", "analyse", "caption", "decide", "draw"]
 
 EXPERIMENT = "p05-false-negatives"
 SESOI = 0.02  # nDCG@10 (absolute)

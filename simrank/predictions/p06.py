@@ -10,6 +10,7 @@ from simrank.figures import PALETTE, line_panel
 from simrank.predictions.base import (
     ALPHA,
     UNTESTED,
+    Effect,
     Prediction,
     Verdict,
     across_conditions,
@@ -26,7 +27,7 @@ from simrank.predictions.base import (
 from simrank.predictions.plots import LEVEL, NDCG, design_note, legend
 from simrank.stats import summarise
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw"]
+__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw", "halves", "manipulation_works"]
 
 EXPERIMENT = "p06-entropy-quality"
 SESOI = 0.02  # nDCG@10 (absolute): rise to and fall from the peak, and the shift's cost, must reach this
@@ -84,7 +85,7 @@ def _effects(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), effects
 
 
-def manipulation_works(e) -> bool:
+def manipulation_works(e: Effect) -> bool:
     """The manipulation check: the shift lowers quality averaged over every τ (its 90% interval lies above 0).  A
     shift that does not lower quality is no domain shift in the claim's sense: its cost part is then untested."""
     return e.low > 0

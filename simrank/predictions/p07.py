@@ -21,7 +21,18 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, legend
 
-__all__ = ["EXPERIMENT", "HARDLY", "PREDICTION", "SEEDS", "SESOI", "VECTORS", "analyse", "caption", "draw"]
+__all__ = [
+    "EXPERIMENT",
+    "HARDLY",
+    "ORIGINAL_VECTORS",
+    "PREDICTION",
+    "SEEDS",
+    "SESOI",
+    "VECTORS",
+    "analyse",
+    "caption",
+    "draw",
+]
 
 EXPERIMENT = "p07-diameter-geometry"
 SESOI = 0.05  # shrink of Δ̂: absolute (embedding units) and relative (fraction of the uniform Δ̂)
