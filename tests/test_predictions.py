@@ -18,15 +18,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simrank.predictions import p01, p03, p04, p05, p07, p09, p10, p11, p12
+from simrank.predictions import p01, p03, p04, p05, p06, p07, p09, p10, p11, p12
 from simrank.predictions.base import (
     Effect,
     across_conditions,
     all_of,
+    at_level,
     decide_change,
     decide_equivalence,
     decide_increase,
     effect_of,
+    familywise,
     power_change,
     power_equivalence,
     seeds_change,
@@ -140,6 +142,40 @@ def test_effect_of_uses_the_90_percent_t_interval():
         effect_of([0.1, np.nan])
 
 
+def test_at_level_recomputes_the_t_interval_at_another_level():
+    x = np.array([0.1, 0.3, 0.2, 0.4])
+    e = at_level(effect_of(x), 0.05 / 4)
+    half = 4.176535 * x.std(ddof=1) / 2  # t_{3, 1 − 0.0125}
+    assert (e.low, e.high) == pytest.approx((x.mean() - half, x.mean() + half), rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("mean", "half", "k", "expected"),
+    [
+        (0.0, 0.01, 1, R),  # [−0.01, 0.01] inside ±SESOI: refuted as a change at α
+        (0.0, 0.015, 4, U),  # at α/4 the interval (×1.49 wider for 9 df) reaches past ±0.02: no longer refuted
+        (0.0, 0.005, 4, R),  # still inside at α/4: refuted
+        (0.10, 0.01, 4, S),  # supported on the 90% interval whatever k
+    ],
+)
+def test_familywise_refutes_on_bonferroni_and_supports_on_the_plain_interval(mean, half, k, expected):
+    assert familywise(decide_change, k)(_effect_with_interval(mean, half), SESOI_RULE) == expected
+
+
+def test_p10_conditional_follows_the_multiplicity_policy():
+    """P10's deciding run: ranknet_soft's −ρ 0.012 [−0.064, 0.087] refutes at α but its Bonferroni interval over the
+    three losses reaches −ρ = 0.1: the conditional verdict becomes inconclusive."""
+    effects = {
+        "kl": {"neg_rho": _effect_with_interval(0.096, 0.107)},
+        "margin_mse": {"neg_rho": _effect_with_interval(0.244, 0.113)},
+        "ranknet_soft": {"neg_rho": _effect_with_interval(0.0116, 0.0759)},
+    }
+    assert p10.decide(effects).outcome == "conditional"
+    d = p10.decide(effects, k=3)
+    assert d.outcome == "inconclusive"
+    assert d.conditions == {"kl": U, "margin_mse": S, "ranknet_soft": U}
+
+
 # ------------------------------------------------------------------------------------------ P4
 
 
@@ -181,17 +217,17 @@ def test_p4_noisy_kl_is_inconclusive_not_refuted():
 # ------------------------------------------------------------------------------------------ P5
 
 
-def p5_table(kl_harm: float, kl_gain: float = 0.0, locality: float = 0.0) -> pd.DataFrame:
+def p5_table(kl_harm: float, kl_gain: float = 0.0, locality: float = 0.0, kl_filter_any: float = 0.0) -> pd.DataFrame:
     """nDCG per arm: ``locality`` is what any local (η = 0.5) pool costs KL against the uniform pool (η = 1), clean
-    (offset 10) or dirty (offset 0); ``kl_harm`` what false negatives add; LCE loses 0.1 to false negatives."""
+    (offset 10) or dirty (offset 0); ``kl_harm`` what false negatives add; ``kl_gain`` what the filter gives KL on
+    the dirty pool only, ``kl_filter_any`` on every local pool (clean too); LCE loses 0.1 to false negatives."""
 
     def ndcg(eta, offset, filtered, loss, seed):
         local, dirty = eta < 1, eta < 1 and offset == 0
         if loss == "lce":
             return 0.6 - (0.1 if dirty and not filtered else 0.0)
-        return (
-            0.6 - (locality if local else 0.0) - (kl_harm if dirty else 0.0) + (kl_gain if dirty and filtered else 0.0)
-        )
+        gain = (kl_gain if dirty and filtered else 0.0) + (kl_filter_any if local and filtered else 0.0)
+        return 0.6 - (locality if local else 0.0) - (kl_harm if dirty else 0.0) + gain
 
     factors = {"eta": [1.0, 0.5], "offset": [0, 10], "filtered": [False, True], "loss": ["lce", "kl"]}
     df = table(factors, "ndcg10", ndcg, config=lambda lv: {"sampler": {"offset": lv["offset"]}})
@@ -204,6 +240,19 @@ def test_p5_supported_and_refuted_when_the_filter_helps_kl():
     v = p05.analyse({p05.EXPERIMENT: p5_table(0.0, kl_gain=0.08)})
     assert v.outcome == "refuted"
     assert v.table.set_index("effect").loc["kl_gain", "outcome"] == "refuted"
+
+
+def test_p5_false_negative_specific_kl_gain_is_a_decided_part():
+    """A filter that helps KL on every local pool (clean too) refutes ``kl_gain`` but leaves the false-negative-
+    specific part ``kl_fn_gain`` (dirty gain − clean gain) equivalent to 0; a filter that helps KL on the dirty pool
+    only refutes both; the verdict rests on the first refuted part, ``kl_gain``."""
+    any_pool = p05.analyse({p05.EXPERIMENT: p5_table(0.0, kl_filter_any=0.08)}).table.set_index("effect")
+    assert any_pool.loc["kl_gain", "outcome"] == "refuted" and any_pool.loc["kl_fn_gain", "outcome"] == "supported"
+    assert any_pool.loc["kl_fn_gain", "mean"] == pytest.approx(0.0, abs=0.005)
+    dirty_only = p05.analyse({p05.EXPERIMENT: p5_table(0.0, kl_gain=0.08)})
+    t = dirty_only.table.set_index("effect")
+    assert t.loc["kl_fn_gain", "outcome"] == "refuted" and t.loc["kl_fn_gain", "mean"] == pytest.approx(0.08, abs=0.005)
+    assert dirty_only.effect.mean == pytest.approx(t.loc["kl_gain", "mean"])  # the primary effect is the deciding part
 
 
 def test_p5_harm_is_against_the_clean_local_pool_not_the_uniform_one():
@@ -248,6 +297,45 @@ def test_p3_contrasts_are_per_seed_double_differences():
     np.testing.assert_allclose(c.to_numpy(), 1 * 1 - 2 * 1 - 1 * 2 + 2 * 2)
 
 
+# ------------------------------------------------------------------------------------------ P6
+
+
+def p6_table(shift_cost: float, late_peak_on_odd_seeds: bool = False) -> pd.DataFrame:
+    """An inverted U in τ (peak at τ = 1, 0.1 below at both ends) per noise level, minus ``shift_cost`` under shift;
+    with ``late_peak_on_odd_seeds`` the held-out (odd-position) seeds peak at τ = 3 instead."""
+    curve = {0.03: 0.4, 1.0: 0.5, 3.0: 0.45, 10.0: 0.4}
+
+    def ndcg(tau, teacher_noise, test_shift, seed):
+        c = dict(curve)
+        if late_peak_on_odd_seeds and seed % 2:
+            c[1.0], c[3.0] = 0.45, 0.5
+        return c[tau] - (shift_cost if test_shift else 0.0)
+
+    df = table(
+        {"tau": list(curve), "teacher_noise": [0.1, 0.6], "test_shift": [0.0, 1.0]},
+        "ndcg10",
+        ndcg,
+        config=lambda lv: {"world": {"nonbilinear": 0.5}},
+    )
+    return df.assign(entropy_list=np.log(df["tau"] + 1), loss="kl", group_size=8)
+
+
+def test_p6_a_shift_that_does_not_lower_quality_leaves_its_part_untested():
+    assert p06.analyse({p06.EXPERIMENT: p6_table(0.05)}).outcome == "supported"
+    v = p06.analyse({p06.EXPERIMENT: p6_table(-0.05)})  # the shift raises quality: the manipulation failed
+    assert v.outcome == "inconclusive" and set(v.table["shift_part"]) == {"untested"}
+    assert p06.analyse({p06.EXPERIMENT: p6_table(0.0)}).outcome == "inconclusive"  # no cost: untested as well
+
+
+def test_p6_peak_is_chosen_on_one_half_of_the_seeds_and_tested_on_the_other():
+    choose, test = p06.halves(p6_table(0.05))
+    assert set(choose["seed"]) == {0, 2, 4, 6} and set(test["seed"]) == {1, 3, 5, 7}
+    v = p06.analyse({p06.EXPERIMENT: p6_table(0.05, late_peak_on_odd_seeds=True)})
+    # τ* = 1 on the choosing seeds; on the held-out seeds τ = 1 is 0.05 above τ_min and τ_max: still an inverted U
+    assert set(v.table["peak_tau"]) == {1.0}
+    assert v.table["rise"].to_numpy() == pytest.approx(0.05, abs=0.005)
+
+
 # ------------------------------------------------------------------------------------------ P7
 
 
@@ -270,7 +358,10 @@ def test_p7_cone_must_shrink_at_most_half_on_raw_and_sphere_vectors():
             (vec, m) for vec in p07.VECTORS for m in ("absolute", "relative")
         }
     # raw vectors are a decided condition, not a control: a raw cone that shrinks like the isotropic world
-    assert p07.analyse({p07.EXPERIMENT: p7_table({"cone": 0.3, "cone-sphere": 0.05})}).outcome == "conditional"
+    v = p07.analyse({p07.EXPERIMENT: p7_table({"cone": 0.3, "cone-sphere": 0.05})})
+    assert v.outcome == "conditional"
+    assert v.original == "supported"  # the original registration decided on the sphere only
+    assert p07.analyse({p07.EXPERIMENT: p7_table({"cone": 0.05, "cone-sphere": 0.3})}).original == "refuted"
 
 
 # ------------------------------------------------------------------------------------------ P10
@@ -317,14 +408,29 @@ def test_p11_difference_in_differences_decides_per_local_pool():
 # ------------------------------------------------------------------------------------------ P12
 
 
-def test_p12_noise_ranking_is_supported_and_a_clean_ranking_refutes():
+def test_p12_noise_ranking_is_supported_and_unequal_samplers_are_untested():
     levels = {"pool_size": [250.0, 350.0, 500.0, 700.0, 1000.0]}
-    noisy = table(levels, "ndcg10", lambda pool_size, seed: 0.5, sigma=0.01)
-    assert p12.analyse({p12.EXPERIMENT: noisy}).outcome == "supported"
+    # pure noise; with 8 seeds one draw in a few has a pair 1 seed SD apart by chance (rng seed 0 does): seed 2
+    # draws none, so the premise holds and the disagreement is the noise's
+    noisy = table(levels, "ndcg10", lambda pool_size, seed: 0.5, sigma=0.01, seed=2)
+    v = p12.analyse({p12.EXPERIMENT: noisy})
+    assert v.outcome == "supported" and v.numbers["premise"]
+    assert v.numbers["noise_p"] > 0.05  # pure noise: τ is not above 0
+    # samplers 0.25-1.0 apart with seed noise 1e-4: single seeds reproduce the ranking (τ = 1), but the premise
+    # "the samplers differ by less than the seed spread" fails, so the claim is untested, not refuted
     clean = table(levels, "ndcg10", lambda pool_size, seed: pool_size / 1000, sigma=1e-4)
     v = p12.analyse({p12.EXPERIMENT: clean})
-    assert v.outcome == "refuted"
-    assert v.numbers["friedman_p"] < 0.001
+    assert v.outcome == "inconclusive" and not v.numbers["premise"] and v.numbers["largest_dz"] > 100
+    assert v.effect.mean == pytest.approx(0.0) and v.numbers["friedman_p"] < 0.001
+
+
+def test_p12_premise_is_the_standardised_paired_difference():
+    m = pd.DataFrame({1.0: [0.0, 1.0, 2.0], 2.0: [0.5, 1.5, 2.5], 3.0: [0.0, 2.0, 1.0]})
+    holds, dz, pair = p12.premise(m)
+    # pairs (1, 2): d = −0.5 constant → |d_z| = inf; so the premise fails on that pair
+    assert not holds and dz == math.inf and pair == (1.0, 2.0)
+    holds, dz, _ = p12.premise(m[[1.0, 3.0]])
+    assert holds and dz == pytest.approx(0.0)
 
 
 # ------------------------------------------------------------------------------------------ pilots, robustness
@@ -351,6 +457,35 @@ def p1_table(slope: float) -> pd.DataFrame:
 def test_p1_a_linear_rise_is_supported_and_a_fall_refuted():
     assert p01.analyse({p01.EXPERIMENT: p1_table(0.05)}).outcome == "supported"
     assert p01.analyse({p01.EXPERIMENT: p1_table(-0.05)}).outcome == "refuted"
+
+
+def test_p1_a_curved_rise_is_refuted_by_the_r2_interval_and_the_deciding_part_is_r2():
+    """gap = 0.05·exp(Δ̂): a rise (r supported) but not a line through the means (R² ≈ 0.66 with an interval far
+    below 0.8): refuted, and the primary effect is the R² part."""
+    df = p1_table(0.0)
+    df["gap"] = 0.05 * np.exp(df["delta_hat"]) + 1e-3 * np.random.default_rng(1).standard_normal(len(df))
+    v = p01.analyse({p01.EXPERIMENT: df})
+    assert v.outcome == "refuted" and v.sesoi == p01.MIN_R2 and v.effect.high < p01.MIN_R2
+    assert v.effect.mean == pytest.approx(v.numbers["r2_means"]) and math.isnan(v.power)
+
+
+def test_p1_r2_bootstrap_resamples_whole_seeds():
+    """Identical seeds: every resample gives the same means, so the interval collapses to the point R²."""
+    df = p1_table(0.05)
+    df["gap"] = 0.01 * df["delta_hat"] ** 2  # same on every seed
+    r2, [(low, high)], sd = p01.r2_bootstrap(df, (0.05,), draws=200)
+    assert low == pytest.approx(r2) and high == pytest.approx(r2) and sd == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "family_high", "expected"),
+    [(0.85, 0.95, 0.97, S), (0.5, 0.7, 0.75, R), (0.5, 0.7, 0.85, U), (0.04, 0.87, 0.9, U)],
+)
+def test_p1_r2_part_cannot_refute_on_a_point_estimate_whose_interval_reaches_the_threshold(
+    low, high, family_high, expected
+):
+    plain, family = Effect(0.6, low, high, 10, 0.1), Effect(0.6, low - 0.05, family_high, 10, 0.1)
+    assert p01.decide_r2(plain, family) == expected
 
 
 def p9_table(harm_shifted: float, harm_unshifted: float) -> pd.DataFrame:

@@ -17,6 +17,15 @@ Outcomes (``OUTCOMES``):
   supported in some and refuted in others (:func:`across_conditions`; inconclusive conditions never
   make a verdict conditional).
 
+Multiplicity (one policy for every prediction with several decided tests, :func:`familywise`): a prediction
+with k decided tests (every named part in every condition; P1's leave-one-pool-out versions count) decides each
+test *refuted* on its Bonferroni interval ``1 − 2α/k`` (:func:`at_level`) and *supported* on its ``1 − 2α``
+interval, else *inconclusive*.  A prediction is supported only when every test supports it -- an
+intersection-union test, whose error rate is at most α without adjustment -- but refuted as soon as any one of
+the k tests refutes, a union of k chances that Bonferroni holds at α.  This is the rule P3 registered
+("refutation uses Bonferroni intervals"), with k counted over the whole prediction.  The real-data report
+(:mod:`simrank.real.report`) decides on its bootstrap intervals as given (k = 1).
+
 A verdict computed from results whose design is not the pre-registered one (a *pilot*: a different config
 hash, or fewer seeds than pre-registered) is reported as ``inconclusive`` with the pilot's own outcome
 beside it, never as refuted.
@@ -51,6 +60,9 @@ __all__ = [
     "Verdict",
     "across_conditions",
     "all_of",
+    "at_level",
+    "deciding_test",
+    "familywise",
     "almost_sure_rho_inf",
     "by_seed",
     "change_verdict",
@@ -121,6 +133,8 @@ class Verdict:
       table: per-condition detail for the paper.
       pilot: True when the results are not the pre-registered design (then ``outcome`` is inconclusive).
       pilot_outcome: the outcome the rule gives on the pilot results (``outcome`` when not a pilot).
+      original: where a registered addendum changed the design after a first deciding run (P7), the outcome the
+        original registration's rule gives on the same results (reported beside ``outcome``); else ``""``.
     """
 
     outcome: str
@@ -133,6 +147,7 @@ class Verdict:
     table: pd.DataFrame | None = None
     pilot: bool = False
     pilot_outcome: str = ""
+    original: str = ""
 
 
 @dataclass(frozen=True)
@@ -229,6 +244,20 @@ def effect_of(values, alpha: float = ALPHA) -> Effect:
     half = float(_st.t.ppf(1 - alpha, n - 1)) * sd / math.sqrt(n)
     m = float(x.mean())
     return Effect(m, m - half, m + half, n, sd)
+
+
+def at_level(e: Effect, alpha: float) -> Effect:
+    """The t-interval Effect ``e`` (from :func:`effect_of`) at another level α per one-sided test:
+    ``mean ∓ t_{n−1, 1−α} · sd/√n`` (fewer than 2 seeds or an untested part: ``e`` unchanged).
+
+    >>> e = effect_of([0.1, 0.2, 0.3])
+    >>> at_level(e, ALPHA) == e, round(at_level(e, ALPHA / 4).low, 3)
+    (True, -0.158)
+    """
+    if not (e.n >= 2 and math.isfinite(e.sd)):
+        return e
+    half = float(_st.t.ppf(1 - alpha, e.n - 1)) * e.sd / math.sqrt(e.n)
+    return Effect(e.mean, e.mean - half, e.mean + half, e.n, e.sd)
 
 
 def paired_effect(a: pd.Series, b: pd.Series, alpha: float = ALPHA) -> Effect:
@@ -338,7 +367,10 @@ def across_conditions(outcomes: Sequence[str]) -> str:
 
 
 def decide_conditions(
-    rule: Mapping[str, Callable[[Effect, float], str]], effects: Mapping[object, Mapping[str, Effect]], sesoi: float
+    rule: Mapping[str, Callable[[Effect, float], str]],
+    effects: Mapping[object, Mapping[str, Effect]],
+    sesoi: float,
+    k: int = 1,
 ) -> Decision:
     """A prediction's rule over pre-declared conditions: per condition, each part ``p`` of ``rule`` is decided by
     ``rule[p](effects[condition][p], sesoi)``; a condition's outcome is :func:`all_of` its parts, and the
@@ -349,6 +381,8 @@ def decide_conditions(
       effects: condition -> part name -> :class:`Effect`; every part of ``rule`` must be present (a part the
         design does not measure is passed as :data:`UNTESTED`, never left out); other names are ignored.
       sesoi: the smallest effect size of interest (the margin of an equivalence part).
+      k: the number of decided tests of the prediction for the multiplicity policy (:func:`familywise`; every
+        part of every condition, ``len(rule) · len(effects)``); 1: the intervals decide as given (real data).
 
     Returns:
       :class:`Decision`.
@@ -358,9 +392,48 @@ def decide_conditions(
     >>> d.outcome, d.parts["a"]
     ('inconclusive', {'lce': 'supported', 'kl': 'inconclusive'})
     """
-    parts = {c: {name: decide(e[name], sesoi) for name, decide in rule.items()} for c, e in effects.items()}
+    decides = {name: familywise(decide, k) for name, decide in rule.items()}
+    parts = {c: {name: decide(e[name], sesoi) for name, decide in decides.items()} for c, e in effects.items()}
     conditions = {c: all_of(p.values()) for c, p in parts.items()}
     return Decision(across_conditions(list(conditions.values())), conditions, parts)
+
+
+def familywise(decide: Callable[[Effect, float], str], k: int, alpha: float = ALPHA) -> Callable[[Effect, float], str]:
+    """``decide`` (a ``decide_*``) under the multiplicity policy over ``k`` decided tests (module docstring):
+    *refuted* when ``decide`` refutes the Bonferroni interval at α/k (:func:`at_level`), *supported* when it
+    supports the ``1 − 2α`` interval, else *inconclusive*; ``k = 1``: ``decide`` itself.
+
+    >>> e = effect_of([0.01, 0.012, 0.014, 0.016])  # [0.0097, 0.0163]: an increase below a SESOI of 0.0175
+    >>> decide_increase(e, 0.0175), familywise(decide_increase, 1)(e, 0.0175), familywise(decide_increase, 10)(e, 0.0175)
+    ('refuted', 'refuted', 'inconclusive')
+    """
+    if k <= 1:
+        return decide
+
+    def policy(e: Effect, sesoi: float) -> str:
+        if decide(at_level(e, alpha / k), sesoi) == "refuted":
+            return "refuted"
+        return "supported" if decide(e, sesoi) == "supported" else "inconclusive"
+
+    return policy
+
+
+def deciding_test(outcome: str, tests: Sequence[tuple[object, str, float]]) -> object:
+    """The test a verdict rests on (the table's *primary effect*), from ``(name, outcome, power)`` in the rule's
+    order: *supported*: the test with the lowest power (every test had to pass); *refuted* or *conditional*: the
+    first refuted test (what stops the claim from holding everywhere); *inconclusive*: the first undecided test.
+
+    >>> deciding_test("refuted", [("a", "supported", 0.9), ("b", "refuted", 0.5), ("c", "refuted", 0.2)])
+    'b'
+    >>> deciding_test("supported", [("a", "supported", 0.9), ("b", "supported", 0.5)])
+    'b'
+    """
+    if not tests:
+        raise ValueError("deciding_test: no tests")
+    if outcome == "supported":
+        return min(tests, key=lambda t: t[2] if math.isfinite(t[2]) else -1.0)[0]
+    wanted = "refuted" if outcome in ("refuted", "conditional") else "inconclusive"
+    return next((name for name, o, _ in tests if o == wanted), tests[0][0])
 
 
 # ------------------------------------------------------------------------------------ power, seeds

@@ -18,6 +18,7 @@ from simrank.predictions.base import (
     config_value,
     decide_increase,
     effect_of,
+    familywise,
     fmt_effect,
     power_change,
 )
@@ -51,7 +52,7 @@ def analyse(tables) -> Verdict:
     min_excess = float(min(df["train_excess"].min(), df["excess_risk"].min()))
     n_lo, n_hi = df["n_train"].min(), df["n_train"].max()
     structures = sorted(set(df["structure"]) - {FULL})
-    rows, outcomes, drops = [], [], []
+    rows, outcomes, drops, cell_tests = [], [], [], []
     for (loss, tau), cell in df.groupby(["loss", "tau"]):
         full = cell[cell["structure"] == FULL]
         lo, hi = (
@@ -62,7 +63,7 @@ def analyse(tables) -> Verdict:
         drop = effect_of([] if at_floor else ((lo - hi) / lo).dropna().to_numpy())
         row = {"loss": loss, "tau": tau, "excess_small_n": lo.mean(), "excess_large_n": hi.mean(), "at_floor": at_floor}
         row.update({"drop": drop.mean, "drop_low": drop.low, "drop_high": drop.high})
-        parts = [] if at_floor else [decide_increase(drop, SESOI)]
+        tests = [] if at_floor else [drop]
         if not at_floor:
             drops.append(drop)
         for s in structures:
@@ -70,11 +71,14 @@ def analyse(tables) -> Verdict:
             restricted = by_seed(part, slice(None), "excess_risk")
             cap = effect_of(((restricted - hi) / restricted).dropna().to_numpy())
             row.update({f"{s}_minus_full": cap.mean, f"{s}_low": cap.low, f"{s}_high": cap.high})
-            parts.append(decide_increase(cap, SESOI))
-        row["outcome"] = all_of(parts) if parts else "at floor"
-        if parts:
-            outcomes.append(row["outcome"])
+            tests.append(cap)
+        cell_tests.append((row, tests))
         rows.append(row)
+    decide = familywise(decide_increase, sum(len(t) for _, t in cell_tests))  # the multiplicity policy (base)
+    for row, tests in cell_tests:
+        row["outcome"] = all_of([decide(e, SESOI) for e in tests]) if tests else "at floor"
+        if tests:
+            outcomes.append(row["outcome"])
     table = pd.DataFrame(rows)
     outcome = "refuted" if min_excess < -FLOOR_TOL else across_conditions(outcomes) if outcomes else "inconclusive"
     primary = min(drops, key=lambda e: power_change(SESOI, e.sd, e.n)) if drops else effect_of([])

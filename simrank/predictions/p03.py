@@ -15,7 +15,9 @@ from simrank.predictions.base import (
     across_conditions,
     config_value,
     decide_equivalence,
+    deciding_test,
     effect_of,
+    familywise,
     fmt_effect,
     power_equivalence,
 )
@@ -58,29 +60,23 @@ def contrasts(df: pd.DataFrame, a: str, b: str, value: str = "gap") -> dict[tupl
 def analyse(tables) -> Verdict:
     """Per design (raw pool × τ; entropy-matched pool × H_pair), the per-seed 2×2 interaction contrasts of
     adjacent levels: supported iff every contrast's 90% CI lies inside ±SESOI (intersection-union TOST);
-    refuted iff some contrast's Bonferroni interval (α/k per one-sided test, k contrasts) lies entirely
-    outside ±SESOI; the two designs are the conditions.  Reported: the Type II ANOVA η² for reference.
+    refuted iff some contrast's Bonferroni interval (α/k per one-sided test, k = all contrasts of both designs:
+    the multiplicity policy, ``base.familywise``) lies entirely outside ±SESOI; the two designs are the
+    conditions.  The primary effect is the contrast the verdict rests on (``base.deciding_test``).  Reported: the
+    Type II ANOVA η² for reference.
     """
-    rows, outcomes, primary, power = [], [], None, 1.0
+    designs = {name: _factors(name, tables[name]) for name in EXPERIMENTS}
+    per_design = {name: contrasts(df, "pool_size", b) for name, (df, b) in designs.items()}
+    decide = familywise(decide_equivalence, sum(len(cs) for cs in per_design.values()))
+    rows, outcomes, tests = [], [], []
     for name in EXPERIMENTS:
-        df, b = _factors(name, tables[name])
-        cs = contrasts(df, "pool_size", b)
-        k = len(cs)
+        (df, b), cs = designs[name], per_design[name]
         decided = []
         for key, c in cs.items():
-            e, e_bonf = effect_of(c.to_numpy()), effect_of(c.to_numpy(), ALPHA / k)
-            eq = decide_equivalence(e, SESOI)
-            out = (
-                "refuted"
-                if decide_equivalence(e_bonf, SESOI) == "refuted"
-                else eq
-                if eq == "supported"
-                else "inconclusive"
-            )
+            e = effect_of(c.to_numpy())
+            out = decide(e, SESOI)
             decided.append(out)
-            pw = power_equivalence(SESOI, e.sd, e.n)
-            if pw < power:
-                power, primary = pw, e
+            tests.append((e, out, power_equivalence(SESOI, e.sd, e.n)))
             rows.append(
                 {
                     "design": name,
@@ -107,7 +103,9 @@ def analyse(tables) -> Verdict:
             }
         )
     table = pd.DataFrame(rows)
-    primary = primary if primary is not None else effect_of([])
+    outcome = across_conditions(outcomes)
+    primary = deciding_test(outcome, tests) if tests else effect_of([])
+    power = power_equivalence(SESOI, primary.sd, primary.n)
     summary = "; ".join(
         f"{name}: interaction contrasts "
         + ", ".join(
@@ -118,7 +116,7 @@ def analyse(tables) -> Verdict:
         for name, o in zip(EXPERIMENTS, outcomes)
     )
     return Verdict(
-        outcome=across_conditions(outcomes),
+        outcome=outcome,
         summary=summary,
         effect=primary,
         sesoi=SESOI,
@@ -160,7 +158,8 @@ PREDICTION = Prediction(
     sesoi=SESOI,
     alpha=ALPHA,
     seeds=SEEDS,
-    test="per-seed 2×2 interaction contrasts (no equal-variance assumption), TOST within ±SESOI; Bonferroni to refute",
+    test="per-seed 2×2 interaction contrasts (no equal-variance assumption), TOST within ±SESOI; Bonferroni over all 8 "
+    "contrasts to refute",
     rule="per design: supported if all contrasts equivalent, refuted if one lies outside ±SESOI; designs are conditions",
     analyse=analyse,
     draw=draw,

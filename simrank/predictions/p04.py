@@ -32,7 +32,7 @@ SEEDS = 40  # paired TOST at the SESOI, pilot SD 0.042 of KL's per-seed differen
 RULE = {"lce": decide_change, "kl": decide_equivalence, "did": decide_change}
 
 
-def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI) -> Decision:
+def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI, k: int = 1) -> Decision:
     """P4's rule.  Per condition (a world; on real data a hard sampler), with Δ = nDCG@10(local negatives) −
     nDCG@10(uniform negatives): ``lce`` = Δ_LCE changes (``decide_change``), ``kl`` = Δ_KL is equivalent to 0
     within ±sesoi (``decide_equivalence``, the TOST) and ``did`` = Δ_LCE − Δ_KL changes; a condition is
@@ -41,8 +41,10 @@ def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI)
     Args:
       effects: condition -> {"lce", "kl", "did"} -> :class:`Effect` (at the ``1 − 2α`` level).
       sesoi: SESOI and equivalence margin (nDCG@10).
+      k: decided tests for the multiplicity policy (``base.familywise``): ``len(RULE) · len(effects)`` on
+        synthetic t-intervals, 1 for intervals taken as given.
     """
-    return decide_conditions(RULE, effects, sesoi)
+    return decide_conditions(RULE, effects, sesoi, k)
 
 
 def _cells(df: pd.DataFrame) -> dict:
@@ -79,7 +81,7 @@ def analyse(tables) -> Verdict:
     df = tables[EXPERIMENT]
     cells, hard, easy = _cells(df)
     effects = _effects(cells, hard, easy)
-    decision = decide(effects)
+    decision = decide(effects, k=len(RULE) * len(effects))
     rows = []
     for w, e in effects.items():
         lce, kl, did, parts = e["lce"], e["kl"], e["did"], decision.parts[w]

@@ -15,12 +15,24 @@ from simrank.predictions.base import (
     by_seed,
     decide_increase,
     effect_of,
+    familywise,
     fmt_effect,
     power_change,
 )
 from simrank.predictions.plots import LEVEL, design_note, legend
 
-__all__ = ["EXPERIMENT", "HARDLY", "PREDICTION", "SEEDS", "SESOI", "VECTORS", "analyse", "caption", "draw"]
+__all__ = [
+    "EXPERIMENT",
+    "HARDLY",
+    "ORIGINAL_VECTORS",
+    "PREDICTION",
+    "SEEDS",
+    "SESOI",
+    "VECTORS",
+    "analyse",
+    "caption",
+    "draw",
+]
 
 EXPERIMENT = "p07-diameter-geometry"
 SESOI = 0.05  # shrink of Δ̂: absolute (embedding units) and relative (fraction of the uniform Δ̂)
@@ -44,15 +56,30 @@ def _shrinks(df: pd.DataFrame) -> dict:
 VECTORS = {"raw": "", "sphere": "-sphere"}  # condition -> suffix of the results' world label
 
 
+def _decide(tests: dict) -> tuple[dict, str]:
+    """Per condition all_of(isotropic shrink ≥ SESOI, HARDLY·iso − cone ≥ 0 at SESOI·HARDLY), both under the
+    multiplicity policy over the 2 · len(tests) decided tests (``base.familywise``); conditions by
+    ``across_conditions``.  ``tests``: condition -> (isotropic shrink Effect, margin Effect)."""
+    decide = familywise(decide_increase, 2 * len(tests))
+    out = {c: all_of([decide(iso, SESOI), decide(margin, HARDLY * SESOI)]) for c, (iso, margin) in tests.items()}
+    return out, across_conditions(list(out.values())) if out else "inconclusive"
+
+
+#: The original registration (648deb6): decided on unit-sphere vectors only, raw vectors a control.
+ORIGINAL_VECTORS = ("sphere",)
+
+
 def analyse(tables) -> Verdict:
     """Per condition (vectors ∈ {raw, sphere}) × (measure ∈ {absolute, relative} shrink of Δ̂): all_of(isotropic
     shrink ≥ SESOI, HARDLY·isotropic − cone shrink > 0 (paired by seed, ``decide_increase`` at SESOI·HARDLY));
-    the conditions combine by ``across_conditions``.  Raw cone: ``‖z‖·normalise(c·u + z)``, sphere cone: its
-    direction (both cones of directions, see :mod:`simrank.world`).
+    the conditions combine by ``across_conditions``; refutations on Bonferroni intervals over the 8 decided tests
+    (``base.familywise``).  Raw cone: ``‖z‖·normalise(c·u + z)``, sphere cone: its direction (both cones of
+    directions, see :mod:`simrank.world`).  Reported beside it: the outcome under the original registration
+    (648deb6: the sphere conditions only, raw vectors a control; ``Verdict.original``).
     """
     df = tables[EXPERIMENT]
     s = _shrinks(df)
-    rows, outcomes, crit = [], [], []
+    rows, tests = [], {}
     for vectors, suffix in VECTORS.items():
         for measure in ("absolute", "relative"):
             for world in (f"isotropic{suffix}", f"cone{suffix}"):
@@ -63,22 +90,27 @@ def analyse(tables) -> Verdict:
                 continue
             iso, cone = s[f"isotropic{suffix}"][measure], s[f"cone{suffix}"][measure]
             margin = effect_of((HARDLY * iso - cone).dropna().to_numpy())
-            crit.append(margin)
-            out = all_of([decide_increase(effect_of(iso.to_numpy()), SESOI), decide_increase(margin, HARDLY * SESOI)])
-            outcomes.append(out)
-            rows.append({"vectors": vectors, "measure": measure, "world": f"{HARDLY}·iso − cone"} | _cells(margin, out))
+            tests[(vectors, measure)] = (effect_of(iso.to_numpy()), margin)
+            rows.append({"vectors": vectors, "measure": measure, "world": f"{HARDLY}·iso − cone"} | _cells(margin))
+    conditions, outcome = _decide(tests)
+    _, original = _decide({c: t for c, t in tests.items() if c[0] in ORIGINAL_VECTORS})
     table = pd.DataFrame(rows)
+    is_margin = table["world"] == f"{HARDLY}·iso − cone"
+    table.loc[is_margin, "outcome"] = [conditions[(r.vectors, r.measure)] for r in table[is_margin].itertuples()]
+    crit = [margin for _, margin in tests.values()]
     primary = min(crit, key=lambda x: power_change(HARDLY * SESOI, x.sd, x.n)) if crit else effect_of([])
     summary = (
-        f"shrink of Δ̂ from pool {df['pool_size'].max():g} to {df['pool_size'].min():g} ({LEVEL} CIs): "
+        f"shrink of Δ̂ from pool {df['pool_size'].max():g} to {df['pool_size'].min():g} ({LEVEL} CIs; refutations on "
+        f"Bonferroni intervals over the {2 * len(tests)} decided tests): "
         + "; ".join(
             f"{r.vectors} {r.measure} {r.world} {r.shrink:.3f} [{r.low:.3f}, {r.high:.3f}]"
             + (f" → {r.outcome}" if isinstance(r.outcome, str) else "")
             for r in table.itertuples()
         )
+        + f"; under the original registration (648deb6: unit-sphere conditions only, raw vectors a control): {original}"
     )
     return Verdict(
-        outcome=across_conditions(outcomes) if outcomes else "inconclusive",
+        outcome=outcome,
         summary=summary,
         effect=primary,
         sesoi=HARDLY * SESOI,
@@ -86,6 +118,7 @@ def analyse(tables) -> Verdict:
         power=power_change(HARDLY * SESOI, primary.sd, primary.n),
         numbers={"primary": fmt_effect(primary)},
         table=table,
+        original=original,
     )
 
 

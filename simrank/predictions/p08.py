@@ -24,6 +24,7 @@ from simrank.predictions.base import (
     config_value,
     decide_increase,
     effect_of,
+    familywise,
     fmt_effect,
     paired_effect,
     power_change,
@@ -93,7 +94,9 @@ def kappa_checks(kappa_by_beta: pd.Series, kappa0, eta, kappa) -> KappaChecks:
     return KappaChecks(kappa_by_beta, grows, rel_error, capped)
 
 
-def decide(checks: KappaChecks, cells: Mapping[object, tuple[Effect, bool]], sesoi: float = SESOI) -> Decision:
+def decide(
+    checks: KappaChecks, cells: Mapping[object, tuple[Effect, bool]], sesoi: float = SESOI, k: int = 1
+) -> Decision:
     """P8's rule: refuted when an exact κ check fails (``checks.passed`` is False); else, per cell (the
     conditions; a (world, β > 0) pair): the realised gain = target risk(η = 0) − target risk(η T4 prescribes),
     ``decide_increase`` at sesoi, against the prediction "mixing helps iff T4's η* > 0": the cell is supported
@@ -104,11 +107,14 @@ def decide(checks: KappaChecks, cells: Mapping[object, tuple[Effect, bool]], ses
       checks: :func:`kappa_checks`.
       cells: cell -> (gain :class:`Effect`, predicted help η* > 0).
       sesoi: SESOI of the gain (nats of target risk).
+      k: decided tests for the multiplicity policy (``base.familywise``): the number of cells on synthetic
+        t-intervals, 1 for intervals taken as given.
 
     Returns:
       :class:`Decision`; ``parts[cell]["gain"]`` is the realised-gain decision.
     """
-    parts = {c: {"gain": decide_increase(gain, sesoi)} for c, (gain, _) in cells.items()}
+    gain_rule = familywise(decide_increase, k)
+    parts = {c: {"gain": gain_rule(gain, sesoi)} for c, (gain, _) in cells.items()}
     conditions = {
         c: "inconclusive"
         if parts[c]["gain"] == "inconclusive"
@@ -185,7 +191,7 @@ def analyse(tables) -> Verdict:
     )
     kappa_by_beta, grows, kappa_err, capped = checks
     table, gains = _cells(df)
-    decision = decide(checks, gains)
+    decision = decide(checks, gains, k=len(gains))
     table = table.assign(
         realised_help=[decision.parts[c]["gain"] for c in gains], outcome=[decision.conditions[c] for c in gains]
     )

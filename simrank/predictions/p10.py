@@ -20,6 +20,7 @@ from simrank.predictions.base import (
     change_verdict,
     decide_conditions,
     decide_increase,
+    deciding_test,
     effect_of,
     power_change,
 )
@@ -45,7 +46,7 @@ SEEDS = 10  # one-sided t on the per-seed mean −ρ at the SESOI, pilot's large
 RULE = {"neg_rho": decide_increase}
 
 
-def decide(effects: Mapping[str, Mapping[str, Effect]], sesoi: float = SESOI) -> Decision:
+def decide(effects: Mapping[str, Mapping[str, Effect]], sesoi: float = SESOI, k: int = 1) -> Decision:
     """P10's rule.  Per distillation loss (the conditions), ``neg_rho`` = −ρ, ρ the per-query Spearman
     correlation of KL(teacher ‖ student) with nDCG@10: supported when −ρ is a supported increase at sesoi
     (``decide_increase``: ρ < 0 and not > −sesoi), refuted when ρ > −sesoi; losses combine by ``across_conditions``.
@@ -53,8 +54,10 @@ def decide(effects: Mapping[str, Mapping[str, Effect]], sesoi: float = SESOI) ->
     Args:
       effects: loss -> {"neg_rho": :class:`Effect` of −ρ}.
       sesoi: SESOI of |ρ|.
+      k: decided tests for the multiplicity policy (``base.familywise``): the number of losses on synthetic
+        t-intervals, 1 for intervals taken as given.
     """
-    return decide_conditions(RULE, effects, sesoi)
+    return decide_conditions(RULE, effects, sesoi, k)
 
 
 def distillation_losses(losses) -> list[str]:
@@ -77,7 +80,7 @@ def analyse(tables) -> Verdict:
     df = tables[EXPERIMENT]
     rho = {loss: per_seed_rho(df[df["loss"] == loss]).to_numpy() for loss in sorted(df["loss"].unique())}
     effects = {loss: {"neg_rho": effect_of(-rho[loss])} for loss in distillation_losses(df["loss"])}
-    decision = decide(effects)
+    decision = decide(effects, k=len(RULE) * len(effects))
     rows = []
     for loss, r in rho.items():
         e = effect_of(r)
@@ -93,12 +96,19 @@ def analyse(tables) -> Verdict:
             }
         )
     table = pd.DataFrame(rows)
-    negs = [e["neg_rho"] for e in effects.values()]
-    weakest = min(negs, key=lambda x: power_change(SESOI, x.sd, x.n), default=effect_of([]))
-    summary = f"per-seed mean per-query Spearman ρ(KL, nDCG@10) ({LEVEL} CIs, SESOI ρ ≤ −{SESOI}): " + "; ".join(
-        f"{r.loss} {r.per_query_rho:.3f} [{r.low:.3f}, {r.high:.3f}] → {r.outcome}" for r in table.itertuples()
+    tests = [
+        (loss, decision.conditions[loss], power_change(SESOI, e["neg_rho"].sd, e["neg_rho"].n))
+        for loss, e in effects.items()
+    ]
+    primary = effects[deciding_test(decision.outcome, tests)]["neg_rho"] if tests else effect_of([])
+    summary = (
+        f"per-seed mean per-query Spearman ρ(KL, nDCG@10) ({LEVEL} CIs, SESOI ρ ≤ −{SESOI}; refutations on "
+        f"Bonferroni intervals over the {len(effects)} decided losses): "
+        + "; ".join(
+            f"{r.loss} {r.per_query_rho:.3f} [{r.low:.3f}, {r.high:.3f}] → {r.outcome}" for r in table.itertuples()
+        )
     )
-    return change_verdict(decision.outcome, summary, weakest, SESOI, df, table)
+    return change_verdict(decision.outcome, summary, primary, SESOI, df, table)
 
 
 def draw(tables):

@@ -17,6 +17,7 @@ from simrank.predictions.base import (
     decide_change,
     decide_conditions,
     decide_increase,
+    deciding_test,
     diff_in_diff,
     fmt_effect,
     paired_effect,
@@ -32,7 +33,7 @@ SEEDS = 14  # one-sided paired t at the SESOI on LCE − KL, pilot SD 0.028 at p
 RULE = {"lce": decide_change, "did": decide_increase}
 
 
-def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI) -> Decision:
+def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI, k: int = 1) -> Decision:
     """P11's rule.  Per local pool (the conditions; on real data a local sampler), with the group-size effect
     e = nDCG@10(k_max) − nDCG@10(k_min): ``lce`` = e_LCE changes (``decide_change``) and ``did`` = e_LCE − e_KL
     is a supported increase at sesoi (``decide_increase``); a pool is supported iff both are, refuted iff either
@@ -41,8 +42,10 @@ def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI)
     Args:
       effects: local pool -> {"lce", "did"} -> :class:`Effect` (other names, e.g. ``"kl"``, are ignored).
       sesoi: SESOI (nDCG@10).
+      k: decided tests for the multiplicity policy (``base.familywise``): ``len(RULE) · len(effects)`` on
+        synthetic t-intervals, 1 for intervals taken as given.
     """
-    return decide_conditions(RULE, effects, sesoi)
+    return decide_conditions(RULE, effects, sesoi, k)
 
 
 def _effects(df: pd.DataFrame) -> dict:
@@ -70,7 +73,8 @@ def analyse(tables) -> Verdict:
     df = tables[EXPERIMENT]
     e = _effects(df)
     uniform = df["pool_size"].max()
-    decision = decide({pool: x for pool, x in e.items() if pool < uniform})
+    local = {pool: x for pool, x in e.items() if pool < uniform}
+    decision = decide(local, k=len(RULE) * len(local))
     rows = []
     for pool, x in e.items():
         rows.append(
@@ -83,14 +87,23 @@ def analyse(tables) -> Verdict:
             }
         )
     table = pd.DataFrame(rows)
-    weakest = min((e[pool]["did"] for pool in decision.conditions), key=lambda d: power_change(SESOI, d.sd, d.n))
+    tests = [
+        ((pool, part), decision.parts[pool][part], power_change(SESOI, local[pool][part].sd, local[pool][part].n))
+        for pool in local
+        for part in RULE
+    ]
+    pool, part = deciding_test(decision.outcome, tests)
     k_lo, k_hi = df["group_size"].min(), df["group_size"].max()
-    summary = f"nDCG@10(k = {k_hi}) − nDCG@10(k = {k_lo}), paired by seed ({LEVEL} CIs): " + "; ".join(
-        f"pool {pool:g}: LCE {fmt_effect(x['lce'])}, KL {fmt_effect(x['kl'])}, LCE − KL {fmt_effect(x['did'])}"
-        f" → {table.set_index('pool_size').loc[pool, 'outcome']}"
-        for pool, x in e.items()
+    summary = (
+        f"nDCG@10(k = {k_hi}) − nDCG@10(k = {k_lo}), paired by seed ({LEVEL} CIs; refutations on Bonferroni intervals over the {len(tests)} decided tests): "
+        + "; ".join(
+            f"pool {pool:g}: LCE {fmt_effect(x['lce'])}, KL {fmt_effect(x['kl'])}, LCE − KL {fmt_effect(x['did'])}"
+            f" → {table.set_index('pool_size').loc[pool, 'outcome']}"
+            for pool, x in e.items()
+        )
+        + f"; the verdict rests on pool {pool:g}'s {'LCE effect' if part == 'lce' else 'LCE − KL'}"
     )
-    return change_verdict(decision.outcome, summary, weakest, SESOI, df, table)
+    return change_verdict(decision.outcome, summary, local[pool][part], SESOI, df, table)
 
 
 def draw(tables):

@@ -1,6 +1,9 @@
-"""P12: with near-equivalent samplers, a ranking from one seed is noise; only several seeds rank them."""
+"""P12: with near-equivalent samplers, one seed's sampler ranking departs from the consensus of the others."""
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,7 +24,7 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, NDCG, design_note, effect_panel
 
-__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw", "loo_kendall"]
+__all__ = ["EXPERIMENT", "PREDICTION", "SEEDS", "SESOI", "analyse", "caption", "draw", "loo_kendall", "premise"]
 
 EXPERIMENT = "p12-seed-noise"
 SESOI = 0.2  # disagreement 1 − τ (Kendall) of one seed's ranking with the other seeds' consensus
@@ -47,15 +50,40 @@ def loo_kendall(df: pd.DataFrame) -> pd.Series:
     return pd.Series(out)
 
 
+def premise(m: pd.DataFrame) -> tuple[bool, float, tuple]:
+    """The premise "the samplers differ by less than the seed spread": for every pair of samplers, the mean of the
+    per-seed difference is smaller in size than its SD over seeds (a standardised paired difference |d_z| < 1).
+
+    Args:
+      m: seed × sampler mean nDCG@10.
+
+    Returns:
+      (premise holds, the largest |d_z|, the pair that gives it).
+    """
+    worst, pair = 0.0, ()
+    for a, b in itertools.combinations(m.columns, 2):
+        d = (m[a] - m[b]).dropna()
+        dz = abs(float(d.mean())) / float(d.std(ddof=1)) if d.std(ddof=1) > 0 else math.inf
+        if dz > worst or not pair:
+            worst, pair = dz, (a, b)
+    return worst < 1.0, worst, pair
+
+
 def analyse(tables) -> Verdict:
-    """Effect: per-seed disagreement 1 − τ between one seed's ranking and the leave-one-out consensus; the claim
-    "one seed ranks noise" is supported when the disagreement is a supported increase at SESOI and refuted when
-    its interval lies below SESOI (single seeds reproduce the ranking).  Reported: Friedman's test of any
-    difference between samplers (blocks = seeds) and every sampler's paired difference to the uniform pool.
+    """Premise first (:func:`premise`): when some pair of samplers differs by more than its seed spread, the
+    samplers are not near-equivalent and the claim is untested (inconclusive).  Effect: per-seed disagreement
+    1 − τ between one seed's ranking and the leave-one-out consensus; supported when the disagreement is a
+    supported increase at SESOI, refuted when its interval lies below SESOI (single seeds reproduce the ranking).
+    Reported: τ itself against pure noise (τ = 0, a one-sided t of τ > 0): a disagreement of SESOI or more is not
+    noise unless 1 − τ reaches about 1; Friedman's test of any difference between samplers (blocks = seeds) and
+    every sampler's paired difference to the uniform pool.
     """
     df = tables[EXPERIMENT]
     m = _matrix(df)
-    disagreement = effect_of(1 - loo_kendall(df).dropna().to_numpy())
+    tau = loo_kendall(df).dropna().to_numpy()
+    disagreement, agreement = effect_of(1 - tau), effect_of(tau)
+    noise_p = float(sps.ttest_1samp(tau, 0.0, alternative="greater").pvalue)
+    holds, dz, pair = premise(m)
     friedman = sps.friedmanchisquare(*[m[c].to_numpy() for c in m.columns])
     ref = m.columns.max()
     rows = []
@@ -73,9 +101,20 @@ def analyse(tables) -> Verdict:
             }
         )
     table = pd.DataFrame(rows)
+    premise_text = (
+        f"premise: the largest paired difference between samplers (pools {pair[0]:g} and {pair[1]:g}) is "
+        f"{dz:.2f} seed SDs, "
+        + (
+            "below 1: near-equivalent"
+            if holds
+            else "not below 1: the samplers are not near-equivalent, the claim is untested"
+        )
+    )
     summary = (
-        f"one seed's ranking of {m.shape[1]} samplers disagrees with the other {m.shape[0] - 1} seeds' consensus by "
-        f"1 − τ = {fmt_effect(disagreement)} ({LEVEL} CI); Friedman χ² = {friedman.statistic:.2f}, p = {friedman.pvalue:.3g}; "
+        f"{premise_text}; one seed's ranking of {m.shape[1]} samplers disagrees with the other {m.shape[0] - 1} seeds' "
+        f"consensus by 1 − τ = {fmt_effect(disagreement)} ({LEVEL} CI), i.e. τ = {fmt_effect(agreement)}: "
+        + ("more" if noise_p < ALPHA else "no more")
+        + f" agreement than noise would give (noise: τ ≈ 0, 1 − τ ≈ 1; one-sided t of τ > 0: p = {noise_p:.2g}); Friedman χ² = {friedman.statistic:.2f}, p = {friedman.pvalue:.3g}; "
         f"paired difference to pool {ref:g}: "
         + ", ".join(
             f"{r.pool_size:g}: {r.minus_uniform:.3f} [{r.low:.3f}, {r.high:.3f}]"
@@ -84,13 +123,13 @@ def analyse(tables) -> Verdict:
         )
     )
     return Verdict(
-        outcome=decide_increase(disagreement, SESOI),
+        outcome=decide_increase(disagreement, SESOI) if holds else "inconclusive",
         summary=summary,
         effect=disagreement,
         sesoi=SESOI,
         seeds=int(m.shape[0]),
         power=power_change(SESOI, disagreement.sd, disagreement.n),
-        numbers={"friedman_p": float(friedman.pvalue)},
+        numbers={"friedman_p": float(friedman.pvalue), "premise": holds, "largest_dz": dz, "noise_p": noise_p},
         table=table,
     )
 
@@ -126,13 +165,16 @@ def caption(tables) -> str:
 
 PREDICTION = Prediction(
     key="P12",
-    claim="a sampler ranking from one seed is noise when the samplers differ by less than the seed spread",
+    claim="with near-equivalent samplers (paired differences below the seed spread), one seed's sampler ranking "
+    "departs from the other seeds' consensus by 1 − Kendall τ ≥ 0.2",
     experiments=(EXPERIMENT,),
     sesoi=SESOI,
     alpha=ALPHA,
     seeds=SEEDS,
-    test="one-sided t (90% CI) on the per-seed 1 − Kendall τ with the leave-one-out consensus; Friedman reported",
-    rule="supported if the disagreement is > 0 and not < SESOI; refuted if its interval lies below SESOI",
+    test="premise: every pair of samplers differs by less than one seed SD; one-sided t (90% CI) on the per-seed "
+    "1 − Kendall τ with the leave-one-out consensus; τ against noise (τ = 0) and Friedman reported",
+    rule="untested (inconclusive) if the premise fails; supported if the disagreement is > 0 and not < SESOI; refuted "
+    "if its interval lies below SESOI",
     analyse=analyse,
     draw=draw,
     caption=caption,

@@ -11,6 +11,7 @@ Commands: ``simrank figures [--only P3]``, ``simrank paper``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 import tomllib
@@ -121,12 +122,12 @@ def verdict_table(results: dict[str, Verdict], robust: dict[str, dict[str, str]]
     for key, v in results.items():
         p = PREDICTIONS[key]
         outcome = f"**{v.outcome}**" + (f" (pilot: {v.pilot_outcome})" if v.pilot else "")
+        outcome += f" (original registration: {v.original})" if v.original else ""
         seeds = f"{v.seeds}" + (f" (of {p.seeds})" if v.pilot else "")
         checks = " | ".join(robust[key][label] for label in ROBUSTNESS)
         effect = f"{fmt(v.effect.mean)} [{fmt(v.effect.low)}, {fmt(v.effect.high)}]"
-        lines.append(
-            f"| {key} | {p.claim} | {outcome} | {v.sesoi:g} | {seeds} | {fmt(v.power, 2)} | {effect} | {checks} |"
-        )
+        power = fmt(v.power, 2) if math.isfinite(v.power) else "n/a"
+        lines.append(f"| {key} | {p.claim} | {outcome} | {v.sesoi:g} | {seeds} | {power} | {effect} | {checks} |")
     return "\n".join(lines) + "\n"
 
 
@@ -139,10 +140,16 @@ def prediction_block(key: str, v: Verdict) -> str:
         else ""
     )
     detail = markdown_table(v.table) if v.table is not None else ""
+    power = (
+        f"achieved power {fmt(v.power, 2)} at the SESOI"
+        if math.isfinite(v.power)
+        else "no t-test power: the deciding part is a bootstrap interval"
+    )
+    original = f" Under the original registration the rule gives *{v.original}*." if v.original else ""
     return (
         f"*Protocol.* Design `{'`, `'.join(p.experiments)}`; SESOI {p.sesoi:g}; α = {p.alpha} per one-sided test; "
         f"{p.seeds} seeds pre-registered; test: {p.test}; rule: {p.rule}.\n\n"
-        f"**Verdict: {v.outcome}** (achieved power {fmt(v.power, 2)} at the SESOI).{pilot} {v.summary}.\n\n{detail}"
+        f"**Verdict: {v.outcome}** ({power}).{pilot}{original} {v.summary}.\n\n{detail}"
     )
 
 
