@@ -39,7 +39,7 @@ from jax.experimental.compilation_cache import compilation_cache
 from simrank._version import __version__
 from simrank.config import Experiment, Point
 from simrank.errors import ConfigError, check_choice, check_positive
-from simrank.groups import draw_groups, select_queries, world_query_set
+from simrank.groups import draw_groups, one_blas_thread, select_queries, world_query_set
 from simrank.losses import FLOOR_COLUMNS, get_loss, get_loss_spec
 from simrank.measures import (
     corpus_kl,
@@ -232,7 +232,13 @@ def seeded_world(point: Point, seed: int) -> tuple[WorldConfig, Teacher]:
 
 def build_data(point: Point, seed: int) -> tuple[dict, dict]:
     """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures
-    (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn)."""
+    (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn), built with one
+    BLAS thread (:func:`~simrank.groups.one_blas_thread`)."""
+    with one_blas_thread():
+        return _build_data(point, seed)
+
+
+def _build_data(point: Point, seed: int) -> tuple[dict, dict]:
     world_config, teacher = seeded_world(point, seed)
     world, sampler, data = _world(world_config), point.sampler(), point.data
     train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)

@@ -200,7 +200,7 @@ def mlp(dim: int, hidden: int = 32, backward: str = "manual") -> Student:
       >>> student.apply(params, jnp.ones((5, 3)), jnp.ones((5, 7, 3))).shape  # 5 queries, groups of 7
       (5, 7)
     """
-    check_choice("mlp backward", backward, MLP_BACKWARDS)
+    check_choice("backward", backward, MLP_BACKWARDS)
 
     def init(key):
         k1, k2, k3 = jax.random.split(key, 3)
