@@ -230,10 +230,13 @@ def seeded_world(point: Point, seed: int) -> tuple[WorldConfig, Teacher]:
     return replace(world, random_state=world_state), replace(teacher, random_state=teacher_state)
 
 
-def build_data(point: Point, seed: int) -> tuple[dict, dict]:
+def build_data(point: Point, seed: int, single_blas_thread: bool = True) -> tuple[dict, dict]:
     """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures
     (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn), built with one
-    BLAS thread (:func:`~simrank.groups.one_blas_thread`)."""
+    BLAS thread (:func:`~simrank.groups.one_blas_thread`; ``single_blas_thread=False``: the process's BLAS
+    settings, for the benchmark's comparison; the numbers are the same)."""
+    if not single_blas_thread:
+        return _build_data(point, seed)
     with one_blas_thread():
         return _build_data(point, seed)
 
