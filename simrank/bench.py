@@ -1,7 +1,7 @@
 """``simrank bench``: how fast and how lean the sweep is, measured in one run.
 
-1. The default bias sweep, each run in a fresh process: the per-loss layout (the default: one static
-   loss per compiled runner) and the old ``lax.switch`` layout (every model evaluates every loss),
+1. The default bias sweep, each run in a fresh process: the per-loss layout (the default: one loss per
+   chunk, one program per student) and the old ``lax.switch`` layout (every model evaluates every loss),
    each with a cold compilation cache (an empty cache folder) and then a warm one (the same folder
    again): wall seconds, CPU seconds, peak resident memory and the CPU seconds spent building data.
    ``speedup_vs_switch_{cold,warm}`` = switch CPU seconds / per-loss CPU seconds.
@@ -20,18 +20,26 @@
    of a PyTorch per-model loop of the same student, loss, data and schedule (Adam, one thread) over the
    CPU ms per model of that vmapped chunk, training only on both sides (needs ``torch``, from the
    optional extra ``simrank[encode]``; skipped with a message when it is missing).
-4. Large designs: the P4 design (``experiments/p04-hard-negatives.toml``) at 40 seeds, and the default
+   ``speedup_vs_torch_mlp``: the same for the MLP student (the JAX side: ``mlp_ms_per_model``).
+4. Roofline: ``peak_gflops`` (a warm fp32 ``2048² @ 2048²`` matmul, GFLOP per CPU second, same run) and per
+   student the training and evaluation GFLOP per CPU second and ``fraction_of_peak``, with the FLOP counted
+   from the shapes (:func:`training_flops`, :func:`evaluation_flops`); ``mlp_ms_per_model`` (hand-written
+   backward) next to the autodiff reference layout in the same run (``mlp_speedup``); data building CPU
+   seconds with the process's BLAS threads and with one (``data_build``); ``cold_over_warm`` = the first
+   per-loss run's CPU seconds over the cached run's.
+5. Large designs: the P4 design (``experiments/p04-hard-negatives.toml``) at 40 seeds, and the default
    grid with one seed on an N = 10,000, d = 32 world, each in a fresh process with a cold cache.
-5. Scaling: steady-state time (data + training + evaluation, compiled beforehand) of one grid point
+6. Scaling: steady-state time (data + training + evaluation, compiled beforehand) of one grid point
    against corpus size N, dimension d, group size k and number of seeds, one factor at a time, with
    fitted log-log slopes (1 = linear).
-6. A world of N = 10⁵ documents at d = 128 in a fresh process: its peak memory against the size an
+7. A world of N = 10⁵ documents at d = 128 in a fresh process: its peak memory against the size an
    N×N float32 matrix would take (which does not fit in this machine's memory at all).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -49,6 +57,11 @@ import typer
 __all__ = [
     "BIG_WORLD",
     "COST_WIDTH",
+    "data_build_timing",
+    "evaluation_flops",
+    "mlp_layouts",
+    "roofline",
+    "training_flops",
     "LARGE_DESIGNS",
     "QUICK_STEPS",
     "REFERENCE_SUBSET",
@@ -222,18 +235,110 @@ def reference_timing(exp, vmapped: pd.DataFrame, n_groups: int | None, rng: np.r
     }
 
 
-def _kl_chunk(exp):
-    """The first full chunk of the bilinear student with listwise KL: ``(point, width, keys, hyper, arrays, train)``."""
+def _kl_chunk(exp, student: str = "bilinear", width: int | None = None):
+    """The first chunk of ``student`` with listwise KL (its jobs repeated or cut to ``width`` models; None:
+    as planned): ``(point, width, keys, hyper, arrays, train)`` (one static loss)."""
     from simrank.runner import chunk_inputs, plan, point_trainer
 
-    jobs, width = next(
+    jobs, planned = next(
         (jobs, width)
         for jobs, width in plan(exp)
-        if jobs[0].point.loss == "kl" and jobs[0].point.sections["student"]["kind"] == "bilinear"
+        if jobs[0].point.loss == "kl" and jobs[0].point.sections["student"]["kind"] == student
     )
-    point = jobs[0].point
+    width = planned if width is None else width
+    jobs, point = (jobs * width)[:width], jobs[0].point
     keys, hyper, arrays, _ = chunk_inputs(jobs, width, {}, ("kl",))
     return point, width, keys, hyper, arrays, point_trainer(point, ("kl",))[2]
+
+
+def training_flops(point) -> float:
+    """FLOP of one training step on one group of ``k`` items, from the shapes (1 multiply-add = 2 FLOP):
+
+    * bilinear ``qᵀWx``: ``3 · (2d² + 2kd)`` (forward ``qᵀW`` and ``k`` dot products; backward ≈ 2×);
+    * MLP (hidden ``h``, features ``3d``): per item forward ``3dh + h² + h`` multiply-adds, backward
+      ``3dh + 2h² + h`` (the weight gradients ``zᵀδ₁``, ``a₁ᵀδ₂``, ``a₂ᵀds`` and the hidden cotangent
+      ``δ₂W₂ᵀ``; none for the input): ``2k · (6dh + 3h² + 2h)`` FLOP per group.
+    Losses, ReLUs and the optimiser are not counted (``O(k)`` and ``O(#params)`` against ``O(k h²)``)."""
+    d, k = point.world.dim, point.data.group_size
+    if point.sections["student"]["kind"] == "mlp":
+        h = point.sections["student"].get("hidden", 32)
+        return 2.0 * k * (6 * d * h + 3 * h * h + 2 * h)
+    return 3.0 * (2 * d * d + 2 * k * d)
+
+
+def evaluation_flops(point) -> float:
+    """FLOP of one model's evaluation counted from the shapes: the forward scores of the corpus
+    (``n_eval_queries × N`` items) and of the risk groups (train once, test twice, target once:
+    ``(n_train + 3 n_test) · k`` items), per query ``2d²`` plus per item ``2d`` (bilinear) or per item
+    ``2(3dh + h² + h)`` (MLP).  Rank measures and the Lipschitz gradient are not counted: a lower bound."""
+    d, k, data = point.world.dim, point.data.group_size, point.data
+    items = data.n_eval_queries * point.world.n_docs + (data.n_train + 3 * data.n_test) * k
+    if point.sections["student"]["kind"] == "mlp":
+        h = point.sections["student"].get("hidden", 32)
+        return 2.0 * items * (3 * d * h + h * h + h)
+    queries = data.n_eval_queries + data.n_train + 3 * data.n_test
+    return 2.0 * queries * d * d + 2.0 * items * d
+
+
+def roofline(exp, peak_flops_per_s: float, width: int) -> dict:
+    """Per student: training and evaluation of ``width`` models of its listwise-KL chunk (compiled
+    beforehand, best of 2, CPU seconds), their GFLOP per CPU second (:func:`training_flops`,
+    :func:`evaluation_flops`) and ``fraction_of_peak`` = that over ``peak_flops_per_s`` (a large fp32
+    matmul, same run).  Evaluation time = the runner's training + evaluation call minus training alone."""
+    import jax
+
+    from simrank.runner import compile_chunk_runner, plan
+
+    out = {}
+    for student in sorted({jobs[0].point.sections["student"]["kind"] for jobs, _ in plan(exp)}):
+        point, _, keys, hyper, arrays, train = _kl_chunk(exp, student, width)
+        train_s = _training_cpu_seconds(train, keys, arrays["train"], hyper, 2)
+        run = compile_chunk_runner(point, ("kl",))
+        jax.block_until_ready(run(keys, hyper, arrays))
+        call = functools.partial(run, keys, hyper, arrays)
+        eval_s = max(_best_of(lambda call=call: jax.block_until_ready(call()), 2) - train_s, 1e-9)
+        cfg = point.train
+        groups = width * cfg.steps * min(cfg.batch_size or point.data.n_train, point.data.n_train)
+        train_flops, eval_flops = groups * training_flops(point), width * evaluation_flops(point)
+        out[student] = {
+            "models": width,
+            "train_ms_per_model": 1000 * train_s / width,
+            "eval_ms_per_model": 1000 * eval_s / width,
+            "train_gflops": train_flops / train_s / 1e9,
+            "eval_gflops": eval_flops / eval_s / 1e9,
+            "train_fraction_of_peak": train_flops / train_s / peak_flops_per_s,
+            "eval_fraction_of_peak": eval_flops / eval_s / peak_flops_per_s,
+        }
+    return out
+
+
+def mlp_layouts(exp, width: int) -> dict:
+    """Training-only CPU ms per model of the MLP student's listwise-KL chunk (``width`` models, compiled
+    beforehand, best of 2) with the hand-written backward (``manual``, the default) and with JAX's autodiff
+    (``autodiff``, the reference layout), same run, same data; ``speedup`` = autodiff / manual."""
+    from simrank.runner import static_loss
+    from simrank.students import MLP_BACKWARDS, mlp
+    from simrank.trainer import make_trainer
+
+    point, _, keys, hyper, arrays, _ = _kl_chunk(exp, "mlp", width)
+    hidden = point.sections["student"].get("hidden", 32)
+    ms = {}
+    for backward in MLP_BACKWARDS:
+        train = make_trainer(mlp(point.world.dim, hidden, backward), static_loss("kl"), point.train)
+        ms[backward] = 1000 * _training_cpu_seconds(train, keys, arrays["train"], hyper, 2) / width
+    return {"models": width, **{f"{b}_ms": v for b, v in ms.items()}, "speedup": ms["autodiff"] / ms["manual"]}
+
+
+def data_build_timing(exp, n_points: int) -> dict:
+    """CPU seconds per :func:`simrank.runner.build_data` call (best of 2 over the first ``n_points`` grid
+    points, seed 0) with the process's BLAS threads and with one BLAS thread (the default)."""
+    from simrank.runner import build_data
+
+    points = list(exp.points())[:n_points]
+    seconds = {}
+    for label, single in (("default_threads", False), ("one_thread", True)):
+        seconds[label] = _best_of(lambda single=single: [build_data(p, 0, single) for p in points], 2) / len(points)
+    return {**seconds, "speedup": seconds["default_threads"] / seconds["one_thread"]}
 
 
 def trainer_throughput(exp) -> dict:
@@ -264,9 +369,11 @@ def trainer_throughput(exp) -> dict:
 
 
 def training_costs(exp, width: int) -> pd.DataFrame:
-    """Training-only CPU ms per model for every (student, loss) of ``exp``, in the per-loss layout (one
-    static loss) and in the switch layout (every loss evaluated, one selected), on ``width`` models of
-    the loss's first chunk (compiled beforehand; the cost per model is flat in the width on a CPU)."""
+    """Training-only CPU ms per model for every (student, loss) of ``exp`` on ``width`` models of the
+    loss's first chunk (compiled beforehand; the cost per model is flat in the width on a CPU), in three
+    programs: ``per_loss`` (the default: one program per student, the chunk's loss chosen by an unbatched
+    ``lax.switch``), ``static`` (one program per (student, loss), the loss fixed at trace time) and
+    ``switch`` (a per-model loss index: every loss evaluated, one selected)."""
 
     from simrank.runner import chunk_inputs, chunk_losses, plan, point_trainer
 
@@ -275,32 +382,51 @@ def training_costs(exp, width: int) -> pd.DataFrame:
         point = jobs[0].point
         jobs = (jobs * width)[:width]
         row = {"student": point.sections["student"]["kind"], "loss": point.loss}
-        for layout in ("per_loss", "switch"):
-            losses = chunk_losses(exp, jobs, layout)
-            keys, hyper, arrays, _ = chunk_inputs(jobs, width, data_cache, losses)
+        for program, layout in (("per_loss", "per_loss"), ("static", "per_loss"), ("switch", "switch")):
+            losses = (point.loss,) if program == "static" else chunk_losses(exp, jobs, layout)
+            keys, hyper, arrays, _ = chunk_inputs(jobs, width, data_cache, losses, layout)
             seconds = _training_cpu_seconds(point_trainer(point, losses)[2], keys, arrays["train"], hyper, 2)
-            row[f"{layout}_ms"] = 1000 * seconds / width
+            row[f"{program}_ms"] = 1000 * seconds / width
         rows.append(row)
     table = pd.DataFrame(rows).drop_duplicates(["student", "loss"])
     return table.assign(ratio=table["switch_ms"] / table["per_loss_ms"])
 
 
-def torch_loop(exp, n_models: int) -> dict | None:
-    """CPU ms per model of a PyTorch loop training the bilinear student ``f = qᵀWx`` (W = 0 at start) with
-    listwise KL ``KL(softmax(g/τ) ‖ softmax(f))``, Adam (the config's learning rate), the config's steps
-    and batch size (minibatches drawn uniformly with replacement), one thread, one model after the
-    other, on the first ``n_models`` training sets of the KL chunk; None when torch is not installed.
-    Also the mean final training loss of each side, as a check that both train the same model."""
+def torch_loop(exp, n_models: int, student: str = "bilinear") -> dict | None:
+    """CPU ms per model of a PyTorch loop training ``student`` with listwise KL
+    ``KL(softmax(g/τ) ‖ softmax(f))``, Adam (the config's learning rate), the config's steps and batch size
+    (minibatches drawn uniformly with replacement), one thread, one model after the other, on the first
+    ``n_models`` training sets of the student's KL chunk; None when torch is not installed.  The bilinear
+    student ``f = qᵀWx`` starts at W = 0; the MLP ``w₃ᵀ relu(W₂ relu(W₁ [q; x; q⊙x] + b₁) + b₂)`` starts at
+    the JAX trainer's own initial parameters of each model.  Also the mean final training loss of each
+    side, as a check that both train the same model."""
     try:
         import torch
     except ImportError:
         return None
     import jax
 
-    point, width, keys, hyper, arrays, train = _kl_chunk(exp)
+    from simrank.runner import point_trainer
+    from simrank.trainer import train_many
+
+    point, width, keys, hyper, arrays, train = _kl_chunk(exp, student)
     cfg = point.train
     torch.set_num_threads(1)
     generator = torch.Generator().manual_seed(0)
+    jax_student = point_trainer(point, ("kl",))[0]
+
+    def initial(m: int) -> dict:
+        if student == "bilinear":
+            return {"w": torch.zeros(point.world.dim, point.world.dim)}
+        params = jax_student.init(jax.random.split(keys[m])[0])  # the trainer's init key of model m
+        return {k: torch.from_numpy(np.array(v)) for k, v in params.items()}
+
+    def scores_of(p: dict, query, docs):
+        if student == "bilinear":
+            return torch.bmm(docs, (query @ p["w"]).unsqueeze(-1)).squeeze(-1)  # qᵀWx for each document
+        q = query.unsqueeze(1).expand_as(docs)
+        h = torch.relu(torch.cat([q, docs, q * docs], -1) @ p["w1"] + p["b1"])
+        return torch.relu(h @ p["w2"] + p["b2"]) @ p["w3"]
 
     def train_one(m: int) -> float:
         query = torch.from_numpy(np.asarray(arrays["train"].query[m]))
@@ -308,11 +434,11 @@ def torch_loop(exp, n_models: int) -> dict | None:
         target = torch.softmax(
             torch.from_numpy(np.asarray(arrays["train"].teacher_scores[m])) / float(hyper["tau"][m]), -1
         )
-        w = torch.zeros(point.world.dim, point.world.dim, requires_grad=True)
-        opt = torch.optim.Adam([w], lr=cfg.learning_rate)
+        params = {k: v.requires_grad_() for k, v in initial(m).items()}
+        opt = torch.optim.Adam(list(params.values()), lr=cfg.learning_rate)
         for _ in range(cfg.steps):
             idx = torch.randint(0, query.shape[0], (cfg.batch_size,), generator=generator)
-            scores = torch.bmm(docs[idx], (query[idx] @ w).unsqueeze(-1)).squeeze(-1)  # q^T W x for each document
+            scores = scores_of(params, query[idx], docs[idx])
             loss = torch.nn.functional.kl_div(torch.log_softmax(scores, -1), target[idx], reduction="batchmean")
             opt.zero_grad()
             loss.backward()
@@ -323,8 +449,9 @@ def torch_loop(exp, n_models: int) -> dict | None:
     start = time.process_time()
     losses = [train_one(m) for m in range(n_models)]
     torch_cpu = time.process_time() - start
-    _, curves = jax.block_until_ready(jax.jit(jax.vmap(train))(keys, arrays["train"], hyper))
+    _, curves = jax.block_until_ready(train_many(train, keys, arrays["train"], hyper))
     return {
+        "student": student,
         "torch_version": torch.__version__,
         "models": n_models,
         "cpu_ms_per_model": 1000 * torch_cpu / n_models,
@@ -337,7 +464,9 @@ def _training_cpu_seconds(train, keys, groups, hyper, repeats: int) -> float:
     """Least CPU seconds of ``repeats`` calls of ``jit(vmap(train))`` on the stacked inputs, compiled beforehand."""
     import jax
 
-    train_many = jax.jit(jax.vmap(train))
+    from simrank.trainer import hyper_axes
+
+    train_many = jax.jit(jax.vmap(train, in_axes=(0, 0, hyper_axes(hyper))))
     jax.block_until_ready(train_many(keys, groups, hyper))  # compile
     return _best_of(lambda: jax.block_until_ready(train_many(keys, groups, hyper)), repeats)
 
@@ -452,9 +581,12 @@ def scaling_figure(table: pd.DataFrame, fitted: dict, stem: Path) -> list[Path]:
 TARGETS = {
     "speedup_vs_switch_warm": (">=", 4.0),
     "speedup_vs_switch_cold": (">=", 2.0),
-    "speedup_vs_torch": (">=", 20.0),
+    "speedup_vs_torch": (">=", 30.0),
+    "speedup_vs_torch_mlp": (">=", 10.0),
     "floor_ratio": ("<=", 2.0),
     "matmul_fraction": (">=", 0.15),
+    "cold_over_warm": ("<=", 1.3),
+    "mlp_speedup": (">=", 2.0),
 }
 
 
@@ -514,6 +646,11 @@ def bench_cmd(
         key = f"speedup_vs_switch_{state}"
         report[key] = sweeps[f"switch_{state}"]["cpu_seconds"] / sweeps[f"per_loss_{state}"]["cpu_seconds"]
         echo(f"[layout] {key} = switch / per-loss CPU seconds = {report[key]:.2f}x ({_verdict(key, report[key])})")
+    report["cold_over_warm"] = sweeps["per_loss_cold"]["cpu_seconds"] / sweeps["per_loss_warm"]["cpu_seconds"]
+    echo(
+        f"[cold] cold_over_warm = first run / cached run CPU seconds = {report['cold_over_warm']:.2f} "
+        f"({_verdict('cold_over_warm', report['cold_over_warm'])})"
+    )
     save_report()
 
     exp = experiment(spec)
@@ -545,6 +682,38 @@ def bench_cmd(
     )
     save_report()
 
+    peak = _matmul_flops_per_s(2048)
+    report["peak_gflops"] = peak / 1e9
+    report["roofline"] = roof = roofline(exp, peak, COST_WIDTH[mode])
+    echo(
+        f"[roofline] peak {peak / 1e9:.1f} GFLOP per CPU second (fp32 2048² matmul); per student, "
+        f"{COST_WIDTH[mode]} models: "
+        + "; ".join(
+            f"{st} training {r['train_ms_per_model']:.2f} ms/model {r['train_gflops']:.1f} GFLOP/s "
+            f"({r['train_fraction_of_peak']:.0%} of peak), evaluation {r['eval_ms_per_model']:.2f} ms/model "
+            f"{r['eval_gflops']:.1f} GFLOP/s ({r['eval_fraction_of_peak']:.0%})"
+            for st, r in roof.items()
+        )
+    )
+    if "mlp" in roof:
+        report["mlp_layouts"] = layouts = mlp_layouts(exp, COST_WIDTH[mode])
+        report["mlp_ms_per_model"] = layouts["manual_ms"]
+        report["mlp_speedup"] = layouts["speedup"]
+        echo(
+            f"[mlp] training CPU ms per model: hand-written backward {layouts['manual_ms']:.2f}, autodiff "
+            f"reference {layouts['autodiff_ms']:.2f}: mlp_speedup = {layouts['speedup']:.2f}x "
+            f"({_verdict('mlp_speedup', layouts['speedup'])})"
+        )
+    else:
+        report["mlp_ms_per_model"] = report["mlp_speedup"] = None
+        echo("[mlp] skipped: no MLP student in this grid")
+    report["data_build"] = build = data_build_timing(exp, 4)
+    echo(
+        f"[data] CPU s per build: process's BLAS threads {build['default_threads']:.3f}, one BLAS thread "
+        f"{build['one_thread']:.3f} ({build['speedup']:.2f}x)"
+    )
+    save_report()
+
     tp = trainer_throughput(exp)
     report["trainer"] = tp
     report["matmul_fraction"] = tp["flops_per_s"] / tp["matmul_small_flops_per_s"]
@@ -569,18 +738,21 @@ def bench_cmd(
         "layout can gain before data, evaluation and compilation are counted)"
     )
     save_report()
-    torch = torch_loop(exp, TORCH_MODELS[mode])
-    report["torch"] = torch
-    if torch is None:
-        report["speedup_vs_torch"] = None
-        echo("[torch] skipped: PyTorch is not installed (pip install 'simrank[encode]' pins torch==2.13.0)")
-    else:
-        report["speedup_vs_torch"] = torch["cpu_ms_per_model"] / tp["cpu_ms_per_model"]
+    for student, key in (("bilinear", "speedup_vs_torch"), ("mlp", "speedup_vs_torch_mlp")):
+        jax_ms = tp["cpu_ms_per_model"] if student == "bilinear" else report["mlp_ms_per_model"]
+        torch = None if jax_ms is None else torch_loop(exp, TORCH_MODELS[mode], student)
+        report["torch" if student == "bilinear" else "torch_mlp"] = torch
+        report[key] = None if torch is None else torch["cpu_ms_per_model"] / jax_ms
+        if torch is None:
+            echo(
+                f"[torch] {student} skipped: PyTorch is not installed (pip install 'simrank[encode]' pins torch==2.13.0) or no such student"
+            )
+            continue
         echo(
-            f"[torch] PyTorch {torch['torch_version']} loop, one thread, {torch['models']} models: "
+            f"[torch] {student}: PyTorch {torch['torch_version']} loop, one thread, {torch['models']} models: "
             f"{torch['cpu_ms_per_model']:.1f} ms CPU per model (final train loss {torch['final_loss_torch']:.4f}; "
-            f"vmapped JAX {tp['cpu_ms_per_model']:.2f} ms, final loss {torch['final_loss_jax']:.4f}): "
-            f"speedup_vs_torch = {report['speedup_vs_torch']:.1f}x ({_verdict('speedup_vs_torch', report['speedup_vs_torch'])})"
+            f"vmapped JAX {jax_ms:.2f} ms, final loss {torch['final_loss_jax']:.4f}): "
+            f"{key} = {report[key]:.1f}x ({_verdict(key, report[key])})"
         )
     save_report()
 

@@ -5,8 +5,10 @@ Layouts (:data:`LAYOUTS`) say which grid points share a chunk:
 
 * ``per_loss`` (the default): grid points that share every *static* setting (student, training
   schedule, array shapes) **and the loss** are stacked along one leading axis (seeds, and data-only
-  settings such as world, teacher, sampler and the temperature τ) and trained in one ``vmap``; each
-  compiled runner has one static loss, so no model pays for a loss it does not use.
+  settings such as world, teacher, sampler and the temperature τ) and trained in one ``vmap``.  One
+  program per static group serves every loss: the chunk's loss index is a scalar outside the ``vmap``,
+  so ``lax.switch`` on it runs that loss's branch only (no model pays for a loss it does not use) and a
+  first run compiles one program per student, not one per (student, loss).
 * ``switch`` (kept for benchmarks): the loss is a traced index chosen by ``lax.switch``; under
   ``vmap`` that becomes a select that evaluates every loss of the experiment for every model.
 
@@ -37,7 +39,7 @@ from jax.experimental.compilation_cache import compilation_cache
 from simrank._version import __version__
 from simrank.config import Experiment, Point
 from simrank.errors import ConfigError, check_choice, check_positive
-from simrank.groups import draw_groups, select_queries, world_query_set
+from simrank.groups import draw_groups, one_blas_thread, select_queries, world_query_set
 from simrank.losses import FLOOR_COLUMNS, configured_loss, get_loss, get_loss_spec
 from simrank.measures import (
     corpus_kl,
@@ -56,7 +58,7 @@ from simrank.measures import (
 from simrank.samplers import Uniform
 from simrank.students import make_student
 from simrank.teacher import Teacher
-from simrank.trainer import group_scores, make_trainer, mean_loss
+from simrank.trainer import group_scores, hyper_axes, make_trainer, mean_loss
 from simrank.world import World, WorldConfig
 
 __all__ = [
@@ -229,9 +231,18 @@ def seeded_world(point: Point, seed: int) -> tuple[WorldConfig, Teacher]:
     return replace(world, random_state=world_state), replace(teacher, random_state=teacher_state)
 
 
-def build_data(point: Point, seed: int) -> tuple[dict, dict]:
+def build_data(point: Point, seed: int, single_blas_thread: bool = True) -> tuple[dict, dict]:
     """Arrays one model needs (train/test/target groups, corpus evaluation set) and data-only measures
-    (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn)."""
+    (``stats``, including ``world_seed``: the ``random_state`` of the world actually drawn), built with one
+    BLAS thread (:func:`~simrank.groups.one_blas_thread`; ``single_blas_thread=False``: the process's BLAS
+    settings, for the benchmark's comparison; the numbers are the same)."""
+    if not single_blas_thread:
+        return _build_data(point, seed)
+    with one_blas_thread():
+        return _build_data(point, seed)
+
+
+def _build_data(point: Point, seed: int) -> tuple[dict, dict]:
     world_config, teacher = seeded_world(point, seed)
     world, sampler, data = _world(world_config), point.sampler(), point.data
     train_seq, test_seq, target_seq, eval_seq = np.random.SeedSequence(seed).spawn(4)
@@ -313,7 +324,9 @@ def eval_batch_size(width: int) -> int:
 
 def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
-    ``hyper = {"tau": [m], "loss_id": [m]}`` indexes ``loss_names``.
+    ``hyper = {"tau": [m], "loss_id": [m] or a scalar}`` indexes ``loss_names``: a scalar loss index is
+    shared by the chunk (unbatched, so ``lax.switch`` runs its one branch), an ``[m]`` one is per model
+    (batched, so ``lax.switch`` becomes a select that evaluates every branch).
 
     Corpus measures are means over the evaluation queries, except ``kl_ndcg_corr``: Spearman's ρ (average
     ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
@@ -361,9 +374,16 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
 
     @jax.jit
     def run(keys, hyper, arrays):
-        params, _ = jax.vmap(train)(keys, arrays["train"], hyper)
+        axes = hyper_axes(hyper)
+        params, _ = jax.vmap(train, in_axes=(0, 0, axes))(keys, arrays["train"], hyper)
+        shared = {k: v for k, v in hyper.items() if axes[k] is None}
+        per_model = {k: v for k, v in hyper.items() if axes[k] is not None}
         batch = eval_batch_size(keys.shape[0])
-        return jax.lax.map(lambda args: evaluate(*args), (params, hyper, arrays), batch_size=batch)
+        return jax.lax.map(
+            lambda args: evaluate(args[0], {**args[1], **shared}, args[2]),
+            (params, per_model, arrays),
+            batch_size=batch,
+        )
 
     return run
 
@@ -457,19 +477,20 @@ def plan(exp: Experiment, chunk_size: int = CHUNK_SIZE, layout: str = "per_loss"
 
 
 def chunk_losses(exp: Experiment, jobs: list[Job], layout: str) -> tuple[str, ...]:
-    """The losses the runner of a chunk is compiled for: the chunk's one loss (``per_loss``), or every
-    loss of the experiment (``switch``)."""
+    """The losses the runner of a chunk is compiled for: every loss of the experiment, in both layouts (one
+    program per static group serves every loss); a ``per_loss`` chunk holds one of them."""
     check_choice("layout", layout, LAYOUTS)
-    if layout == "per_loss":
-        (loss,) = {job.point.loss for job in jobs}
-        return (loss,)
+    if layout == "per_loss" and len({job.point.loss for job in jobs}) != 1:
+        raise ValueError("a per_loss chunk holds one loss")
     return tuple(sorted({p.loss for p in exp.points()}))
 
 
-def chunk_inputs(jobs: list[Job], width: int, data_cache: dict, loss_names: tuple[str, ...]) -> tuple:
+def chunk_inputs(
+    jobs: list[Job], width: int, data_cache: dict, loss_names: tuple[str, ...], layout: str = "per_loss"
+) -> tuple:
     """``(keys, hyper, arrays, stats)`` of one chunk, padded to ``width`` models by repeating its last
-    job; ``hyper["loss_id"]`` indexes ``loss_names``; ``stats`` holds the data-only measures of the
-    unpadded jobs."""
+    job; ``hyper["loss_id"]`` indexes ``loss_names``: one scalar for the chunk's one loss (``per_loss``) or
+    ``[width]`` (``switch``); ``stats`` holds the data-only measures of the unpadded jobs."""
     built = []
     for job in jobs:
         key = job.data_key()
@@ -486,6 +507,8 @@ def chunk_inputs(jobs: list[Job], width: int, data_cache: dict, loss_names: tupl
         ),
         "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
     }
+    if layout == "per_loss":
+        hyper["loss_id"] = hyper["loss_id"][0]  # the chunk's one loss: a shared, unbatched index
     return keys, hyper, arrays, [b[1] for b in built]
 
 
@@ -497,7 +520,7 @@ def run_chunk(
     ``runners`` caches compiled runners by (static settings, losses), ``data_cache`` built data by
     :meth:`Job.data_key`; both are reused across the chunks of one process."""
     loss_names = chunk_losses(exp, jobs, layout)
-    keys, hyper, arrays, stats = chunk_inputs(jobs, width, data_cache, loss_names)
+    keys, hyper, arrays, stats = chunk_inputs(jobs, width, data_cache, loss_names, layout)
     static = (jobs[0].static_key(), loss_names)
     if static not in runners:
         runners[static] = compile_chunk_runner(jobs[0].point, loss_names)

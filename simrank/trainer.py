@@ -26,7 +26,7 @@ from simrank.errors import check_choice, check_nonnegative, check_positive
 from simrank.groups import Groups
 from simrank.students import Student
 
-__all__ = ["OPTIMIZERS", "TrainConfig", "group_scores", "make_trainer", "mean_loss", "train_many"]
+__all__ = ["OPTIMIZERS", "TrainConfig", "group_scores", "hyper_axes", "make_trainer", "mean_loss", "train_many"]
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -141,38 +141,45 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
         hyper = dict(hyper)
         lr_scale = jnp.broadcast_to(jnp.asarray(hyper.pop("lr_scale", 1.0), jnp.float32), (config.steps,))
 
+        full_batch = config.batch_size is None or config.batch_size >= n
+        # every step's minibatch indices drawn up front in one call ([steps, b]; step t's are exactly those
+        # of its own key), not one small random-number call per step inside the loop
+        draw = jax.vmap(lambda k: jax.random.randint(k, (config.batch_size,), 0, n))
+        batch_idx = None if full_batch else draw(jax.random.split(batch_key, config.steps))
+
         def step(carry, inputs):
-            step_key, scale = inputs
+            idx, scale = inputs
             params, opt_state = carry
-            if config.batch_size is None or config.batch_size >= n:
-                batch = groups
-            else:
-                idx = jax.random.randint(step_key, (config.batch_size,), 0, n)
-                batch = jax.tree_util.tree_map(lambda a: a[idx], groups)
+            batch = groups if full_batch else jax.tree_util.tree_map(lambda a: a[idx], groups)
             value, grads = jax.value_and_grad(objective)(params, batch, hyper)
             updates, opt_state = opt.update(grads, opt_state, params)
             updates = jax.tree_util.tree_map(lambda u: scale * u, updates)
             params = student.project(optax.apply_updates(params, updates))
             return (params, opt_state), value
 
-        keys = jax.random.split(batch_key, config.steps)
-        (params, _), curve = jax.lax.scan(step, (params, opt.init(params)), (keys, lr_scale))
+        (params, _), curve = jax.lax.scan(step, (params, opt.init(params)), (batch_idx, lr_scale))
         return params, curve
 
     return train
 
 
+def hyper_axes(hyper: dict) -> dict:
+    """``vmap`` axes of a stacked ``hyper``: 0 for per-model entries (``[m]``), None for scalars shared by
+    every model (such as one chunk's loss index, so that ``lax.switch`` on it stays one branch)."""
+    return {k: None if jnp.ndim(v) == 0 else 0 for k, v in hyper.items()}
+
+
 def train_many(train: Callable, keys: jax.Array, groups: Groups, hyper: dict):
     """Train one model per row of the stacked inputs (leading axis = seeds × grid points) in one call:
-    ``jit(vmap(train))``.
+    ``jit(vmap(train))``, with scalar entries of ``hyper`` shared by every model (:func:`hyper_axes`).
 
     Args:
       train: a function from :func:`make_trainer`.
       keys: ``[m]`` PRNG keys.
       groups: :class:`~simrank.groups.Groups` whose arrays carry a leading axis ``m``.
-      hyper: loss keyword arguments, each ``[m]``.
+      hyper: loss keyword arguments, each ``[m]`` or a scalar shared by every model.
 
     Returns:
       parameters stacked along a leading axis ``m`` and loss curves ``[m, steps]``.
     """
-    return jax.jit(jax.vmap(train))(keys, groups, hyper)
+    return jax.jit(jax.vmap(train, in_axes=(0, 0, hyper_axes(hyper))))(keys, groups, hyper)

@@ -113,6 +113,10 @@ def test_bench_quick_reports_every_measurement(tmp_path):
         "[reference]",
         "[floor]",
         "[agreement]",
+        "[roofline]",
+        "[mlp]",
+        "[data]",
+        "[cold]",
         "[trainer]",
         "[costs]",
         "[torch]",
@@ -129,9 +133,12 @@ def test_bench_quick_reports_every_measurement(tmp_path):
     for key in ("speedup_vs_switch_warm", "speedup_vs_switch_cold", "floor_ratio", "matmul_fraction"):
         assert report[key] > 0
     if importlib.util.find_spec("torch") is None:
-        assert report["speedup_vs_torch"] is None and "[torch] skipped" in proc.stdout
+        assert report["speedup_vs_torch"] is None and "[torch] bilinear skipped" in proc.stdout
     else:
         assert report["speedup_vs_torch"] > 0
+    assert report["speedup_vs_torch_mlp"] is None and report["mlp_ms_per_model"] is None  # --quick: no MLP
+    assert report["peak_gflops"] > 0 and report["cold_over_warm"] > 0 and report["data_build"]["one_thread"] > 0
+    assert set(report["roofline"]) == {"bilinear"} and 0 < report["roofline"]["bilinear"]["train_fraction_of_peak"]
     assert {"p4", "large_world"} == set(report["large"])
     assert {(r["student"], r["loss"]) for r in report["training_costs"]} == {
         ("bilinear", loss) for loss in ("lce", "kl", "margin_mse", "ranknet_soft")
@@ -143,3 +150,16 @@ def test_bench_quick_reports_every_measurement(tmp_path):
     scaling = pd.read_csv(tmp_path / "scaling.csv")
     assert (scaling["seconds"] > 0).all() and len(scaling) == 8
     assert {"scaling.png", "scaling.pdf", "scaling.txt"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_flop_counts_from_shapes_known_answers():
+    """The default point (d = 8, k = 8, hidden 32, 32 evaluation queries, N = 1000, 512 train and test
+    groups), counted by hand: bilinear 3·(2·64 + 2·64) = 768 FLOP per group and step; MLP
+    2·8·(6·8·32 + 3·32² + 2·32) = 16·4672 = 74752; evaluation of the MLP 2·(32·1000 + 2048·8)·(768 + 1024 + 32)."""
+    from simrank.bench import evaluation_flops, training_flops
+
+    points = {p.sections["student"]["kind"]: p for p in experiment({"single": False}).points()}
+    assert training_flops(points["bilinear"]) == 768
+    assert training_flops(points["mlp"]) == 74752
+    assert evaluation_flops(points["mlp"]) == 2 * (32 * 1000 + 2048 * 8) * 1824
+    assert evaluation_flops(points["bilinear"]) == 2 * (32 + 2048) * 64 + 2 * (32 * 1000 + 2048 * 8) * 8

@@ -1,4 +1,4 @@
-"""The per-loss chunk layout (one static loss per compiled runner) computes the same results table as the
+"""The per-loss chunk layout (one loss per chunk, one program per student) computes the same results table as the
 old ``lax.switch`` layout, and the persistent compilation cache is on by default, off on request."""
 
 import os
@@ -30,7 +30,8 @@ def test_per_loss_layout_equals_switch_layout(tmp_path):
     exp = load_experiment(str(config))
     per_loss, switch = plan(exp), plan(exp, layout="switch")
     assert len(per_loss) == 3 and len(switch) == 1  # one chunk per loss, versus one chunk for all
-    assert all(len(chunk_losses(exp, jobs, "per_loss")) == 1 for jobs, _ in per_loss)
+    assert all(len({job.point.loss for job in jobs}) == 1 for jobs, _ in per_loss)  # a chunk holds one loss
+    assert {chunk_losses(exp, jobs, "per_loss") for jobs, _ in per_loss} == {("kl", "lce", "ranknet_soft")}
     assert chunk_losses(exp, switch[0][0], "switch") == ("kl", "lce", "ranknet_soft")
     new = run_experiment(exp, tmp_path / "per_loss", progress=False)
     old = run_experiment(exp, tmp_path / "switch", progress=False, layout="switch")
