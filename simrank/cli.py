@@ -17,7 +17,7 @@ from simrank.errors import ConfigError
 from simrank.predictions.paper import figures_cmd, paper_cmd, robustness_cmd
 from simrank.real.advise_cli import advise_app
 from simrank.real.cli import real_app
-from simrank.theory_cli import theory_app
+from simrank.theory.check import theory_app
 
 __all__ = [
     "app",

@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simrank import theory as T
 from simrank.measures import kappa
+from simrank.theory import bounds as T
 
 ROUND_OFF = 1e-9
 scores = lambda k: arrays(np.float64, k, elements=st.floats(-20, 20))  # noqa: E731
@@ -187,7 +187,7 @@ def test_localised_bound_terms_add_up_and_grow_with_the_distance():
 
 
 def test_ball_minimiser_is_optimal_in_the_ball():
-    from simrank.theory_mc import ball_minimiser
+    from simrank.theory.monte_carlo import ball_minimiser
 
     rng = np.random.default_rng(6)
     n, B = 2000, 1.0
@@ -230,7 +230,7 @@ def test_lower_bound_world_has_fixed_corpus_diameter_and_sampled_diameter_s():
 
 
 def test_lower_bound_is_below_the_measured_sup_and_the_minimiser_formula_holds():
-    from simrank.theory_mc import lower_bound_monte_carlo
+    from simrank.theory.monte_carlo import lower_bound_monte_carlo
 
     rows = lower_bound_monte_carlo((0.5, 2.0), (64, 4096), n=1000, reps=60)
     for r in rows:
@@ -483,7 +483,7 @@ def test_theory_check_json_schema(tmp_path):
 
 
 def test_update_paper_replaces_the_marked_block(tmp_path):
-    from simrank.theory_cli import update_paper
+    from simrank.theory.check import update_paper
 
     paper = tmp_path / "p.md"
     paper.write_text("a\n<!-- T3-NUMBERS -->\nb\n")
@@ -494,8 +494,8 @@ def test_update_paper_replaces_the_marked_block(tmp_path):
 
 def test_t3_monte_carlo_rows_on_a_small_run():
     # A small run (3 sets of 2,000 pairs) exercises the pipeline; the statistical checks are the slow tests.
-    from simrank import theory_mc as MC
-    from simrank.theory_cli import _t3_rows
+    from simrank.theory import monte_carlo as MC
+    from simrank.theory.check import _t3_rows
 
     r = MC.t3_monte_carlo(MC.T3Config(n_sets=3, n=2000, n_population=2000, steps=20, chunk=3))
     assert r["gap_S2"].shape == (2, 3) and r["kkt_residual"] < 1e-8

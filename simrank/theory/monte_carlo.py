@@ -1,7 +1,7 @@
 """Monte Carlo checks of T1, T3 (global, localised and the lower bound), T5 and T6 with the existing world, samplers, groups, students and trainer.
 
 Each function returns plain numbers; tolerances are derived from the sample sizes in the functions'
-docstrings and applied by the callers (:func:`simrank.theory_cli.run_checks` and the tests).
+docstrings and applied by the callers (:func:`simrank.theory.check.run_checks` and the tests).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from simrank import theory as T
 from simrank.config import Point, load_experiment
 from simrank.groups import Groups, draw_groups, sampling_distribution, world_query_set
 from simrank.losses import kl_distill, lce, listnet, margin_mse, ranknet_soft
@@ -26,6 +25,7 @@ from simrank.samplers import Local, Mixture, Tempered, Uniform
 from simrank.stats import mean_ci
 from simrank.students import bilinear, tabular
 from simrank.teacher import Teacher
+from simrank.theory import bounds as T
 from simrank.trainer import TrainConfig, make_trainer, mean_loss, train_many
 from simrank.world import WorldConfig
 
@@ -93,7 +93,7 @@ def ball_minimiser(U, y, tau, B, w_init):
     Newton's method on the KKT system ``∇R̂(w) + λw = 0``, ``‖w‖ = B`` (the constraint is active in the worlds used here: the
     default teacher has ``‖W*‖_F ≈ 19.7 > B``; a negative multiplier in the residual flags an inactive one).
 
-    Args: U ``[n, P, D]``, y ``[n, P]`` (:func:`~simrank.theory.pair_features`), w_init ``[D]`` (non-zero).
+    Args: U ``[n, P, D]``, y ``[n, P]`` (:func:`~simrank.theory.bounds.pair_features`), w_init ``[D]`` (non-zero).
     Returns: ``(w [D], max |KKT residual| + max(−λ, 0))``.
     """
     with T.x64(True):
@@ -481,7 +481,7 @@ def lower_bound_monte_carlo(spacings, cells, n=1000, B=1.0, radius=1.0, p0=0.1, 
 
     ``sup_gap``: ``max_t gap(tξ/‖ξ‖)`` over a grid of ``t ∈ (0, A]`` (a lower estimate of ``sup_W`` gap, so
     comparing it with the lower bound is conservative); ``minimiser_gap``: gap of the constrained empirical
-    minimiser; both with standard errors over ``reps``, next to the bounds of :mod:`simrank.theory`.
+    minimiser; both with standard errors over ``reps``, next to the bounds of :mod:`simrank.theory.bounds`.
     """
     rng = np.random.default_rng(seed)
     rows = []

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import typer
 
-from simrank import theory as T
-from simrank import theory_mc as MC
 from simrank.errors import ConfigError
 from simrank.paths import FIGURES_DIR, RESULTS_DIR
+from simrank.theory import bounds as T
+from simrank.theory import monte_carlo as MC
 
 __all__ = [
     "FORMULA_RTOL",
@@ -29,7 +29,7 @@ __all__ = [
     "LOWER_BOUND_CHECK",
     "LOWER_BOUND_PAPER",
     "ROUND_OFF",
-    "check",
+    "check_cmd",
     "run_checks",
     "theory_app",
     "p8_block",
@@ -285,7 +285,7 @@ def run_checks(
     seed: int = 0,
     lower: dict = LOWER_BOUND_CHECK,
 ):
-    """All checks as :class:`~simrank.theory.Check` rows, and the Monte Carlo results (``{"t3", "summary",
+    """All checks as :class:`~simrank.theory.bounds.Check` rows, and the Monte Carlo results (``{"t3", "summary",
     "lower"}``, or None with ``monte_carlo=False``)."""
     rows = _exact_checks(np.random.default_rng(seed))
     if not monte_carlo:
@@ -324,8 +324,8 @@ def update_paper(path: Path, block: str, start: str = PAPER_START, end: str = PA
     path.write_text(pattern.sub(lambda _: new, text, count=1))
 
 
-@theory_app.command()
-def check(
+@theory_app.command("check")
+def check_cmd(
     json_file: Path = typer.Option(None, "--json", help="write the rows as a JSON list to this file"),
     paper: Path = typer.Option(
         None,

@@ -23,7 +23,7 @@ Every loss value comes from :mod:`simrank.losses`, every measured quantity (Δ, 
 * **T6** MarginMSE minimiser ``M_ν w = b_ν`` with ``z = (Pδ) ⊗ q``, bias
   ``B(ν) = (w_ν − w_μ)ᵀ M_μ (w_ν − w_μ)``, mixture curves ``B(η)``.
 
-Monte Carlo checks (T1, T3, T3L, 3LB, T5, T6) live in :mod:`simrank.theory_mc`; :func:`simrank.theory_cli.run_checks`
+Monte Carlo checks (T1, T3, T3L, 3LB, T5, T6) live in :mod:`simrank.theory.monte_carlo`; :func:`simrank.theory.check.run_checks`
 collects all checks into :class:`Check` rows for ``simrank theory check``.
 """
 
