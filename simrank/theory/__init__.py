@@ -2,8 +2,9 @@
 
 * :mod:`~simrank.theory.bounds`: the statements T1-T6, both sides of every identity and bound, closed forms.
 * :mod:`~simrank.theory.monte_carlo`: the Monte Carlo checks of T1, T3 (global, localised, lower bound), T5, T6.
-* :mod:`~simrank.theory.check`: ``simrank theory check``, every statement as a row that can fail, and the
-  generated blocks of ``paper/theory.md``.
+* :mod:`~simrank.theory.rows`: every statement as a row of ``simrank theory check`` that can fail, each with a
+  negative control that does fail, and the generated blocks of ``paper/theory.md`` (markers, writer).
+* :mod:`~simrank.theory.check`: the ``simrank theory check`` command (typer and the standard library only).
 
 The submodules are imported on first use of one of their names (PEP 562), so that importing the package (or the
 command line, which only needs :data:`~simrank.theory.check.theory_app`) does not load JAX.
@@ -91,6 +92,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "p8_localised_gap",
         "p8_paper_block",
         "SCORERS",
+        "smallest_failing_factor",
         "t1_monte_carlo",
         "t3_ball_floor",
         "t3_floor_block",
@@ -104,18 +106,29 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "t6_monte_carlo",
         "t6_setup",
     ),
-    "check": (
-        "check_cmd",
+    "rows": (
+        "CONTROLS",
+        "exact_measurements",
+        "exact_rows",
+        "FLOOR_START",
         "FORMULA_RTOL",
+        "GLOBAL_CONTROL_FACTOR",
         "LOWER_BOUND_CHECK",
         "LOWER_BOUND_PAPER",
+        "LOWER_START",
         "MARKERS",
+        "monte_carlo_rows",
         "p8_block",
+        "P8_START",
         "paper_blocks",
+        "PAPER_START",
         "ROUND_OFF",
         "run_checks",
-        "theory_app",
         "update_paper",
+    ),
+    "check": (
+        "check_cmd",
+        "theory_app",
     ),
 }
 _SUBMODULE_OF = {name: module for module, names in EXPORTS.items() for name in names}
