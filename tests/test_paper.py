@@ -59,7 +59,7 @@ THEORY = PAPER.parent / "theory.md"
 
 def theory_block(start: str) -> str:
     """The committed body of the theory.md block that opens with ``start``."""
-    from simrank.theory_cli import MARKERS
+    from simrank.theory.rows import MARKERS
 
     text = THEORY.read_text()
     body = text[text.index(start) + len(start) : text.index(MARKERS[start])]
@@ -69,7 +69,7 @@ def theory_block(start: str) -> str:
 def test_every_paper_file_with_generated_blocks_has_a_freshness_test():
     """paper.md (this file), real.md (tests/real/test_paper_real.py), advise.md (tests/real/test_advise_validate.py)
     and theory.md (below): a new file with generated blocks needs its own test here."""
-    from simrank.theory_cli import MARKERS
+    from simrank.theory.rows import MARKERS
 
     marked = {
         p.name
@@ -81,7 +81,7 @@ def test_every_paper_file_with_generated_blocks_has_a_freshness_test():
 
 
 def test_theory_p8_block_matches_the_committed_results():
-    from simrank.theory_cli import P8_START, p8_block
+    from simrank.theory.rows import P8_START, p8_block
 
     assert theory_block(P8_START) == p8_block(), "paper/theory.md's P8 block is stale: run simrank theory check --paper"
 
@@ -89,8 +89,8 @@ def test_theory_p8_block_matches_the_committed_results():
 @pytest.mark.slow
 def test_theory_t3_blocks_match_a_fresh_full_run():
     """The T3 numbers, floor and lower-bound blocks of theory.md against the full run that writes them (minutes)."""
-    from simrank import theory_mc as MC
-    from simrank.theory_cli import LOWER_BOUND_PAPER, paper_blocks, run_checks
+    from simrank.theory import monte_carlo as MC
+    from simrank.theory.rows import LOWER_BOUND_PAPER, paper_blocks, run_checks
 
     config = MC.T3Config()
     _, results = run_checks(config, monte_carlo=True, lower=LOWER_BOUND_PAPER)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from simrank import theory as T
 from simrank.measures import kappa
+from simrank.theory import bounds as T
 
 ROUND_OFF = 1e-9
 scores = lambda k: arrays(np.float64, k, elements=st.floats(-20, 20))  # noqa: E731
@@ -187,7 +185,7 @@ def test_localised_bound_terms_add_up_and_grow_with_the_distance():
 
 
 def test_ball_minimiser_is_optimal_in_the_ball():
-    from simrank.theory_mc import ball_minimiser
+    from simrank.theory.monte_carlo import ball_minimiser
 
     rng = np.random.default_rng(6)
     n, B = 2000, 1.0
@@ -230,7 +228,7 @@ def test_lower_bound_world_has_fixed_corpus_diameter_and_sampled_diameter_s():
 
 
 def test_lower_bound_is_below_the_measured_sup_and_the_minimiser_formula_holds():
-    from simrank.theory_mc import lower_bound_monte_carlo
+    from simrank.theory.monte_carlo import lower_bound_monte_carlo
 
     rows = lower_bound_monte_carlo((0.5, 2.0), (64, 4096), n=1000, reps=60)
     for r in rows:
@@ -464,43 +462,11 @@ def test_t6_paper_counterexample():  # correction 11
     )
 
 
-# ---------------------------------------------------------------- CLI
-
-
-def test_theory_check_json_schema(tmp_path):
-    from typer.testing import CliRunner
-
-    from simrank.cli import app
-
-    out = tmp_path / "checks.json"
-    result = CliRunner().invoke(app, ["theory", "check", "--quick", "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(out.read_text())
-    assert len(rows) >= 10 and {r["statement"] for r in rows} >= {"T1", "T2", "T5 LCE", "T6 identity"}
-    for row in rows:
-        assert {"statement", "holds", "value", "detail"} <= set(row)
-        assert isinstance(row["holds"], bool) and isinstance(row["value"], float) and isinstance(row["detail"], str)
-
-
-def test_update_paper_replaces_the_marked_block(tmp_path):
-    from simrank.theory_cli import update_paper
-
-    paper = tmp_path / "p.md"
-    paper.write_text("a\n<!-- T3-NUMBERS -->\nb\n")
-    update_paper(paper, "first")
-    update_paper(paper, "second")
-    assert paper.read_text() == "a\n<!-- T3-NUMBERS -->\nsecond\n<!-- /T3-NUMBERS -->\nb\n"
-
-
 def test_t3_monte_carlo_rows_on_a_small_run():
     # A small run (3 sets of 2,000 pairs) exercises the pipeline; the statistical checks are the slow tests.
-    from simrank import theory_mc as MC
-    from simrank.theory_cli import _t3_rows
+    from simrank.theory import monte_carlo as MC
 
     r = MC.t3_monte_carlo(MC.T3Config(n_sets=3, n=2000, n_population=2000, steps=20, chunk=3))
     assert r["gap_S2"].shape == (2, 3) and r["kkt_residual"] < 1e-8
     assert np.allclose(r["bound"], r["at_w0"] + r["uniform"])
     assert np.all(r["distance"][1] < r["distance"][0])  # the converged minimiser is nearer W₀ than the student
-    rows = _t3_rows(r, MC.t3_summary(r))
-    assert [row.statement for row in rows] == ["T3 MC", "T3-local", "T3-control"]
-    assert all(np.isfinite(row.value) for row in rows)

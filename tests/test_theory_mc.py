@@ -1,12 +1,12 @@
 """Monte Carlo checks of T1, T3 (Theorems 3 and 3L), T5, T6 (slow; `make test-slow`). Tolerances are derived in the docstrings
-of simrank.theory_mc and restated here."""
+of simrank.theory.monte_carlo and restated here."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from simrank import theory_mc as MC
+from simrank.theory import monte_carlo as MC
 
 pytestmark = pytest.mark.slow
 

@@ -47,7 +47,7 @@ from scipy import stats as _st
 from simrank.config import build_section
 from simrank.paths import RESULTS_DIR
 from simrank.stats import n_paired_t, n_tost_paired, power_paired_t, power_tost_paired
-from simrank.theory import world_rho_inf
+from simrank.theory.bounds import world_rho_inf
 
 __all__ = [
     "ALPHA",

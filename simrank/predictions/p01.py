@@ -28,7 +28,7 @@ from simrank.predictions.base import (
 )
 from simrank.predictions.plots import LEVEL, design_note, legend
 from simrank.stats import summarise
-from simrank.theory import t3_bound_as_proved
+from simrank.theory.bounds import t3_bound_as_proved
 
 __all__ = [
     "EXPERIMENT",

@@ -30,7 +30,7 @@ from simrank.predictions.base import (
     power_change,
 )
 from simrank.predictions.plots import design_note, legend
-from simrank.theory import kappa_eta, optimal_eta
+from simrank.theory.bounds import kappa_eta, optimal_eta
 
 __all__ = [
     "EXPERIMENT",

@@ -44,7 +44,7 @@ from simrank.real.confirm import ALPHA_INIT, group_diagnostics
 from simrank.real.evaluate import read_trec_run
 from simrank.real.queryset import judged_queries, real_query_set
 from simrank.samplers import Sampler, SamplingContext, Uniform, make_sampler
-from simrank.theory import (
+from simrank.theory.bounds import (
     SHELL_GROWTH,
     SHELL_R0,
     augmentation_helps,

@@ -15,7 +15,7 @@ import pytest
 from simrank.cli import main
 from simrank.real.advise import AdviceConfig, advise, gap_terms, load_inputs, pair_terms
 from simrank.real.evaluate import read_trec_run, write_trec_run
-from simrank.theory import combined_bound, excess_ranknet_pairs, kappa_eta, shell_moments
+from simrank.theory.bounds import combined_bound, excess_ranknet_pairs, kappa_eta, shell_moments
 
 TINY = AdviceConfig(taus=(0.3, 1.0, 3.0), etas=(0.0, 0.5, 1.0), group_size=4, pool_size=10)
 TINY_ARGS = ["--group-size", "4", "--pool-size", "10", "--tau", "0.3", "--tau", "1", "--tau", "3"]

@@ -1,33 +1,36 @@
 """Monte Carlo checks of T1, T3 (global, localised and the lower bound), T5 and T6 with the existing world, samplers, groups, students and trainer.
 
 Each function returns plain numbers; tolerances are derived from the sample sizes in the functions'
-docstrings and applied by the callers (:func:`simrank.theory_cli.run_checks` and the tests).
+docstrings and applied by the callers (:func:`simrank.theory.check.run_checks` and the tests).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.stats import chi2
 
-from simrank import theory as T
 from simrank.config import Point, load_experiment
-from simrank.groups import Groups, draw_groups, sampling_distribution, world_query_set
+from simrank.groups import Groups, QuerySet, draw_groups, sampling_distribution, world_query_set
 from simrank.losses import kl_distill, lce, listnet, margin_mse, ranknet_soft
 from simrank.measures import listwise_entropy
-from simrank.samplers import Local, Mixture, Tempered, Uniform
+from simrank.samplers import Local, Mixture, Sampler, Tempered, Uniform
 from simrank.stats import mean_ci
 from simrank.students import bilinear, tabular
 from simrank.teacher import Teacher
+from simrank.theory import bounds as T
 from simrank.trainer import TrainConfig, make_trainer, mean_loss, train_many
-from simrank.world import WorldConfig
+from simrank.world import World, WorldConfig
 
 __all__ = [
     "FLOOR_STEPS",
@@ -44,6 +47,7 @@ __all__ = [
     "p8_eta_comparison",
     "p8_localised_gap",
     "p8_paper_block",
+    "smallest_failing_factor",
     "t1_monte_carlo",
     "t3_ball_floor",
     "t3_floor_block",
@@ -58,13 +62,15 @@ __all__ = [
 ]
 
 
-def default_world(experiment: str = "bias-sweep"):
+def default_world(experiment: str = "bias-sweep") -> tuple[World, Teacher, Sampler, int]:
     """World, teacher, sampler and group size of the main experiment's base configuration."""
     base = Point(load_experiment(experiment).base, {})
     return base.world.generate(), base.teacher, base.sampler(), base.data.group_size
 
 
-def iid_groups(world, teacher, sampler, n: int, group_size: int, rng: np.random.Generator) -> Groups:
+def iid_groups(
+    world: World, teacher: Teacher, sampler: Sampler, n: int, group_size: int, rng: np.random.Generator
+) -> Groups:
     """``n`` i.i.d. groups, each with its own fresh query (so the groups are independent draws of ``P^ν``).
 
     Graded labels are skipped (not used here; computing them dominates the cost).
@@ -88,13 +94,20 @@ KKT_STEPS, WARM_UP_STEPS = 20, 200
 SCORERS = ("student", "minimiser")  # row 0: trained student (Adam), row 1: converged ball minimiser
 
 
-def ball_minimiser(U, y, tau, B, w_init):
+def ball_minimiser(U: ArrayLike, y: ArrayLike, tau: float, B: float, w_init: ArrayLike) -> tuple[np.ndarray, float]:
     """Minimiser of the empirical soft RankNet risk over ``‖W‖_F ≤ B`` (convex): projected gradient steps, then
     Newton's method on the KKT system ``∇R̂(w) + λw = 0``, ``‖w‖ = B`` (the constraint is active in the worlds used here: the
     default teacher has ``‖W*‖_F ≈ 19.7 > B``; a negative multiplier in the residual flags an inactive one).
 
-    Args: U ``[n, P, D]``, y ``[n, P]`` (:func:`~simrank.theory.pair_features`), w_init ``[D]`` (non-zero).
-    Returns: ``(w [D], max |KKT residual| + max(−λ, 0))``.
+    Args:
+      U: ``[n, P, D]`` pair features (:func:`~simrank.theory.bounds.pair_features`).
+      y: ``[n, P]`` teacher margins.
+      tau: teacher temperature.
+      B: radius of the ball.
+      w_init: ``[D]`` starting point (non-zero).
+
+    Returns:
+      ``(w [D], max |KKT residual| + max(−λ, 0))``.
     """
     with T.x64(True):
         U, y, w = jnp.asarray(U, jnp.float64), jnp.asarray(y, jnp.float64), jnp.asarray(w_init, jnp.float64)
@@ -323,8 +336,30 @@ def _pair_arrays(groups: Groups):
 
 
 def allowed_violations(n_sets: int, delta: float) -> float:
-    """Violations of a valid level-δ bound are ``Bin(m, ≤ δ)``: allow ``mδ + 3√(mδ(1−δ))`` (one-sided ≈ 0.1%)."""
+    """Violations of a valid level-δ bound are ``Bin(m, ≤ δ)``: allow ``mδ + 3√(mδ(1−δ))`` (one-sided ≈ 0.1%).
+
+    Examples:
+      >>> round(allowed_violations(200, 0.05), 1)
+      19.2
+    """
     return n_sets * delta + 3 * math.sqrt(n_sets * delta * (1 - delta))
+
+
+def smallest_failing_factor(gap: np.ndarray, bound: np.ndarray | float, allowed: float) -> float:
+    """The smallest ``f`` at which ``bound/f`` is violated more than ``allowed`` times: the ``(⌊allowed⌋+1)``-th
+    smallest ratio ``bound/gap`` over the sets with ``gap > 0`` (``inf`` if too few gaps are positive). A check
+    that counts violations of ``bound`` detects a bound that is wrong by this factor or more, not less.
+
+    Examples:
+      >>> smallest_failing_factor(np.array([0.1, 0.2, -0.1, 0.5]), 1.0, allowed=1.5)
+      5.0
+      >>> smallest_failing_factor(np.array([-0.1, 0.5]), 1.0, allowed=1.0)
+      inf
+    """
+    gap = np.asarray(gap, np.float64)
+    ratios = np.sort((np.broadcast_to(bound, gap.shape) / gap)[gap > 0])
+    k = int(math.floor(allowed))
+    return float(ratios[k]) if k < len(ratios) else math.inf
 
 
 def _bootstrap_q95_ratio(bound, gap, rng, n_boot=2000) -> tuple[float, float]:
@@ -434,8 +469,8 @@ def t3_paper_block(res: dict, summary: dict) -> str:
         f"Largest certified risk "
         f"$\\hat R_S+\\text{{bound}}={st['global_risk_bound']:.4f}{_vs_log2(st['global_risk_bound'])}$.\n\n"
         f"*Entropy.* The $W$-independent term $E=H_\\nu-\\hat H_{{S_2}}$ (sd ${mn['entropy_sd']:.5f}$ across sets) "
-        f"carries $\\operatorname{{Cov}}(\\text{{gap}},E)/\\operatorname{{Var}}(\\text{{gap}})={100 * mn['entropy_share']:.0f}\\%$ "
-        f"of the variance of the minimiser's gap (sd ${mn['gap_sd']:.5f}$) and "
+        f"has the covariance share (not an $R^2$) $\\operatorname{{Cov}}(\\text{{gap}},E)/\\operatorname{{Var}}(\\text{{gap}})={100 * mn['entropy_share']:.0f}\\%$ "
+        f"in the variance of the minimiser's gap (sd ${mn['gap_sd']:.5f}$) and "
         f"${100 * st['entropy_share']:.0f}\\%$ of the student's (sd ${st['gap_sd']:.5f}$)."
     )
 
@@ -475,13 +510,22 @@ def _cell_minimiser(counts, multiplicity, n, A, p0, iters=60):
     return np.where(free, np.where(counts > 0, logit, 0.0), theta_of(np.exp(hi)))
 
 
-def lower_bound_monte_carlo(spacings, cells, n=1000, B=1.0, radius=1.0, p0=0.1, reps=200, seed=0) -> list[dict]:
+def lower_bound_monte_carlo(
+    spacings: Sequence[float],
+    cells: Sequence[int],
+    n: int = 1000,
+    B: float = 1.0,
+    radius: float = 1.0,
+    p0: float = 0.1,
+    reps: int = 200,
+    seed: int = 0,
+) -> list[dict]:
     """Proposition 3LB by simulation: for each ``D = d²`` in ``cells`` and ``s`` in ``spacings``, ``reps`` samples
     of ``n`` pairs (a pair is a uniform cell ``(i, j)``, margin ``θ_c = −R s W_ij``; the ball is ``‖θ‖ ≤ A = BRs``).
 
     ``sup_gap``: ``max_t gap(tξ/‖ξ‖)`` over a grid of ``t ∈ (0, A]`` (a lower estimate of ``sup_W`` gap, so
     comparing it with the lower bound is conservative); ``minimiser_gap``: gap of the constrained empirical
-    minimiser; both with standard errors over ``reps``, next to the bounds of :mod:`simrank.theory`.
+    minimiser; both with standard errors over ``reps``, next to the bounds of :mod:`simrank.theory.bounds`.
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -519,7 +563,17 @@ def lower_bound_monte_carlo(spacings, cells, n=1000, B=1.0, radius=1.0, p0=0.1, 
     return rows
 
 
-def lower_bound_localised(spacing, d=8, n=1000, B=1.0, radius=1.0, p0=0.1, reps=20, delta=0.05, seed=0) -> dict:
+def lower_bound_localised(
+    spacing: float,
+    d: int = 8,
+    n: int = 1000,
+    B: float = 1.0,
+    radius: float = 1.0,
+    p0: float = 0.1,
+    reps: int = 20,
+    delta: float = 0.05,
+    seed: int = 0,
+) -> dict:
     """Theorem 3L in the world of Proposition 3LB (``D = d²`` cells, exact population): mean localised bound at
     the ball minimiser, its gap ``R − R̂_{S₂}`` (exact ``R``), and violations over ``reps`` samples."""
     rng = np.random.default_rng(seed)
@@ -560,7 +614,13 @@ def lower_bound_localised(spacing, d=8, n=1000, B=1.0, radius=1.0, p0=0.1, reps=
 # ============================================================================ T1
 
 
-def t1_monte_carlo(taus=(0.5, 1.0, 2.0), n_train=(64, 1024), steps=1500, n_test=2048, seed=0) -> list[dict]:
+def t1_monte_carlo(
+    taus: Sequence[float] = (0.5, 1.0, 2.0),
+    n_train: Sequence[int] = (64, 1024),
+    steps: int = 1500,
+    n_test: int = 2048,
+    seed: int = 0,
+) -> list[dict]:
     """Trained test risk of bilinear students of growing capacity (diagonal ⊂ full) against the floor ``H(g)`` across τ.
 
     Teacher with no error (``noise = 0``), so ``g/τ`` is representable by the full bilinear student;
@@ -590,7 +650,7 @@ def t1_monte_carlo(taus=(0.5, 1.0, 2.0), n_train=(64, 1024), steps=1500, n_test=
 # ============================================================================ T5
 
 
-def t5_world(n_docs=5, n_queries=2, seed=0):
+def t5_world(n_docs: int = 5, n_queries: int = 2, seed: int = 0) -> QuerySet:
     """A tiny enumerable world with a spread-out positive law (``t_pos = 20``) for the tabular checks."""
     world = WorldConfig(n_docs=n_docs, dim=4, sphere=True, positive_temperature=20.0, random_state=seed).generate()
     return world_query_set(world, Teacher(noise=0.3, tau=1.0), n_queries, seed + 1)
@@ -603,14 +663,18 @@ T5_SAMPLERS = {
 }
 
 
-def t5_monte_carlo(n_groups=6000, group_size=3, tau=2.0, steps=3000, seed=0) -> list[dict]:
+def t5_monte_carlo(
+    n_groups: int = 6000, group_size: int = 3, tau: float = 2.0, steps: int = 3000, seed: int = 0
+) -> list[dict]:
     """Tabular student trained by full-batch Adam with LCE and with listwise KL under each sampler.
 
     LCE: ``e = f̂ − (log p − log ν)`` per query row; with ``H_q`` the Hessian of the exact population LCE
     risk at its optimum (= the Fisher information of this well-specified conditional model), ``n_q eᵀ H_q e``
     is asymptotically ``χ²_{N−1}``; summed over the ``Q`` rows it is ``χ²_{Q(N−1)}`` (returned with its
     0.999 quantile).  KL: at ``f = g/τ`` every per-group gradient vanishes, so the empirical minimiser is
-    ``g/τ + c`` exactly and the only error is optimisation: ``max |f̂ − g/τ|`` (centred) is returned.
+    ``g/τ + c`` exactly and the only error is optimisation: ``max |f̂ − g/τ|`` (centred) is returned.  The same
+    two numbers against the closed forms without ``−log ν`` and without ``1/τ`` (``*_wrong_closed_form``) are the
+    negative control.
     """
     qs = t5_world(seed=seed)
     n_q, n_d = qs.n_queries, qs.n_docs
@@ -624,7 +688,7 @@ def t5_monte_carlo(n_groups=6000, group_size=3, tau=2.0, steps=3000, seed=0) -> 
             train = make_trainer(student, loss_fn, TrainConfig(steps, None, 0.05))
             params, _ = jax.jit(train)(jax.random.PRNGKey(seed), groups, {"tau": tau})
             fitted[loss_name] = np.asarray(params["table"], np.float64)
-        stat, kl_error = 0.0, 0.0
+        stat, kl_error, wrong_stat, wrong_kl = 0.0, 0.0, 0.0, 0.0
         for q in range(n_q):
             docs, prob = T.enumerate_groups(qs.positive_probs[q], nu[q], group_size)
             optimum = np.log(qs.positive_probs[q]) - np.log(nu[q])
@@ -632,9 +696,11 @@ def t5_monte_carlo(n_groups=6000, group_size=3, tau=2.0, steps=3000, seed=0) -> 
                 hessian = np.asarray(jax.hessian(T.enumerated_risk)(jnp.asarray(optimum), docs, prob, lce))
             e = fitted["lce"][q] - optimum
             stat += n_groups / n_q * e @ hessian @ e
-            kl_error = max(
-                kl_error, float(np.abs(T.centred(fitted["kl"][q]) - T.distill_optimum(qs.teacher_scores[q], tau)).max())
-            )
+            wrong = fitted["lce"][q] - np.log(qs.positive_probs[q])  # the closed form without −log ν
+            wrong_stat += n_groups / n_q * wrong @ hessian @ wrong
+            fit_kl = T.centred(fitted["kl"][q])
+            kl_error = max(kl_error, float(np.abs(fit_kl - T.distill_optimum(qs.teacher_scores[q], tau)).max()))
+            wrong_kl = max(wrong_kl, float(np.abs(fit_kl - T.centred(qs.teacher_scores[q])).max()))  # without 1/τ
         dof = n_q * (n_d - 1)
         rows.append(
             {
@@ -643,6 +709,8 @@ def t5_monte_carlo(n_groups=6000, group_size=3, tau=2.0, steps=3000, seed=0) -> 
                 "lce_dof": dof,
                 "lce_limit": float(chi2.ppf(0.999, dof)),
                 "kl_max_error": kl_error,
+                "lce_stat_wrong_closed_form": float(wrong_stat),
+                "kl_max_error_wrong_closed_form": wrong_kl,
             }
         )
     return rows
@@ -651,7 +719,9 @@ def t5_monte_carlo(n_groups=6000, group_size=3, tau=2.0, steps=3000, seed=0) -> 
 # ============================================================================ T6
 
 
-def t6_setup(seed=3, n_docs=12, dim=4, rank=2, n_queries=16):
+def t6_setup(
+    seed: int = 3, n_docs: int = 12, dim: int = 4, rank: int = 2, n_queries: int = 16
+) -> tuple[QuerySet, np.ndarray]:
     """Finite world for T6: teacher with map noise (not representable through the rank-2 projection P)."""
     world = WorldConfig(n_docs=n_docs, dim=dim, sphere=True, random_state=seed).generate()
     qs = world_query_set(world, Teacher(noise=0.5, tau=1.0), n_queries, seed + 1)
@@ -659,13 +729,16 @@ def t6_setup(seed=3, n_docs=12, dim=4, rank=2, n_queries=16):
     return qs, projection
 
 
-def t6_monte_carlo(n_groups=20_000, sampler=Tempered(2.0, "dense"), seed=3, tol=1e-9) -> dict:
+def t6_monte_carlo(
+    n_groups: int = 20_000, sampler: Sampler = Tempered(2.0, "dense"), seed: int = 3, tol: float = 1e-9
+) -> dict:
     """Gradient descent (optax SGD, full batch) with MarginMSE on sampled pairs against ``w_ν``.
 
     ``ŵ − w_ν ≈ M_ν⁻¹ (1/n) Σ z_t ε_t`` with ``ε = y − w_νᵀ z``, so ``n eᵀ M_ν S⁻¹ M_ν e`` with
     ``S = E_ν[z zᵀ ε²]`` is asymptotically ``χ²_p`` (the query rows are stratified, which only lowers the
     variance).  The step size ``0.9/λ_max(M̂)`` (the Hessian is ``2M̂``) and the step count make the optimisation error
-    below ``tol`` (linear rate ``1 − 1.8 λ_min/λ_max``).
+    below ``tol`` (linear rate ``1 − 1.8 λ_min/λ_max``).  ``stat_against_w_mu``: the same statistic against the
+    uniform law's minimiser ``w_μ`` (the negative control: it must exceed the quantile).
     """
     qs, projection = t6_setup(seed)
     tau = 1.0
@@ -689,9 +762,12 @@ def t6_monte_carlo(n_groups=20_000, sampler=Tempered(2.0, "dense"), seed=3, tol=
     w_hat = np.asarray(params["w"], np.float64).T.reshape(-1)
     e = w_hat - w_nu
     stat = n_groups * e @ M @ np.linalg.solve(S, M @ e)
+    w_mu = T.minimiser(*T.moments(z, y, T.pair_law(qs.positive_probs, np.full(nu.shape, 1.0 / qs.n_docs))))
+    e_mu = w_hat - w_mu
     p = len(w_nu)
     return {
         "stat": float(stat),
+        "stat_against_w_mu": float(n_groups * e_mu @ M @ np.linalg.solve(S, M @ e_mu)),
         "dof": p,
         "limit": float(chi2.ppf(0.999, p)),
         "steps": steps,
@@ -723,7 +799,7 @@ def lower_bound_paper_block(rows: list[dict], localised: list[dict]) -> str:
     )
 
 
-def lower_bound_figure(rows: list[dict], localised: list[dict], stem) -> list:
+def lower_bound_figure(rows: list[dict], localised: list[dict], stem: Path) -> list:
     """Gap against ``Δ_Q = s`` in the world of Proposition 3LB: left, ``D = 64`` with Theorem 3, Theorem 3L and the
     lower bound; right, ``E sup gap/(BRs/√n)`` for every ``D`` against ``½ − p₀``."""
     import matplotlib.pyplot as plt
@@ -808,7 +884,9 @@ def _query_blocks(groups: Groups, n_queries: int) -> tuple[np.ndarray, np.ndarra
     return U[order].reshape(n_queries, -1, U.shape[-1]), y[order].reshape(n_queries, -1)
 
 
-def p8_localised_gap(point, rng: np.random.Generator, n_population_queries: int = 1000, delta: float = 0.05) -> dict:
+def p8_localised_gap(
+    point: Point, rng: np.random.Generator, n_population_queries: int = 1000, delta: float = 0.05
+) -> dict:
     """Theorem 3L at P8's design for one grid point: ``n_queries`` i.i.d. query draws with their groups,
     halves ``S₁``, ``S₂`` of queries, ``W₀`` and the fit on all queries = ball minimisers (``B`` of the point),
     shell constants on ``n_population_queries`` fresh queries; ``ρ_∞`` the world's almost-sure bound."""
