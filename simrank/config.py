@@ -32,11 +32,12 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
 from simrank.losses import LossConfig
 from simrank.paths import experiments_dir
-from simrank.samplers import SamplerConfig
+from simrank.samplers import Sampler, SamplerConfig
 from simrank.students import STUDENTS, StudentConfig
 from simrank.teacher import Teacher
 from simrank.trainer import TrainConfig
@@ -109,11 +110,14 @@ SECTIONS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in SEC
 TOP_LEVEL = {"name", "description", "seeds", "grid", "quick", *SECTIONS}
 
 
-def build_section(section: str, table: dict):
+def build_section(section: str, table: dict) -> Any:
     """The typed, checked config object of one ``[section]`` table; every absent key takes its default.
 
     Each value is checked against the field's annotation (``int``, ``float``, ``bool``, ``str``,
     ``tuple[...]``, ``X | None``) before the dataclass's own range checks run.
+
+    Returns:
+      An instance of ``SECTION_TYPES[section]`` (``Any``: the class depends on the section's name).
 
     Raises:
       ConfigError: one line naming the bad key or value and what is allowed.
@@ -180,7 +184,7 @@ class Point:
         """The teacher's label temperature τ."""
         return float(self.teacher.tau)
 
-    def sampler(self):
+    def sampler(self) -> Sampler:
         """The sampler of this point (``SamplerConfig.build()``)."""
         return self.sampler_config.build()
 
@@ -256,9 +260,9 @@ def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = 
         if not isinstance(raw.get(section, {}), dict):
             raise ConfigError(f"{section} = {raw[section]!r} is not allowed; it must be a table [{section}]")
     base = {s: dict(raw.get(s, {})) for s in SECTIONS}
-    for table in ("grid", "quick"):
-        if not isinstance(raw.get(table, {}), dict):
-            raise ConfigError(f"{table} = {raw[table]!r} is not allowed; it must be a table [{table}]")
+    for top in ("grid", "quick"):
+        if not isinstance(raw.get(top, {}), dict):
+            raise ConfigError(f"{top} = {raw[top]!r} is not allowed; it must be a table [{top}]")
     for key in ("name", "description"):
         if not isinstance(raw.get(key, ""), str):
             raise ConfigError(f"{key} = {raw[key]!r} is not allowed; it must be a string")

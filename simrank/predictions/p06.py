@@ -5,11 +5,14 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from simrank.figures import PALETTE, line_panel
 from simrank.predictions.base import (
     ALPHA,
+    Effect,
     Prediction,
+    Tables,
     Verdict,
     across_conditions,
     all_of,
@@ -31,9 +34,10 @@ SESOI = 0.02  # nDCG@10 (absolute): rise to and fall from the peak, and the shif
 SEEDS = 47  # one-sided paired t at the SESOI, largest SD of the fall/shift effects in the 5-seed pilot of this world (0.054 -> 47)
 
 
-def _effects(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def _effects(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple, Effect]]:
     taus = sorted(df["tau"].unique())
-    rows, effects = [], {}
+    rows: list[dict] = []
+    effects: dict[tuple, Effect] = {}
     shifts = sorted(df["test_shift"].unique())
     for noise, by_noise in df.groupby("teacher_noise"):
         for shift in shifts:
@@ -67,7 +71,7 @@ def _effects(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), effects
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Per (noise, shift) cell: the peak τ* maximises mean nDCG@10 over τ; rise = nDCG(τ*) − nDCG(τ_min) and
     fall = nDCG(τ*) − nDCG(τ_max), paired by seed, must both be supported increases (an end τ cannot be the peak).
     Per noise level: shift cost = nDCG(no shift) − nDCG(shift) at the unshifted τ*, a supported increase.
@@ -95,7 +99,7 @@ def analyse(tables) -> Verdict:
     return change_verdict(across_conditions(outcomes), summary, weakest, SESOI, df, table)
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = tables[EXPERIMENT].assign(
         cell=lambda d: (
             "noise " + d["teacher_noise"].map("{:g}".format) + ", shift " + d["test_shift"].map("{:g}".format)
@@ -120,7 +124,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     k = int(df["group_size"].iloc[0])
     gamma = config_value(df, "world", "nonbilinear", 0.0).iloc[0]

@@ -6,12 +6,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 from scipy import stats as sps
 
 from simrank.figures import PALETTE
 from simrank.predictions.base import (
     ALPHA,
     Prediction,
+    Tables,
     Verdict,
     decide_increase,
     effect_of,
@@ -47,7 +49,7 @@ def loo_kendall(df: pd.DataFrame) -> pd.Series:
     return pd.Series(out)
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Effect: per-seed disagreement 1 − τ between one seed's ranking and the leave-one-out consensus; the claim
     "one seed ranks noise" is supported when the disagreement is a supported increase at SESOI and refuted when
     its interval lies below SESOI (single seeds reproduce the ranking).  Reported: Friedman's test of any
@@ -95,7 +97,7 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = tables[EXPERIMENT]
     m = _matrix(df)
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
@@ -114,7 +116,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     pools = ", ".join(f"{p:g}" for p in sorted(df["pool_size"].unique()))
     return (
