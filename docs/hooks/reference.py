@@ -1,12 +1,14 @@
 """mkdocs hook: the reference pages are generated at build time from the code, so they cannot drift from it.
 
 * ``reference/cli.md``: every command of the typer app (``simrank.cli.app``), its usage line, help text, and each
-  argument and option with its default and help.
+  argument and option with its default (a path under ``simrank.paths.PROJECT_ROOT`` written relative to it, so the
+  page does not depend on where it was built) and help.
 * ``reference/config.md``: every TOML section (``simrank.config.SECTION_TYPES``) and field with its type, default,
   allowed values and meaning. The allowed values are what the dataclass's own checks say: each field is given
   out-of-range probes, and the ``is not allowed; ...`` part of the error it raises is quoted (a field no probe
   trips has no check beyond its type). The meaning is the field's entry under ``Attributes:`` in the class
-  docstring, or its trailing ``#`` comment in the source.
+  docstring, or its trailing ``#`` comment in the source. Then the kinds a config can name, from the registries
+  ``SAMPLERS``, ``LOSS_SPECS`` and ``STUDENTS``.
 
 A page's hand-written text stays; the generated part replaces the marker ``<!-- generated: NAME -->``.
 """
@@ -27,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from rst import markdown  # noqa: E402  (docs/hooks is not a package)
 
 MARKER = re.compile(r"<!-- generated: (\w+) -->")
-PROJECT = Path(__file__).resolve().parents[2]  # a default path inside the checkout is shown as PROJECT/...
 
 
 def cell(text: object) -> str:
@@ -65,8 +66,10 @@ def _default(param) -> str:
         return "on" if default else "off"
     if default is None or default == () or default == []:
         return "—"
-    if isinstance(default, Path) and default.is_absolute() and default.is_relative_to(PROJECT):
-        return f"`PROJECT/{default.relative_to(PROJECT).as_posix()}`"
+    from simrank.paths import PROJECT_ROOT
+
+    if isinstance(default, Path) and default.is_absolute() and default.is_relative_to(PROJECT_ROOT):
+        return f"`PROJECT_ROOT/{default.relative_to(PROJECT_ROOT).as_posix()}`"
     return f"`{default}`"
 
 
