@@ -22,9 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# ruff (check and format), then mypy on simrank/ (its settings and per-module overrides are in pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check simrank tests benchmarks
 	$(BIN)/ruff format --check simrank tests benchmarks
+	$(BIN)/mypy
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]  # 5 = no slow tests collected

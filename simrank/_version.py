@@ -1,3 +1,3 @@
 """The package version, importable by every module without touching the package root."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

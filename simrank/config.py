@@ -32,11 +32,12 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
 from simrank.losses import LossConfig
 from simrank.paths import experiments_dir, list_experiments
-from simrank.samplers import SamplerConfig
+from simrank.samplers import Sampler, SamplerConfig
 from simrank.students import STUDENTS, StudentConfig
 from simrank.teacher import Teacher
 from simrank.trainer import TrainConfig
@@ -58,18 +59,37 @@ __all__ = [
 
 @dataclass(frozen=True)
 class DataConfig:
+    """The ``[data]`` table: how many groups and queries are drawn for training, testing and evaluation.
+
+    Attributes:
+      group_size: documents per training group ``k`` (the positive and ``k − 1`` negatives), an integer >= 2.
+      n_train: training groups.
+      n_queries: distinct training queries (group ``i`` uses query ``i mod n_queries``).
+      n_test: held-out groups from the same sampler, on fresh queries.
+      n_eval_queries: fresh queries ranked over the whole corpus (nDCG@10, RR@10, corpus KL).
+      kendall_docs: corpus documents (a fixed random subset) for Kendall τ with the teacher.
+      test_shift: domain shift of the test and evaluation query law (the world's ``shift``).
+      train_queries: training queries kept by teacher corpus entropy (``groups.QUERY_SELECTIONS``).
+      entropy_fraction: fraction of candidate queries kept when ``train_queries != "all"``.
+      match_entropy: if > 0, τ per (point, seed) is chosen so that the training groups' mean ``H_pair`` equals it
+        (nats; 0 = off).
+      world_per_seed: each seed draws its own world and teacher perturbation (False: one fixed world).
+      seeds_per_world: with ``world_per_seed``, seeds ``s`` share world ``s // seeds_per_world`` (between-world
+        designs).
+    """
+
     group_size: int = 8
-    n_train: int = 512  # training groups
-    n_queries: int = 128  # distinct training queries (group i uses query i mod n_queries)
-    n_test: int = 512  # held-out groups from the same sampler, on fresh queries
-    n_eval_queries: int = 32  # fresh queries ranked over the whole corpus
-    kendall_docs: int = 64  # corpus documents (fixed random subset) for Kendall τ with the teacher
-    test_shift: float = 0.0  # domain shift of the test/eval query law
-    train_queries: str = "all"  # training queries kept by teacher corpus entropy (groups.QUERY_SELECTIONS)
-    entropy_fraction: float = 0.25  # fraction of candidate queries kept when train_queries != "all"
-    match_entropy: float = 0.0  # > 0: τ per (point, seed) chosen so the train groups' mean H_pair equals it
-    world_per_seed: bool = True  # each seed draws its own world and teacher perturbation (False: one fixed world)
-    seeds_per_world: int = 1  # with world_per_seed: seeds s share world s // seeds_per_world (between-world designs)
+    n_train: int = 512
+    n_queries: int = 128
+    n_test: int = 512
+    n_eval_queries: int = 32
+    kendall_docs: int = 64
+    test_shift: float = 0.0
+    train_queries: str = "all"
+    entropy_fraction: float = 0.25
+    match_entropy: float = 0.0
+    world_per_seed: bool = True
+    seeds_per_world: int = 1
 
     def __post_init__(self):
         from simrank.groups import QUERY_SELECTIONS
@@ -109,11 +129,14 @@ SECTIONS = {name: {f.name for f in dataclasses.fields(cls)} for name, cls in SEC
 TOP_LEVEL = {"name", "description", "seeds", "grid", "quick", *SECTIONS}
 
 
-def build_section(section: str, table: dict):
+def build_section(section: str, table: dict) -> Any:
     """The typed, checked config object of one ``[section]`` table; every absent key takes its default.
 
     Each value is checked against the field's annotation (``int``, ``float``, ``bool``, ``str``,
     ``tuple[...]``, ``X | None``) before the dataclass's own range checks run.
+
+    Returns:
+      An instance of ``SECTION_TYPES[section]`` (``Any``: the class depends on the section's name).
 
     Raises:
       ConfigError: one line naming the bad key or value and what is allowed.
@@ -185,7 +208,7 @@ class Point:
         """The teacher's label temperature τ."""
         return float(self.teacher.tau)
 
-    def sampler(self):
+    def sampler(self) -> Sampler:
         """The sampler of this point (``SamplerConfig.build()``)."""
         return self.sampler_config.build()
 
@@ -256,9 +279,9 @@ def load_experiment(name_or_path: str, quick: bool = False, seeds: int | None = 
         if not isinstance(raw.get(section, {}), dict):
             raise ConfigError(f"{section} = {raw[section]!r} is not allowed; it must be a table [{section}]")
     base = {s: dict(raw.get(s, {})) for s in SECTIONS}
-    for table in ("grid", "quick"):
-        if not isinstance(raw.get(table, {}), dict):
-            raise ConfigError(f"{table} = {raw[table]!r} is not allowed; it must be a table [{table}]")
+    for top in ("grid", "quick"):
+        if not isinstance(raw.get(top, {}), dict):
+            raise ConfigError(f"{top} = {raw[top]!r} is not allowed; it must be a table [{top}]")
     for key in ("name", "description"):
         if not isinstance(raw.get(key, ""), str):
             raise ConfigError(f"{key} = {raw[key]!r} is not allowed; it must be a string")

@@ -12,7 +12,7 @@ class ConfigError(ValueError):
     """Bad user input: the message is one line naming the bad value and what is allowed."""
 
 
-def check_choice(name: str, value, allowed: Iterable) -> None:
+def check_choice(name: str, value: object, allowed: Iterable) -> None:
     """Require ``value ∈ allowed``.
 
     Args:
@@ -34,7 +34,7 @@ def check_choice(name: str, value, allowed: Iterable) -> None:
         raise ConfigError(f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
 
 
-def check_positive(name: str, value) -> None:
+def check_positive(name: str, value: object) -> None:
     """Require a finite number ``value > 0`` (int or float).
 
     Args:
@@ -48,7 +48,7 @@ def check_positive(name: str, value) -> None:
         raise ConfigError(f"{name} = {value!r} is not allowed; it must be a finite number > 0")
 
 
-def check_range(name: str, value, low: float, high: float) -> None:
+def check_range(name: str, value: object, low: float, high: float) -> None:
     """Require a number ``low ≤ value ≤ high``.
 
     Args:
@@ -64,7 +64,7 @@ def check_range(name: str, value, low: float, high: float) -> None:
         raise ConfigError(f"{name} = {value!r} is not allowed; it must lie in [{low}, {high}]")
 
 
-def check_nonnegative(name: str, value) -> None:
+def check_nonnegative(name: str, value: object) -> None:
     """Require a finite number ``value ≥ 0`` (int or float).
 
     Args:

@@ -124,7 +124,12 @@ class Groups(NamedTuple):
 
 
 def world_query_set(
-    world: World, teacher: Teacher, n_queries: int, random_state, shift: float = 0.0, grades: bool = True
+    world: World,
+    teacher: Teacher,
+    n_queries: int,
+    random_state: int | np.random.Generator,
+    shift: float = 0.0,
+    grades: bool = True,
 ) -> QuerySet:
     """Draw ``n_queries`` queries from the world and attach teacher scores, ``p_q``, grades and proxies.
 

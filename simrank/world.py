@@ -162,7 +162,7 @@ class World:
             v = v / np.linalg.norm(v, axis=-1, keepdims=True)
         return v
 
-    def sample_queries(self, n: int, random_state: int | np.random.Generator, shift: float = 0.0):
+    def sample_queries(self, n: int, random_state: int | np.random.Generator, shift: float = 0.0) -> np.ndarray:
         """Draw ``n`` queries from ``μ_Q`` (shifted by ``shift`` along the world's shift direction).
 
         Args:

@@ -1,15 +1,94 @@
-"""A non-editable ``pip install .`` into a fresh virtual environment works from any directory: the experiment
-configs ship as package data, ``simrank list`` and a quick bias sweep run, and so does the README's library example."""
+"""Packaging: a non-editable ``pip install .`` into a fresh virtual environment works from any directory (the
+experiment configs ship as package data, ``simrank list`` and a quick bias sweep run, and so does the README's library
+example); the metadata a user cites or a type checker reads (LICENSE, CITATION.cff, CHANGELOG.md, the version,
+``py.typed``, the setuptools floor) agree with each other."""
 
+import datetime
+import re
 import subprocess
+import tomllib
 import venv
 from pathlib import Path
 
 import pytest
+import yaml
+
+from simrank._version import __version__
 
 from test_readme import library_example
 
 ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+# CFF 1.2.0 (https://github.com/citation-file-format/citation-file-format/blob/1.2.0/schema.json): the keys a
+# citation file must have, the keys it may have, and the reference types used here (a subset of the schema's enum).
+CFF_REQUIRED = {"cff-version", "message", "title", "authors"}
+CFF_KEYS = CFF_REQUIRED | {
+    "abstract", "commit", "contact", "date-released", "doi", "identifiers", "keywords", "license", "license-url",
+    "preferred-citation", "references", "repository", "repository-artifact", "repository-code", "type", "url",
+    "version",
+}  # fmt: skip
+CFF_REFERENCE_TYPES = {"article", "book", "conference-paper", "report", "software", "thesis", "unpublished"}
+
+
+def citation() -> dict:
+    return yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+
+
+def check_cff_person(entry: dict) -> None:
+    """A CFF person has a family name (``family-names``) or is an entity (``name``)."""
+    assert isinstance(entry, dict) and ("family-names" in entry or "name" in entry), entry
+
+
+def test_citation_file_is_valid_cff_1_2_0():
+    cff = citation()
+    assert cff["cff-version"] == "1.2.0"
+    assert CFF_REQUIRED <= set(cff) <= CFF_KEYS, set(cff) ^ CFF_KEYS
+    assert cff["type"] in ("software", "dataset")
+    assert isinstance(cff["message"], str) and isinstance(cff["title"], str)
+    assert cff["authors"], "authors must not be empty"
+    for author in cff["authors"]:
+        check_cff_person(author)
+    datetime.date.fromisoformat(str(cff["date-released"]))
+    assert cff["license"] == PYPROJECT["project"]["license"] == "Apache-2.0"
+
+
+def test_citation_references_the_paper_the_toolkit_implements():
+    """The seed paper: the statements T1-T6 (paper/theory.md) and the predictions measured (paper/paper.md)."""
+    (paper,) = citation()["references"]
+    assert paper["type"] in CFF_REFERENCE_TYPES and paper["authors"]
+    for author in paper["authors"]:
+        check_cff_person(author)
+    title = (ROOT / "paper" / "paper.md").read_text(encoding="utf-8").splitlines()[0]
+    assert title.startswith(f"# {paper['title']}:"), (title, paper["title"])
+    for page in re.findall(r"paper/\w+\.md", paper["notes"]):
+        assert (ROOT / page).exists(), page
+
+
+def test_one_version_everywhere():
+    """pyproject, ``simrank.__version__``, CITATION.cff and the changelog's latest release name the same version."""
+    releases = re.findall(r"(?m)^## \[(\d+\.\d+\.\d+)\] - (\d{4}-\d\d-\d\d)$", (ROOT / "CHANGELOG.md").read_text())
+    assert releases, "CHANGELOG.md has no '## [X.Y.Z] - YYYY-MM-DD' release"
+    latest, date = releases[0]
+    assert PYPROJECT["project"]["version"] == __version__ == str(citation()["version"]) == latest == "0.2.0"
+    assert str(citation()["date-released"]) == date
+
+
+def test_license_is_the_apache_2_0_text():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.split()[:5] == ["Apache", "License", "Version", "2.0,", "January"]
+    assert "END OF TERMS AND CONDITIONS" in text and len(text.splitlines()) == 202
+    assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
+
+
+def test_setuptools_floor_reads_the_spdx_license_string():
+    """PEP 639's ``license = "Apache-2.0"`` needs setuptools >= 77.0.1 (76.1 rejects the string)."""
+    floors = [r for r in PYPROJECT["build-system"]["requires"] if r.startswith("setuptools")]
+    assert floors == ["setuptools>=77.0.1"]
+
+
+def test_package_ships_py_typed():
+    assert (ROOT / "simrank" / "py.typed").exists()
+    assert PYPROJECT["tool"]["setuptools"]["package-data"]["simrank"] == ["py.typed"]
 
 
 @pytest.mark.slow
@@ -43,3 +122,10 @@ def test_non_editable_install_runs_from_any_directory(tmp_path):
     example = subprocess.run([str(python), "example.py"], cwd=elsewhere, capture_output=True, text=True, timeout=600)
     assert example.returncode == 0, example.stderr[-2000:]
     assert "nDCG@10" in example.stdout
+    site = subprocess.run(
+        [str(python), "-c", "import simrank, pathlib; print(pathlib.Path(simrank.__file__).parent)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert (Path(site.stdout.strip()) / "py.typed").exists()

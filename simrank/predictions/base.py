@@ -38,10 +38,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 from simrank.config import build_section
@@ -57,6 +59,7 @@ __all__ = [
     "Decision",
     "Effect",
     "Prediction",
+    "Tables",
     "Verdict",
     "across_conditions",
     "all_of",
@@ -83,6 +86,8 @@ __all__ = [
     "seeds_change",
     "seeds_equivalence",
 ]
+
+Tables = Mapping[str, pd.DataFrame]  # experiment name -> its results table (what analyse, draw and caption read)
 
 ALPHA = 0.05  # level of each one-sided test; decisions use the 1 − 2α = 90% interval
 POWER = 0.8  # the power every design is sized for, at its SESOI
@@ -176,9 +181,9 @@ class Prediction:
     seeds: int
     test: str
     rule: str
-    analyse: Callable[[Mapping[str, pd.DataFrame]], Verdict]
-    draw: Callable[[Mapping[str, pd.DataFrame]], object]
-    caption: Callable[[Mapping[str, pd.DataFrame]], str]
+    analyse: Callable[[Tables], Verdict]
+    draw: Callable[[Tables], Figure]
+    caption: Callable[[Tables], str]
 
 
 # ----------------------------------------------------------------------------------------- tables
@@ -189,7 +194,7 @@ def load_results(name: str, root: Path = RESULTS_DIR) -> pd.DataFrame:
     return pd.read_parquet(Path(root) / name / "results.parquet")
 
 
-def config_value(df: pd.DataFrame, section: str, key: str, default=None) -> pd.Series:
+def config_value(df: pd.DataFrame, section: str, key: str, default: Any = None) -> pd.Series:
     """``section.key`` of each row's resolved config (for settings that are not result columns)."""
     return df["config"].map(lambda c: json.loads(c)[section].get(key, default))
 
@@ -220,7 +225,7 @@ def by_seed(df: pd.DataFrame, mask: pd.Series | np.ndarray, value: str) -> pd.Se
 # ---------------------------------------------------------------------------------------- effects
 
 
-def effect_of(values, alpha: float = ALPHA) -> Effect:
+def effect_of(values: ArrayLike, alpha: float = ALPHA) -> Effect:
     """Mean of per-seed ``values`` with its ``1 − 2α`` t-interval (``t_{n−1, 1−α} · sd/√n``).
 
     Args:
@@ -279,7 +284,13 @@ def diff_in_diff(a1: pd.Series, a0: pd.Series, b1: pd.Series, b0: pd.Series, alp
 
 
 def change_verdict(
-    outcome: str, summary: str, effect: Effect, sesoi: float, df: pd.DataFrame, table=None, **numbers
+    outcome: str,
+    summary: str,
+    effect: Effect,
+    sesoi: float,
+    df: pd.DataFrame,
+    table: pd.DataFrame | None = None,
+    **numbers: object,
 ) -> Verdict:
     """The verdict of a rule whose primary test is a paired change: seeds counted in ``df``, achieved power of
     that test at ``sesoi`` with the measured spread, ``numbers["primary"]`` the effect (override by keyword)."""
@@ -368,7 +379,7 @@ def across_conditions(outcomes: Sequence[str]) -> str:
 
 def decide_conditions(
     rule: Mapping[str, Callable[[Effect, float], str]],
-    effects: Mapping[object, Mapping[str, Effect]],
+    effects: Mapping[Any, Mapping[str, Effect]],
     sesoi: float,
     k: int = 1,
 ) -> Decision:
@@ -394,7 +405,7 @@ def decide_conditions(
     """
     decides = {name: familywise(decide, k) for name, decide in rule.items()}
     parts = {c: {name: decide(e[name], sesoi) for name, decide in decides.items()} for c, e in effects.items()}
-    conditions = {c: all_of(p.values()) for c, p in parts.items()}
+    conditions = {c: all_of(list(p.values())) for c, p in parts.items()}
     return Decision(across_conditions(list(conditions.values())), conditions, parts)
 
 

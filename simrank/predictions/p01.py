@@ -8,12 +8,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from simrank.figures import PALETTE
 from simrank.predictions.base import (
     ALPHA,
     Effect,
     Prediction,
+    Tables,
     Verdict,
     all_of,
     almost_sure_rho_inf,
@@ -112,7 +114,7 @@ def _with_bound(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(bound=bound)
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Effect: per-seed Pearson r(Δ̂, gap) across the pools (a continuum of localities), mean with 90% CI.
 
     supported iff the r effect is supported (``decide_increase`` at SESOI), it stays supported when any single
@@ -165,7 +167,7 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = _with_bound(tables[EXPERIMENT])
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     colours = sns.color_palette(PALETTE, df["pool_size"].nunique())
@@ -188,7 +190,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     pools = ", ".join(f"{p:g}" for p in sorted(df["pool_size"].unique()))
     B = float(config_value(df, "student", "norm_bound").iloc[0])

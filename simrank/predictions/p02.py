@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from simrank.figures import line_panel
 from simrank.losses import LOSS_SPECS, floor_of
 from simrank.predictions.base import (
     ALPHA,
     Prediction,
+    Tables,
     Verdict,
     across_conditions,
     all_of,
@@ -41,7 +43,7 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     ).assign(train_excess=lambda d: d["train_risk"] - d["floor"])
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """(a) floor: every model's train risk − H(g) ≥ −FLOOR_TOL, else refuted.  (b) per (loss, τ) cell of the
     full student: relative drop = (excess(n_min) − excess(n_max)) / excess(n_min) per seed, ``decide_increase``
     at SESOI; cells already at the floor at n_min (mean excess < AT_FLOOR) are reported, not decided.
@@ -106,7 +108,7 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = _prepare(tables[EXPERIMENT])
     panels = sorted({(loss, s) for loss, s in zip(df["loss"], df["structure"])})
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), squeeze=False, sharey=True)
@@ -123,7 +125,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = _prepare(tables[EXPERIMENT])
     return (
         f"P2. Test risk minus its T1 floor H(g) against the number of training groups n, one line per teacher "

@@ -6,11 +6,13 @@ import itertools
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from simrank.figures import line_panel
 from simrank.predictions.base import (
     ALPHA,
     Prediction,
+    Tables,
     Verdict,
     across_conditions,
     config_value,
@@ -57,7 +59,7 @@ def contrasts(df: pd.DataFrame, a: str, b: str, value: str = "gap") -> dict[tupl
     return out
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Per design (raw pool × τ; entropy-matched pool × H_pair), the per-seed 2×2 interaction contrasts of
     adjacent levels: supported iff every contrast's 90% CI lies inside ±SESOI (intersection-union TOST);
     refuted iff some contrast's Bonferroni interval (α/k per one-sided test, k = all contrasts of both designs:
@@ -127,7 +129,7 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), sharey=True)
     for ax, name, title in zip(axes, EXPERIMENTS, ("raw: fixed τ", "entropy-matched")):
         df, b = _factors(name, tables[name])
@@ -140,7 +142,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENTS[0]]
     return (
         f"P3. Generalisation gap of {df['loss'].iloc[0]} distillation against negative pool size. Left: one line "

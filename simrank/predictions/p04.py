@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from simrank.predictions.base import (
     ALPHA,
     Decision,
     Effect,
     Prediction,
+    Tables,
     Verdict,
     by_seed,
     config_value,
@@ -47,7 +49,7 @@ def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI,
     return decide_conditions(RULE, effects, sesoi, k)
 
 
-def _cells(df: pd.DataFrame) -> dict:
+def _cells(df: pd.DataFrame) -> tuple[dict, float, float]:
     """Per world (non-bilinear weight γ): per-seed nDCG@10 of each (loss, pool) arm."""
     hard, easy = df["pool_size"].min(), df["pool_size"].max()
     world = config_value(df, "world", "nonbilinear", 0.0)
@@ -74,7 +76,7 @@ def _effects(cells: dict, hard, easy) -> dict:
     }
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Per world (the conditions), paired by seed: Δ_loss = nDCG@10(local pool) − nDCG@10(uniform) for LCE and
     KL, and the difference-in-differences Δ_LCE − Δ_KL, as 90% t-interval Effects, decided by :func:`decide`.
     """
@@ -125,14 +127,14 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = tables[EXPERIMENT]
     cells, hard, easy = _cells(df)
     effects = {f"non-bilinear weight γ = {w:g}": e for w, e in _effects(cells, hard, easy).items()}
     return did_panels(effects, SESOI, f"nDCG@10(pool {hard:g}) − nDCG@10(pool {easy:g})", equivalence=True, width=4)
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     hard, easy = df["pool_size"].min(), df["pool_size"].max()
     return (

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from simrank.predictions.base import (
     ALPHA,
     Decision,
     Effect,
     Prediction,
+    Tables,
     Verdict,
     by_seed,
     config_value,
@@ -102,7 +104,7 @@ def _effects(df: pd.DataFrame) -> dict:
     return e
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Paired by seed, with the pool (1 − η)·local + η·uniform at η = 0.5: harm = nDCG(clean local: true ranks
     11-20) − nDCG(dirty: true top 10), gain = nDCG(dirty, filter) − nDCG(dirty), per loss, and their
     differences-in-differences LCE − KL.  supported iff LCE harm and gain are supported increases, KL harm and gain
@@ -143,7 +145,7 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     e = _effects(tables[EXPERIMENT])
     panels = (
         ("harm", "harm of false negatives\n(vs clean local pool: decided)"),
@@ -159,7 +161,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     eta = df["eta"].min()
     pool = df["pool_size"].min()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from simrank.figures import PALETTE, line_panel
 from simrank.predictions.base import (
@@ -12,6 +13,7 @@ from simrank.predictions.base import (
     UNTESTED,
     Effect,
     Prediction,
+    Tables,
     Verdict,
     across_conditions,
     all_of,
@@ -42,13 +44,14 @@ def halves(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return df[choose], df[~choose]
 
 
-def _effects(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def _effects(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple, Effect]]:
     """Per (noise, shift) cell: τ* = argmax of mean nDCG@10 over τ on the choosing half (:func:`halves`); rise and
     fall paired by seed on the held-out half.  Per noise: the shift cost at the unshifted τ* (held-out half), and
     the manipulation check: the shift's cost averaged over every τ (all seeds)."""
     taus = sorted(df["tau"].unique())
     choose, test = halves(df)
-    rows, effects = [], {}
+    rows: list[dict] = []
+    effects: dict[tuple, Effect] = {}
     shifts = sorted(df["test_shift"].unique())
     for noise, by_noise in test.groupby("teacher_noise"):
         for shift in shifts:
@@ -91,7 +94,7 @@ def manipulation_works(e: Effect) -> bool:
     return e.low > 0
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Per (noise, shift) cell: the peak τ* maximises mean nDCG@10 over τ on half of the seeds (:func:`halves`);
     on the other half, rise = nDCG(τ*) − nDCG(τ_min) and fall = nDCG(τ*) − nDCG(τ_max), paired by seed, must both be
     supported increases (an end τ cannot be the peak).  Per noise level: shift cost = nDCG(no shift) − nDCG(shift)
@@ -152,7 +155,7 @@ def analyse(tables) -> Verdict:
     return change_verdict(across_conditions(outcomes), summary, weakest, SESOI, df, table)
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = tables[EXPERIMENT].assign(
         cell=lambda d: (
             "noise " + d["teacher_noise"].map("{:g}".format) + ", shift " + d["test_shift"].map("{:g}".format)
@@ -177,7 +180,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     k = int(df["group_size"].iloc[0])
     gamma = config_value(df, "world", "nonbilinear", 0.0).iloc[0]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from simrank.figures import line_panel
 from simrank.predictions.base import (
     ALPHA,
+    Effect,
     Prediction,
+    Tables,
     Verdict,
     across_conditions,
     all_of,
@@ -56,7 +59,7 @@ def _shrinks(df: pd.DataFrame) -> dict:
 VECTORS = {"raw": "", "sphere": "-sphere"}  # condition -> suffix of the results' world label
 
 
-def _decide(tests: dict) -> tuple[dict, str]:
+def _decide(tests: dict[str, tuple[Effect, Effect]]) -> tuple[dict[str, str], str]:
     """Per condition all_of(isotropic shrink ≥ SESOI, HARDLY·iso − cone ≥ 0 at SESOI·HARDLY), both under the
     multiplicity policy over the 2 · len(tests) decided tests (``base.familywise``); conditions by
     ``across_conditions``.  ``tests``: condition -> (isotropic shrink Effect, margin Effect)."""
@@ -69,7 +72,7 @@ def _decide(tests: dict) -> tuple[dict, str]:
 ORIGINAL_VECTORS = ("sphere",)
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Per condition (vectors ∈ {raw, sphere}) × (measure ∈ {absolute, relative} shrink of Δ̂): all_of(isotropic
     shrink ≥ SESOI, HARDLY·isotropic − cone shrink > 0 (paired by seed, ``decide_increase`` at SESOI·HARDLY));
     the conditions combine by ``across_conditions``; refutations on Bonferroni intervals over the 8 decided tests
@@ -126,7 +129,7 @@ def _cells(e, outcome=None) -> dict:
     return {"shrink": e.mean, "low": e.low, "high": e.high, "outcome": outcome}
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = tables[EXPERIMENT]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     for ax, sphere in zip(axes, (False, True)):
@@ -140,7 +143,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     return (
         f"P7. Sampled group diameter Δ̂ (0.99-quantile) against negative pool size, isotropic vs cone world; left "

@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
 
 from simrank.figures import PALETTE, line_panel
 from simrank.predictions.base import (
@@ -16,6 +18,7 @@ from simrank.predictions.base import (
     Decision,
     Effect,
     Prediction,
+    Tables,
     Verdict,
     across_conditions,
     almost_sure_rho_inf,
@@ -74,7 +77,7 @@ class KappaChecks(NamedTuple):
         return self.grows and self.capped and self.rel_error < KAPPA_RTOL
 
 
-def kappa_checks(kappa_by_beta: pd.Series, kappa0, eta, kappa) -> KappaChecks:
+def kappa_checks(kappa_by_beta: pd.Series, kappa0: ArrayLike, eta: ArrayLike, kappa: ArrayLike) -> KappaChecks:
     """The exact κ checks of P8 (synthetic and real data).
 
     Args:
@@ -173,7 +176,7 @@ def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), gains
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """(a) mean κ at η = 0 increases with β and (b) every measured κ at η > 0 equals κ_η(κ(η = 0), η) ≤ 1/η
     (:func:`kappa_checks`, κ(η = 0) of the same world, β and seed).  (c) per (world, β > 0) cell: T4's η*
     (``theory.optimal_eta``) and the realised gain = target risk(η = 0) − target risk(η nearest η*, or the
@@ -212,7 +215,7 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = _prepare(tables[EXPERIMENT])
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.3))
     top = df[(df["beta"] == df["beta"].max()) & (df["eta"] > 0)]
@@ -237,7 +240,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = _prepare(tables[EXPERIMENT])
     return (
         f"P8. Left: sampling bias κ = max μ/ν against the mixing weight η > 0 for the hardest tempered sampler "

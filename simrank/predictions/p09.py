@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from simrank.predictions.base import (
     ALPHA,
     Prediction,
+    Tables,
     Verdict,
     all_of,
     by_seed,
@@ -40,7 +42,7 @@ def _series(df: pd.DataFrame) -> tuple[dict, list]:
     return s, shifts
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """harm(selection, shift) = nDCG(all queries) − nDCG(selection), paired by seed.  supported iff the
     extreme-entropy harm under the largest shift and its increase over no shift (difference-in-differences)
     are both supported increases at SESOI; refuted iff either is refuted.  Other selections are reported.
@@ -65,7 +67,7 @@ def analyse(tables) -> Verdict:
     return change_verdict(outcome, summary, more, SESOI, df, table, harm=fmt_effect(harm))
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     s, shifts = _series(tables[EXPERIMENT])
     fig, ax = plt.subplots(figsize=(6, 3.2))
     effects = [
@@ -77,7 +79,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     return (
         f"P9. Cost in true nDCG@10 of training only on the lowest-, highest- or both-tail (extreme) entropy teacher "

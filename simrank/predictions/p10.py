@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from simrank.figures import PALETTE
 from simrank.losses import LOSS_SPECS
@@ -16,6 +17,7 @@ from simrank.predictions.base import (
     Decision,
     Effect,
     Prediction,
+    Tables,
     Verdict,
     change_verdict,
     decide_conditions,
@@ -60,7 +62,7 @@ def decide(effects: Mapping[str, Mapping[str, Effect]], sesoi: float = SESOI, k:
     return decide_conditions(RULE, effects, sesoi, k)
 
 
-def distillation_losses(losses) -> list[str]:
+def distillation_losses(losses: Iterable[str]) -> list[str]:
     """The losses the prediction is about: those that read the teacher's scores (``LOSS_SPECS[..].needs_teacher``)."""
     return sorted(loss for loss in set(losses) if LOSS_SPECS[loss].needs_teacher)
 
@@ -72,7 +74,7 @@ def per_seed_rho(models: pd.DataFrame, column: str = "kl_ndcg_corr") -> pd.Serie
     return part.groupby("seed")[column].mean()
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Per distillation loss (the conditions; LCE, which never sees the teacher, is reported only): the per-seed
     mean of each model's per-query Spearman ρ(KL, nDCG@10) (:func:`per_seed_rho`), −ρ as a 90% t-interval
     Effect, decided by :func:`decide`.  Secondary (reported): Spearman ρ across models of (kl_corpus, ndcg10).
@@ -111,7 +113,7 @@ def analyse(tables) -> Verdict:
     return change_verdict(decision.outcome, summary, primary, SESOI, df, table)
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = tables[EXPERIMENT]
     losses = sorted(df["loss"].unique())
     colours = dict(zip(losses, sns.color_palette(PALETTE)))
@@ -143,7 +145,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     return (
         f"P10. Left: per seed, the mean over samplers ({', '.join(f'{p:g}' for p in sorted(df['pool_size'].unique()))}) "

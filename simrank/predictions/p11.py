@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from simrank.predictions.base import (
     ALPHA,
     Decision,
     Effect,
     Prediction,
+    Tables,
     Verdict,
     by_seed,
     change_verdict,
@@ -65,7 +67,7 @@ def _effects(df: pd.DataFrame) -> dict:
     return out
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Group-size effect e = nDCG(k_max) − nDCG(k_min) per seed, per (loss, pool), and e_LCE − e_KL, as 90%
     t-interval Effects.  The largest pool of the design is the uniform one (the whole corpus): its effects are
     reported beside them (not decided); every smaller pool is a local condition of :func:`decide`.
@@ -106,13 +108,13 @@ def analyse(tables) -> Verdict:
     return change_verdict(decision.outcome, summary, local[pool][part], SESOI, df, table)
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     e = _effects(tables[EXPERIMENT])
     titles = {pool: f"pool {pool:g}" + (" (uniform)" if pool == max(e) else " (local)") for pool in e}
     return did_panels({titles[p]: x for p, x in e.items()}, SESOI, "nDCG@10(k_max) − nDCG@10(k_min)", width=3.3)
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     k_lo, k_hi = df["group_size"].min(), df["group_size"].max()
     return (

@@ -9,12 +9,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 from scipy import stats as sps
 
 from simrank.figures import PALETTE
 from simrank.predictions.base import (
     ALPHA,
     Prediction,
+    Tables,
     Verdict,
     decide_increase,
     effect_of,
@@ -69,7 +71,7 @@ def premise(m: pd.DataFrame) -> tuple[bool, float, tuple]:
     return worst < 1.0, worst, pair
 
 
-def analyse(tables) -> Verdict:
+def analyse(tables: Tables) -> Verdict:
     """Premise first (:func:`premise`): when some pair of samplers differs by more than its seed spread, the
     samplers are not near-equivalent and the claim is untested (inconclusive).  Effect: per-seed disagreement
     1 − τ between one seed's ranking and the leave-one-out consensus; supported when the disagreement is a
@@ -134,7 +136,7 @@ def analyse(tables) -> Verdict:
     )
 
 
-def draw(tables):
+def draw(tables: Tables) -> Figure:
     df = tables[EXPERIMENT]
     m = _matrix(df)
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.2))
@@ -153,7 +155,7 @@ def draw(tables):
     return fig
 
 
-def caption(tables) -> str:
+def caption(tables: Tables) -> str:
     df = tables[EXPERIMENT]
     pools = ", ".join(f"{p:g}" for p in sorted(df["pool_size"].unique()))
     return (

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from simrank.figures import PALETTE
 from simrank.predictions.base import ALPHA, Effect
@@ -18,13 +20,13 @@ NDCG = "true nDCG@10 (fraction)"
 LEVEL = f"{1 - 2 * ALPHA:.0%}"  # the decision interval: two one-sided tests at α
 
 
-def legend(ax, title: str) -> None:
+def legend(ax: Axes, title: str) -> None:
     """A small legend with a title."""
     ax.legend(title=title, fontsize=7, title_fontsize=8)
 
 
 def effect_panel(
-    ax, effects: Sequence[tuple[str, Effect]], sesoi: float | None, ylabel: str, equivalence: bool = False
+    ax: Axes, effects: Sequence[tuple[str, Effect]], sesoi: float | None, ylabel: str, equivalence: bool = False
 ) -> None:
     """One point per labelled per-seed effect with its decision interval; grey band ±SESOI (or [0, SESOI)
     for a predicted increase when ``equivalence`` is False), dashed line at 0.
@@ -50,7 +52,7 @@ def effect_panel(
 
 def did_panels(
     conditions: dict[str, dict[str, Effect]], sesoi: float, ylabel: str, equivalence: bool = False, width: float = 3.6
-):
+) -> Figure:
     """One :func:`effect_panel` per condition (title -> its ``"lce"``, ``"kl"`` and ``"did"`` effects): LCE, KL
     and their difference-in-differences LCE − KL side by side, sharing the y axis.
 

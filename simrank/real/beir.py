@@ -97,7 +97,7 @@ def _require(path: Path) -> Path:
     return path
 
 
-def _ids_preview(ids: Iterable[str], n: int = 5) -> str:
+def _ids_preview(ids: Iterable[object], n: int = 5) -> str:
     ids = list(ids)
     return f"{ids[:n]}{' ...' if len(ids) > n else ''} ({len(ids)} in all)"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def encode_collection(
             normalize_embeddings=True,
         ).astype(np.float32)
 
-    arrays = {
+    arrays: dict[str, Any] = {
         "doc_ids": np.asarray(collection.doc_ids, dtype=str),
         "doc_emb": encode(collection.doc_texts),
         "query_ids": np.asarray(collection.query_ids, dtype=str),

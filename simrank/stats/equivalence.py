@@ -200,7 +200,7 @@ def equivalence_groups(
         raise ValueError("paired=True needs a seed column present in the data frame")
 
     obs: dict[tuple, pd.Series] = {}
-    if use_seeds:
+    if use_seeds and seed_col is not None:
         levels, seeds, M = _level_table(df, by, value, seed_col)
         for j, lv in enumerate(levels):
             col = M[:, j]
