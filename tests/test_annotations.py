@@ -17,19 +17,17 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "simrank"
 
 UNANNOTATED = {
-    "bench.py": 5,
-    "cli.py": 1,
+    "bench.py": 10,
+    "cli.py": 4,
     "executors.py": 1,
     "figures.py": 2,
-    "losses.py": 9,
+    "losses.py": 10,
     "measures.py": 4,
     "real/advise_validate.py": 3,
+    "real/memorisation.py": 1,
     "real/report.py": 1,
     "samplers.py": 1,
     "students.py": 1,
-    "theory.py": 55,
-    "theory_cli.py": 1,
-    "theory_mc.py": 12,
     "trainer.py": 4,
 }
 
