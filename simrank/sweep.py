@@ -103,17 +103,18 @@ def run_experiment(
             if df is not None:
                 frames[i] = df
     todo = [(i, *chunks[i]) for i in range(len(chunks)) if i not in frames]
-    bar = tqdm(total=len(chunks), initial=len(frames), desc=exp.name, unit="chunk", disable=not progress)
     try:
         with make_executor(executor, address, layout, compile_cache) as pool:
-            for i, df in pool.map_chunks(exp, todo):
-                _write_atomic(df, paths[i])
-                frames[i] = df
-                bar.update()
+            bar = tqdm(total=len(chunks), initial=len(frames), desc=exp.name, unit="chunk", disable=not progress)
+            try:
+                for i, df in pool.map_chunks(exp, todo):
+                    _write_atomic(df, paths[i])
+                    frames[i] = df
+                    bar.update()
+            finally:
+                bar.close()
     except KeyboardInterrupt:
         raise SweepInterrupted(len(frames), len(chunks), parts_dir) from None
-    finally:
-        bar.close()
     results = pd.concat([frames[i] for i in range(len(chunks))], ignore_index=True)
     _write_atomic(results, Path(out) / "results.parquet")
     return results

@@ -98,7 +98,7 @@ def run_cli(args: list[str]) -> tuple[int, str]:
 def check_one(tmp_path, config: dict, train: bool) -> int:
     path = tmp_path / "fuzz.toml"
     path.write_text(tomli_w.dumps(_strip_none(config)))
-    args = ["run", str(path), "--quick", "--no-progress", "--out", str(tmp_path / "out")]
+    args = ["run", str(path), "--quick", "--no-progress", "--out", str(tmp_path / "out"), "--force"]
     code, err = run_cli(args if train else [*args, "--dry-run"])
     assert code in (0, 2), (code, err)
     if code == 2:
