@@ -165,7 +165,14 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
 
 def hyper_axes(hyper: dict) -> dict:
     """``vmap`` axes of a stacked ``hyper``: 0 for per-model entries (``[m]``), None for scalars shared by
-    every model (such as one chunk's loss index, so that ``lax.switch`` on it stays one branch)."""
+    every model (such as one chunk's loss index, so that ``lax.switch`` on it stays one branch).
+
+    Args:
+      hyper: name -> a ``[m]`` array (one value per model) or a scalar.
+
+    Returns:
+      name -> ``0`` or ``None``, the ``in_axes`` of ``jax.vmap`` for ``hyper``.
+    """
     return {k: None if jnp.ndim(v) == 0 else 0 for k, v in hyper.items()}
 
 

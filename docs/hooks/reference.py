@@ -50,6 +50,8 @@ def _commands(group, ctx, path: str) -> Iterator[tuple[str, object, object]]:
     if hasattr(group, "list_commands"):
         for name in group.list_commands(ctx):
             sub = group.get_command(ctx, name)
+            if hasattr(group, "resolve_command") and sub is not None:  # a lazy group loads the command itself
+                sub = group.resolve_command(ctx, [name])[1]
             if sub is None or getattr(sub, "hidden", False):
                 continue
             sub_ctx = sub.make_context(name, [], parent=ctx, resilient_parsing=True)
