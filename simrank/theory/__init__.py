@@ -2,6 +2,7 @@
 
 * :mod:`~simrank.theory.bounds`: the statements T1-T6, both sides of every identity and bound, closed forms.
 * :mod:`~simrank.theory.monte_carlo`: the Monte Carlo checks of T1, T3 (global, localised, lower bound), T5, T6.
+* :mod:`~simrank.theory.prediction`: the training-aware excess prediction (T7) and its validation.
 * :mod:`~simrank.theory.check`: ``simrank theory check``, every statement as a row that can fail, and the
   generated blocks of ``paper/theory.md``.
 
@@ -116,6 +117,26 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "run_checks",
         "theory_app",
         "update_paper",
+    ),
+    "prediction": (
+        "excess_curve",
+        "excess_exact_rows",
+        "excess_monte_carlo_rows",
+        "excess_paper_block",
+        "EXCESS_RTOL",
+        "ExcessPrediction",
+        "fit_linear_student",
+        "linear_features",
+        "margin_mse_transfer",
+        "measure_excess",
+        "predict_excess",
+        "predicted_eta_star",
+        "TARGETS",
+        "transfer_constant",
+        "VALIDATION_ETAS",
+        "validation_table",
+        "validation_worlds",
+        "ValidationWorld",
     ),
 }
 _SUBMODULE_OF = {name: module for module, names in EXPORTS.items() for name in names}

@@ -22,6 +22,7 @@ from simrank.errors import ConfigError
 from simrank.paths import FIGURES_DIR, RESULTS_DIR
 from simrank.theory import bounds as T
 from simrank.theory import monte_carlo as MC
+from simrank.theory import prediction as PR
 
 __all__ = [
     "FORMULA_RTOL",
@@ -146,6 +147,7 @@ def _exact_checks(rng: np.random.Generator) -> list[T.Check]:
             f"B(0)=B(1)={with_rho[0]:.6f}, B(1/2)={with_rho[10]:.6f}",
         )
     )
+    rows += PR.excess_exact_rows(rng)
     return rows + [_t6_identity()]
 
 
@@ -215,6 +217,7 @@ def _monte_carlo_checks(t3_config: MC.T3Config, lower: dict) -> tuple[list[T.Che
             f"{t6['steps']} GD steps",
         )
     )
+    rows += PR.excess_monte_carlo_rows()[0]
     return rows, {"t3": t3, "summary": summary, "lower": lower_rows}
 
 
@@ -355,4 +358,28 @@ def check_cmd(
         MC.lower_bound_figure(results["lower"], localised, FIGURES_DIR / "t3-lower")
         typer.echo(f"T3 numbers written to {paper}, figure to {FIGURES_DIR / 't3-lower'}.png/.pdf/.txt")
     if not all(r.holds for r in rows):
+        raise typer.Exit(1)
+
+
+EXCESS_START, EXCESS_END = "<!-- T7-EXCESS -->", "<!-- /T7-EXCESS -->"
+
+
+@theory_app.command("excess")
+def excess_cmd(
+    out: Path = typer.Option(RESULTS_DIR / "theory" / "excess.parquet", "--out", help="where to write the table"),
+    paper: Path = typer.Option(None, "--paper", help="regenerate the T7-EXCESS block of this markdown file"),
+) -> None:
+    """Validate the excess prediction (Theorem 7) against trained students in the three validation worlds: write the
+    predicted-vs-measured table (parquet) and, with --paper, theory.md's generated block; exit 1 if a cell misses."""
+    if paper is not None and not paper.is_file():
+        raise ConfigError(f"--paper {paper} is not a file")
+    table = PR.validation_table(progress=lambda r: typer.echo(f"{r['world']:15s} η = {r['eta']:<4g} n = {r['n']:<5d} "
+                                f"predicted {r['predicted']:.4g} measured {r['measured']:.4g} ± {r['se']:.2g}"))  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out)
+    block = PR.excess_paper_block(table)
+    typer.echo(block)
+    if paper is not None:
+        update_paper(paper, block, EXCESS_START, EXCESS_END)
+    if not (table["rel_error"].abs() <= PR.EXCESS_RTOL + 3 * table["se"] / table["measured"]).all():
         raise typer.Exit(1)
