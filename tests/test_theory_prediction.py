@@ -4,9 +4,13 @@ asymptotic expansion against trained students, the rule η*(n), and the committe
 from __future__ import annotations
 
 import math
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -88,6 +92,9 @@ def test_prediction_parts_add_up_and_the_bias_vanishes_when_training_on_the_targ
     hard = PR.predict_excess(world, teacher, Local(4, "dense"), loss="kl", n_groups=100, group_size=3, population=3000)
     assert hard.excess == pytest.approx(hard.bias + (hard.variance + hard.drift) / 100)
     assert hard.bias > 10 * on_target.bias + 1e-4  # a sampler far from the target law is biased
+    ranked = PR.rank_samplers(world, teacher, {"hard": Local(4, "dense"), "target": PR.TARGETS["top10"]}, loss="kl",
+                              n_groups=10_000, group_size=3, etas=(0.0, 1.0), population=3000)  # fmt: skip
+    assert ranked["sampler"].tolist() == ["target", "hard"] and ranked["eta_star"].iloc[0] == 0.0
 
 
 def test_prediction_matches_trained_students_and_the_bias_alone_does_not():
@@ -120,3 +127,38 @@ def test_eta_star_moves_from_variance_to_bias_as_n_grows():
     ]
     # crossings: η = 0 → 0.5 where 0.01 = 1/n (n = 100), 0.5 → 1 where 0.01 = 2/n (n = 200)
     assert [PR.predicted_eta_star(curve, n) for n in (50, 150, 1000)] == [0.0, 0.5, 1.0]
+
+
+def _theory_block() -> str:
+    text = (ROOT / "paper" / "theory.md").read_text()
+    match = re.search(r"<!-- T7-EXCESS -->\n(.*?)\n<!-- /T7-EXCESS -->", text, re.S)
+    assert match, "paper/theory.md has no T7-EXCESS block"
+    return match.group(1)
+
+
+def test_theory_md_validation_block_is_fresh():
+    assert _theory_block() == PR.excess_paper_block(pd.read_parquet(TABLE)), (
+        "paper/theory.md's T7-EXCESS block is stale: run simrank theory excess --paper paper/theory.md"
+    )
+
+
+@pytest.mark.slow
+def test_committed_validation_table_is_reproduced():
+    committed = pd.read_parquet(TABLE)
+    fresh = PR.validation_table()
+    pd.testing.assert_frame_equal(fresh, committed, rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_monte_carlo_rows_hold_and_their_control_fails():
+    (row, control), table = PR.excess_monte_carlo_rows()
+    assert row.holds and control.holds, (row, control, table)
+
+
+def test_theory_excess_rejects_a_missing_paper_file_in_one_line(tmp_path):
+    missing = tmp_path / "nope.md"
+    code = f"import sys; sys.argv = ['simrank', 'theory', 'excess', '--paper', {str(missing)!r}]\n"
+    code += "from simrank.cli import main; main()"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: --paper {missing} is not a file"]

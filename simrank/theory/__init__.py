@@ -131,6 +131,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "measure_excess",
         "predict_excess",
         "predicted_eta_star",
+        "rank_samplers",
         "TARGETS",
         "transfer_constant",
         "VALIDATION_ETAS",
