@@ -481,7 +481,8 @@ def validation_worlds() -> tuple[ValidationWorld, ...]:
     """The four validation worlds (N = 64, d = 4, unit sphere, k = 4, hard negatives = dense top 8):
 
     * ``nonbilinear-kl``: truth and teacher not bilinear (γ = 0.5), listwise KL, target top10;
-    * ``projected-mse``: bilinear teacher (map noise 0.5), rank-2 projected student, MarginMSE, target uniform;
+    * ``projected-mse``: bilinear teacher (map noise 0.5), rank-2 projected student, MarginMSE, target uniform
+      (populations of 200,000 groups: its biases are large, and the Monte Carlo error of a bias grows with it);
     * ``clustered-kl``: clustered corpus, γ = 0.3, listwise KL, target uniform, tempered β = 4 negatives;
     * ``on-target-kl``: the world of ``nonbilinear-kl`` sampling from the target law itself (teacher top 10), where
       mixing can only add bias.
@@ -498,6 +499,7 @@ def validation_worlds() -> tuple[ValidationWorld, ...]:
             "margin_mse",
             "uniform",
             projection_rank=2,
+            population=200_000,
         ),
         ValidationWorld(
             "clustered-kl",
