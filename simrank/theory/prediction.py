@@ -613,7 +613,7 @@ def excess_exact_rows(rng: np.random.Generator, n_points: int = 200) -> list[Che
 
 
 def excess_monte_carlo_rows(
-    n_groups: int = 200, etas=(0.0, 1.0), reps: int = 30, population: int = 10_000
+    n_groups: int = 100, etas=(0.0, 1.0), reps: int = 60, population: int = 10_000
 ) -> tuple[list[Check], pd.DataFrame]:
     """Theorem 7(b) against trained students in the first validation world (``nonbilinear-kl``) at ``n_groups``: every
     ``|predicted/measured − 1| ≤ EXCESS_RTOL + 3 se/measured``; the control (the bias alone, ``V`` and ``D`` dropped)
