@@ -4,6 +4,7 @@
 * :mod:`~simrank.theory.monte_carlo`: the Monte Carlo checks of T1, T3 (global, localised, lower bound), T5, T6.
 * :mod:`~simrank.theory.rows`: every statement as a row of ``simrank theory check`` that can fail, each with a
   negative control that does fail, and the generated blocks of ``paper/theory.md`` (markers, writer).
+* :mod:`~simrank.theory.prediction`: the training-aware excess prediction (T7) and its validation.
 * :mod:`~simrank.theory.check`: the ``simrank theory check`` command (typer and the standard library only).
 
 The submodules are imported on first use of one of their names (PEP 562), so that importing the package (or the
@@ -108,6 +109,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "rows": (
         "CONTROLS",
+        "EXCESS_START",
         "exact_measurements",
         "exact_rows",
         "FLOOR_START",
@@ -125,6 +127,27 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "ROUND_OFF",
         "run_checks",
         "update_paper",
+    ),
+    "prediction": (
+        "excess_curve",
+        "excess_exact_rows",
+        "excess_monte_carlo_rows",
+        "excess_paper_block",
+        "EXCESS_RTOL",
+        "ExcessPrediction",
+        "fit_linear_student",
+        "linear_features",
+        "margin_mse_transfer",
+        "measure_excess",
+        "predict_excess",
+        "predicted_eta_star",
+        "rank_samplers",
+        "TARGETS",
+        "transfer_constant",
+        "VALIDATION_ETAS",
+        "validation_table",
+        "validation_worlds",
+        "ValidationWorld",
     ),
     "check": (
         "check_cmd",

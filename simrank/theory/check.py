@@ -71,3 +71,31 @@ def check_cmd(
     typer.echo(f"{len(rows) - len(failed)}/{len(rows)} rows hold" + (f"; FAILS: {', '.join(failed)}" if failed else ""))
     if failed:
         raise typer.Exit(1)
+
+
+@theory_app.command("excess")
+def excess_cmd(
+    out: Path = typer.Option(
+        Path("results") / "theory" / "excess.parquet",
+        "--out",
+        help="where to write the table (under the working directory)",
+    ),
+    paper: Path = typer.Option(None, "--paper", help="regenerate the T7-EXCESS block of this markdown file"),
+) -> None:
+    """Validate the excess prediction (Theorem 7) against trained students in the validation worlds: write the
+    predicted-vs-measured table (parquet) and, with --paper, theory.md's generated block; exit 1 if a cell misses."""
+    from simrank.theory import prediction as PR
+    from simrank.theory import rows as R
+
+    if paper is not None and not paper.is_file():
+        raise ConfigError(f"--paper {paper} is not a file")
+    table = PR.validation_table(progress=lambda r: typer.echo(f"{r['world']:15s} η = {r['eta']:<4g} n = {r['n']:<5d} "
+                                f"predicted {r['predicted']:.4g} measured {r['measured']:.4g} ± {r['se']:.2g}"))  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out)
+    block = PR.excess_paper_block(table)
+    typer.echo(block)
+    if paper is not None:
+        R.update_paper(paper, block, R.EXCESS_START, R.EXCESS_END)
+    if not (table["rel_error"].abs() <= PR.EXCESS_RTOL + 3 * table["se"] / table["measured"]).all():
+        raise typer.Exit(1)

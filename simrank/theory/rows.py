@@ -25,9 +25,11 @@ from simrank.paths import RESULTS_DIR
 from simrank.samplers import Tempered
 from simrank.theory import bounds as T
 from simrank.theory import monte_carlo as MC
+from simrank.theory import prediction as PR
 
 __all__ = [
     "CONTROLS",
+    "EXCESS_START",
     "FLOOR_START",
     "LOWER_START",
     "MARKERS",
@@ -75,6 +77,8 @@ CONTROLS = {
     "T3-lower": "lower bound with constant 1 instead of ½ − p₀",
     "T5 MC": "χ² statistic and KL error against the closed forms without −log ν and without 1/τ",
     "T6 MC": "χ² statistic of ŵ against the uniform law's minimiser w_μ",
+    "T7 MSE bound": "λ_η halved, at w far along the top direction of M_η^{-½} M_T M_η^{-½}",
+    "T7 excess MC": "the bias alone as the prediction (the 1/n terms V and D dropped)",
 }
 
 
@@ -114,6 +118,7 @@ def exact_measurements(seed: int = 0) -> dict:
         "kappa_nu": rng.dirichlet(np.ones(5), 50),
         "change": change,
         "t5": (np.array([0.5, 0.3, 0.2]), np.array([0.2, 0.3, 0.5])),
+        "t7": PR.excess_exact_rows(rng),
     }
 
 
@@ -262,6 +267,23 @@ def _t6_identity_row(m: dict, control: bool = False) -> T.Check:
     )
 
 
+def _from_pair(pair: list[T.Check], control: bool) -> T.Check:
+    """A row from a ``[check, control check]`` pair whose control check holds when it detects the wrong quantity:
+    the real row as it is, or the control as a row that holds only if that detection fails."""
+    real, detect = pair
+    if not control:
+        return _row(real.statement, real.compared, real.value, real.holds, real.detail, False)
+    return _row(real.statement, detect.compared, detect.value, not detect.holds, detect.detail, True)
+
+
+def _t7_mse_row(m: dict, control: bool = False) -> T.Check:
+    return _from_pair(m["t7"], control)
+
+
+def _t7_mc_row(t7: list[T.Check], control: bool = False) -> T.Check:
+    return _from_pair(t7, control)
+
+
 EXACT_ROWS: tuple[Callable[..., T.Check], ...] = (
     _t1_row,
     _t2_row,
@@ -273,6 +295,7 @@ EXACT_ROWS: tuple[Callable[..., T.Check], ...] = (
     _t6_monotone_row,
     _t6_rho_row,
     _t6_identity_row,
+    _t7_mse_row,
 )
 
 
@@ -397,6 +420,7 @@ def monte_carlo_rows(results: dict, control: bool = False) -> list[T.Check]:
         _t3_lower_row(results["lower"], control),
         _t5_mc_row(results["t5"], control),
         _t6_mc_row(results["t6"], control),
+        _t7_mc_row(results["t7"], control),
     ]
 
 
@@ -435,6 +459,8 @@ def run_checks(
     judged(_t5_mc_row(results["t5"]))
     results["t6"] = MC.t6_monte_carlo()
     judged(_t6_mc_row(results["t6"]))
+    results["t7"] = PR.excess_monte_carlo_rows()[0]
+    judged(_t7_mc_row(results["t7"]))
     return rows, results
 
 
@@ -444,6 +470,7 @@ PAPER_START, PAPER_END = "<!-- T3-NUMBERS -->", "<!-- /T3-NUMBERS -->"
 LOWER_START, LOWER_END = "<!-- T3-LOWER -->", "<!-- /T3-LOWER -->"
 P8_START, P8_END = "<!-- P8-ETA -->", "<!-- /P8-ETA -->"
 FLOOR_START, FLOOR_END = "<!-- T3-FLOOR -->", "<!-- /T3-FLOOR -->"
+EXCESS_START, EXCESS_END = "<!-- T7-EXCESS -->", "<!-- /T7-EXCESS -->"
 #: The generated blocks of theory.md: start marker -> end marker.
 MARKERS = {PAPER_START: PAPER_END, FLOOR_START: FLOOR_END, LOWER_START: LOWER_END, P8_START: P8_END}
 
