@@ -301,6 +301,12 @@ def ir_name(column: str) -> str:
     (``ndcg10`` → ``nDCG@10``, ``val_ndcg10_q`` → ``val_nDCG@10_q``, ``kl_ndcg_corr_mean`` →
     ``Spearman(KL, nDCG@10)_mean``); other columns unchanged. Applying it twice changes nothing.
 
+    Args:
+      column: a results column name.
+
+    Returns:
+      The display name.
+
     Examples:
       >>> [ir_name(c) for c in ("ndcg10", "zs_vaswani_ndcg10_q", "rr10_rerank", "kl_ndcg_corr", "seed")]
       ['nDCG@10', 'zs_vaswani_nDCG@10_q', 'RR@10_rerank', 'Spearman(KL, nDCG@10)', 'seed']
