@@ -28,6 +28,8 @@ Correlation across queries (values ``[..., n]``):
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,9 +38,11 @@ from simrank.errors import check_choice
 from simrank.losses import binary_entropy, kl_distill, pair_mask, softmax_entropy
 
 __all__ = [
+    "IR_NAMES",
     "average_ranks",
     "corpus_kl",
     "cosine_diameter",
+    "ir_name",
     "diameter",
     "diameter_summary",
     "kappa",
@@ -277,6 +281,37 @@ def _ranked_grades(scores: jax.Array, grades: jax.Array, cutoff: int, measure: s
 #: nDCG gain functions ``gain(grade)``: ``exponential`` ``2^g − 1`` (rax, Burges et al. 2005; the default and the
 #: results column ``ndcg10``), ``linear`` ``g`` (trec_eval ``ndcg_cut``, ir_measures ``nDCG@k``).
 NDCG_GAINS = {"exponential": lambda g: 2.0**g - 1.0, "linear": lambda g: g}
+
+
+#: ir_measures-style display names of the stored measure columns, one name per measure in synthetic and real
+#: tables: nDCG@10 is the exponential-gain ``ndcg10`` column; the per-query Spearman ρ between KL(teacher ‖ student)
+#: and nDCG@10 is stored as ``kl_ndcg_corr`` (synthetic) and ``kl_ndcg_spearman`` (real).
+IR_NAMES = {
+    "kl_ndcg_spearman": "Spearman(KL, nDCG@10)",
+    "kl_ndcg_corr": "Spearman(KL, nDCG@10)",
+    "ndcg10": "nDCG@10",
+    "rr10": "RR@10",
+    "r100": "R@100",
+}
+_IR_NAME = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(IR_NAMES) + r")(?![A-Za-z0-9])")
+
+
+def ir_name(column: str) -> str:
+    """``column`` with every stored measure name replaced by its :data:`IR_NAMES` name, prefixes and suffixes kept
+    (``ndcg10`` → ``nDCG@10``, ``val_ndcg10_q`` → ``val_nDCG@10_q``, ``kl_ndcg_corr_mean`` →
+    ``Spearman(KL, nDCG@10)_mean``); other columns unchanged. Applying it twice changes nothing.
+
+    Args:
+      column: a results column name.
+
+    Returns:
+      The display name.
+
+    Examples:
+      >>> [ir_name(c) for c in ("ndcg10", "zs_vaswani_ndcg10_q", "rr10_rerank", "kl_ndcg_corr", "seed")]
+      ['nDCG@10', 'zs_vaswani_nDCG@10_q', 'RR@10_rerank', 'Spearman(KL, nDCG@10)', 'seed']
+    """
+    return _IR_NAME.sub(lambda m: IR_NAMES[m.group(1)], column)
 
 
 def ndcg_at(scores: jax.Array, grades: jax.Array, cutoff: int = 10, gain: str = "exponential") -> jax.Array:

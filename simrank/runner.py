@@ -45,6 +45,7 @@ from simrank.measures import (
     corpus_kl,
     diameter,
     diameter_summary,
+    ir_name,
     kappa,
     kendall_tau,
     lipschitz,
@@ -78,6 +79,9 @@ __all__ = [
     "eval_batch_size",
     "plan",
     "point_trainer",
+    "PART_COLUMNS",
+    "PER_QUERY_COLUMNS",
+    "per_query_table",
     "run_chunk",
     "seeded_world",
     "static_loss",
@@ -128,6 +132,12 @@ RESULT_COLUMNS = [
     "config_hash",
     "config",
 ]
+#: Per-query arrays (``[n_eval_queries]`` a model) kept in the parts beside :data:`RESULT_COLUMNS` and written by
+#: :func:`per_query_table`, never into ``results.parquet``; their means are the ``ndcg10`` column. (Per-query RR@10
+#: is left out: returning it makes XLA reorder the ``rr10`` mean, changing that column in the last float32 bit.)
+PER_QUERY_COLUMNS = ["ndcg10_q"]
+#: The columns of one part (``parts/*.parquet``): every results column, then the per-query arrays.
+PART_COLUMNS = [*RESULT_COLUMNS, *PER_QUERY_COLUMNS]
 #: Provenance columns that differ between two runs of the same grid (compare tables without them).
 RUN_COLUMNS = ["code_commit", "run_time"]
 
@@ -368,6 +378,7 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
             "kl_ndcg_corr": rank_correlation(kl_per_query, ndcg_per_query),  # Spearman ρ across eval queries
             "ndcg10": jnp.mean(ndcg_per_query),
             "rr10": jnp.mean(rr_at(scores, a["eval_grades"], 10)),
+            "ndcg10_q": ndcg_per_query,
             "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher_scores"][:, idx])),
             "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),
         }
@@ -444,7 +455,8 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "delta_rms": st["delta_rms"],
             "kappa": st["kappa"],
             "locality": st["locality"],
-            **{k: float(v[i]) for k, v in measures.items()},
+            **{k: float(v[i]) for k, v in measures.items() if k not in PER_QUERY_COLUMNS},
+            **{k: np.asarray(measures[k][i], np.float32) for k in PER_QUERY_COLUMNS},
             "simrank_version": __version__,
             "code_commit": code_commit(),
             "run_time": run_time,
@@ -525,4 +537,20 @@ def run_chunk(
     if static not in runners:
         runners[static] = compile_chunk_runner(jobs[0].point, loss_names)
     measures = {k: np.asarray(v)[: len(jobs)] for k, v in runners[static](keys, hyper, arrays).items()}
-    return pd.DataFrame(_rows(exp, jobs, stats, measures), columns=RESULT_COLUMNS)
+    return pd.DataFrame(_rows(exp, jobs, stats, measures), columns=PART_COLUMNS)
+
+
+def per_query_table(parts: pd.DataFrame) -> pd.DataFrame:
+    """The long per-query table of a sweep (``per_query.parquet``): one row per model × evaluation query with
+    ``config_hash``, ``seed``, ``query_id`` (the query's index among the point's ``n_eval_queries`` fresh queries)
+    and the query's ``nDCG@10`` (exponential gain); the mean over a model's rows is its ``ndcg10`` column of
+    ``results.parquet``.
+
+    Args:
+      parts: rows with :data:`PART_COLUMNS` (the concatenated parts of a sweep).
+    """
+    sizes = parts[PER_QUERY_COLUMNS[0]].map(len).to_numpy()
+    keys = parts[["config_hash", "seed"]].loc[parts.index.repeat(sizes)].reset_index(drop=True)
+    query_id = np.concatenate([np.arange(n) for n in sizes])
+    values = {ir_name(c.removesuffix("_q")): np.concatenate(parts[c].to_numpy()) for c in PER_QUERY_COLUMNS}
+    return keys.assign(query_id=query_id, **values)

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from simrank.config import Experiment
 from simrank.errors import check_choice
 from simrank.executors import EXECUTORS, make_executor
-from simrank.runner import CHUNK_SIZE, RESULT_COLUMNS, Job, plan, use_compile_cache
+from simrank.runner import CHUNK_SIZE, PART_COLUMNS, RESULT_COLUMNS, Job, per_query_table, plan, use_compile_cache
 
 __all__ = ["RESULT_COLUMNS", "SweepInterrupted", "run_experiment"]
 
@@ -54,7 +54,7 @@ def _read_part(path: Path, jobs: list[Job]) -> pd.DataFrame | None:
     except Exception:  # noqa: BLE001 - any unreadable file means: recompute
         return None
     expected = [(j.point.json(), j.seed) for j in jobs]
-    if list(df.columns) != RESULT_COLUMNS or list(zip(df["config"], df["seed"])) != expected:
+    if list(df.columns) != PART_COLUMNS or list(zip(df["config"], df["seed"])) != expected:
         return None
     return df
 
@@ -71,7 +71,8 @@ def run_experiment(
     compile_cache: bool | None = None,
     layout: str = "per_loss",
 ) -> pd.DataFrame:
-    """Run every chunk (skipping finished parts when ``resume``) and write ``results.parquet``.
+    """Run every chunk (skipping finished parts when ``resume``) and write ``results.parquet`` and, beside it,
+    ``per_query.parquet`` (:func:`simrank.runner.per_query_table`: one row per model × evaluation query).
 
     ``executor``: ``"local"`` (this process, ``chunk_size`` models per vmapped call), ``"reference"``
     (this process, one call per grid point and seed: the same maths without batching, for benchmarks
@@ -115,6 +116,8 @@ def run_experiment(
                 bar.close()
     except KeyboardInterrupt:
         raise SweepInterrupted(len(frames), len(chunks), parts_dir) from None
-    results = pd.concat([frames[i] for i in range(len(chunks))], ignore_index=True)
+    parts = pd.concat([frames[i] for i in range(len(chunks))], ignore_index=True)
+    _write_atomic(per_query_table(parts), Path(out) / "per_query.parquet")
+    results = parts[RESULT_COLUMNS]
     _write_atomic(results, Path(out) / "results.parquet")
     return results

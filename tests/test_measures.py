@@ -7,10 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simrank.measures import (
+    IR_NAMES,
     average_ranks,
     cosine_diameter,
     diameter,
     diameter_summary,
+    ir_name,
     kappa,
     kendall_tau,
     lipschitz,
@@ -148,3 +150,24 @@ def test_a_cutoff_beyond_the_list_is_one_clear_error(measure):
         measure(jnp.zeros((1, 4)), jnp.ones((1, 4)), 10)
     with pytest.raises(ValueError, match="gain = 'log' is not allowed; choose one of exponential, linear"):
         ndcg_at(jnp.zeros((1, 4)), jnp.ones((1, 4)), 2, gain="log")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    prefix=st.sampled_from(["", "val_", "zs_vaswani_", "d_"]),
+    stored=st.sampled_from(sorted(IR_NAMES)),
+    suffix=st.sampled_from(["", "_q", "_mean", "_low", "_rerank"]),
+)
+def test_ir_name_maps_every_stored_measure_keeping_prefix_and_suffix(prefix, stored, suffix):
+    """``ir_name(prefix + stored + suffix) = prefix + IR_NAMES[stored] + suffix``, and a second pass changes nothing."""
+    name = ir_name(prefix + stored + suffix)
+    assert name == prefix + IR_NAMES[stored] + suffix
+    assert ir_name(name) == name
+
+
+def test_ir_name_gives_one_name_to_the_kl_ndcg_spearman_and_leaves_other_columns():
+    """The synthetic and the real Spearman column read the same; a column that merely contains a measure's letters
+    (``ndcg100``, ``xrr10``) or no measure keeps its name."""
+    assert ir_name("kl_ndcg_corr") == ir_name("kl_ndcg_spearman") == "Spearman(KL, nDCG@10)"
+    for column in ("seed", "ndcg100", "xrr10", "gap", "kl_corpus"):
+        assert ir_name(column) == column

@@ -154,3 +154,19 @@ def test_code_commit_names_the_checkout_or_says_unknown(tmp_path, monkeypatch):
         assert runner.code_commit() == sha + "+dirty"
     finally:
         runner.code_commit.cache_clear()
+
+
+def test_quick_sweep_writes_a_per_query_table_beside_the_results(quick_sweep):
+    """per_query.parquet holds one row per model × evaluation query (query ids 0..n_eval_queries − 1, no pair
+    twice), and each model's mean over its rows equals its ndcg10 in results.parquet."""
+    import json
+
+    out, _ = quick_sweep
+    results = pd.read_parquet(out / "results.parquet")
+    table = pd.read_parquet(out / "per_query.parquet")
+    n_eval = [json.loads(c)["data"]["n_eval_queries"] for c in results.config]
+    assert len(table) == sum(n_eval) and not table.duplicated(["config_hash", "seed", "query_id"]).any()
+    assert set(table.query_id) == set(range(max(n_eval)))
+    means = table.groupby(["config_hash", "seed"])[["nDCG@10"]].mean()
+    expected = results.set_index(["config_hash", "seed"])[["ndcg10"]]
+    np.testing.assert_allclose(means.loc[expected.index].to_numpy(), expected.to_numpy(), atol=1e-6)

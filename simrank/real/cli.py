@@ -97,10 +97,12 @@ def report(
     out: Path = typer.Option(Path("results/real-confirm"), help="folder of a finished confirm run"),
     paper: Path = typer.Option(None, help="also rewrite the generated blocks of this file (e.g. paper/real.md)"),
 ) -> None:
-    """Re-render report.md of a finished confirm run (and the generated blocks of --paper) from its files."""
+    """Re-render report.md, the figures and per_query.parquet of a finished confirm run (and the generated blocks of
+    --paper) from its files."""
     from simrank.predictions.paper import render
-    from simrank.real.report import blocks, render_markdown
+    from simrank.real.report import blocks, redraw, render_markdown
 
+    redraw(out)
     generated = blocks(out)
     text = render_markdown(out, generated=generated)
     (Path(out) / "report.md").write_text(text)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from simrank.figures import line_panel, save
+from simrank.measures import ir_name
 from simrank.predictions import p04, p05, p08, p10, p11
 from simrank.predictions.base import UNTESTED, Decision, Effect, effect_of, fmt_effect
 from simrank.real.design import HARD_SAMPLERS
@@ -44,6 +45,8 @@ __all__ = [
     "agreement",
     "blocks",
     "confirm_figure",
+    "per_query_table",
+    "redraw",
     "curves_figure",
     "learning_cells",
     "load_run",
@@ -68,8 +71,9 @@ SYNTHETIC = {
     "P11": "group size matters more under LCE with local negatives than under distillation",
 }
 CAPTION = (
-    "Real-data confirm: test nDCG@10 over the whole corpus against the training group size, one panel per "
-    "arm (loss and label source), one row per trained student, one line per negative sampler; lines are "
+    "Real-data confirm: test nDCG@10 (exponential gain 2^g − 1, the ndcg10 column) over the whole corpus "
+    "against the training group size k, one panel per trained student × arm (loss and label source), one line "
+    "per negative sampler; lines are "
     "means over seeds, bands 95% t-intervals over seeds; dashed grey: the dense retriever every student "
     "starts from, dotted black: the hybrid teacher."
 )
@@ -505,29 +509,37 @@ def agreement(verdicts: dict[str, RealVerdict]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- figures
 
 
-def confirm_figure(results: pd.DataFrame, baselines: pd.DataFrame, stem: Path) -> list[Path]:
-    """nDCG@10 against group size, one panel per arm, one line per sampler, one row per student."""
+def confirm_figure(results: pd.DataFrame, baselines: pd.DataFrame, stem: Path, columns: int = 3) -> list[Path]:
+    """Test nDCG@10 (exponential gain, whole corpus) against group size: a grid of ``columns`` panels a row, one
+    panel per student × arm, one line per sampler (mean over seeds, 95% band over seeds), the dense start and
+    the teacher as reference lines; one shared legend under the grid, fonts at least 8 pt at the saved size."""
     students = list(dict.fromkeys(results.student))
     arms = list(dict.fromkeys(results.arm))
-    fig, axes = plt.subplots(
-        len(students), len(arms), figsize=(2.8 * len(arms), 3.0 * len(students)), sharey=True, squeeze=False
-    )
-    full = baselines[(baselines["set"] == "test") & (baselines["mode"] == "full")].set_index("model")["nDCG@10"]
-    for row, student in enumerate(students):
-        df = results[results.student == student]
-        for ax, arm in zip(axes[row], arms):
-            line_panel(ax, df[df.arm == arm], "group_size", "ndcg10", "sampler")
-            ax.axhline(full["dense"], color="grey", ls="--", lw=1)
-            ax.axhline(full["teacher"], color="black", ls=":", lw=1)
-            ks = sorted(df.group_size.unique())
+    cells = [(student, arm) for student in students for arm in arms]
+    rows = -(-len(cells) // columns)
+    with plt.rc_context({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 8}):
+        fig, axes = plt.subplots(
+            rows, columns, figsize=(2.4 * columns, 1.9 * rows), sharex=True, sharey=True, squeeze=False
+        )
+        full = baselines[(baselines["set"] == "test") & (baselines["mode"] == "full")].set_index("model")["nDCG@10"]
+        ks = sorted(results.group_size.unique())
+        for i, (ax, (student, arm)) in enumerate(zip(axes.flat, cells)):
+            part = results[(results.student == student) & (results.arm == arm)]
+            line_panel(ax, part, "group_size", "ndcg10", "sampler")
+            ax.axhline(full["dense"], color="grey", ls="--", lw=1, label="dense (every student's start)")
+            ax.axhline(full["teacher"], color="black", ls=":", lw=1, label="teacher")
             ax.set_xscale("log", base=2)
             ax.set_xticks(ks, [str(k) for k in ks])
-            ax.set_title(f"{arm} ({student})", fontsize=9)
-            ax.set_xlabel("group size k")
-        axes[row, 0].set_ylabel("test nDCG@10 (whole corpus)")
-    axes[0, -1].legend(title="sampler", fontsize=6, loc="lower right")
-    fig.tight_layout()
-    return save(fig, stem, CAPTION)
+            ax.minorticks_off()
+            ax.set_title(f"{arm}, {student} student")
+            ax.set_xlabel("group size k" if i + columns >= len(cells) else "")
+            ax.set_ylabel("test nDCG@10 (exp. gain)" if i % columns == 0 else "")
+        for ax in axes.flat[len(cells) :]:
+            ax.set_visible(False)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, title="sampler / reference")
+        return save(fig, stem, CAPTION)
 
 
 def curves_figure(results: pd.DataFrame, stem: Path) -> list[Path]:
@@ -841,7 +853,9 @@ SECTIONS = (
     (
         "real-baselines",
         "Baselines (ir_measures; intervals: bootstrap over queries; seen / unseen: queries with / without a relevant "
-        "document that is relevant to a training query; dense+prior: the document prior, c chosen on validation)",
+        "document that is relevant to a training query; dense+prior: the document prior, c chosen on validation; "
+        "nDCG@10 here and below: ir_measures' linear gain for the baselines, exponential gain 2^g − 1 for the "
+        "students, equal on the binary judgments of SciFact and the zero-shot collections)",
     ),
     ("real-tuning", "Learning-rate and step search (validation nDCG@10, mean over tuning seeds; ◀ chosen)"),
     ("real-movement", "Movement from the start and the learning rule"),
@@ -868,5 +882,47 @@ def render_markdown(out: Path, heading: str = "##", generated: dict[str, str] | 
 
 
 def summary_table(results: pd.DataFrame, value: str = "ndcg10") -> pd.DataFrame:
-    """Mean and 95% t-interval over seeds of ``value`` per student × arm × sampler × group size."""
-    return summarise(results, ["student", "arm", "sampler", "group_size"], value)
+    """Mean and 95% t-interval over seeds of ``value`` per student × arm × sampler × group size, the measure
+    columns named by :func:`~simrank.measures.ir_name` (``nDCG@10_mean``, ...)."""
+    table = summarise(results, ["student", "arm", "sampler", "group_size"], value)
+    return table.rename(columns=ir_name)
+
+
+#: The per-query columns of a confirm run's results and the evaluation set (``queries.parquet``) they are over.
+PER_QUERY_SETS = {"test": "ndcg10_q", "val": "val_ndcg10_q"}
+PER_QUERY_KEYS = ["student", "arm", "loss", "label_source", "sampler", "group_size", "seed"]
+
+
+def per_query_table(results: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
+    """The long per-query table of a confirm run: one row per trained model × evaluation set × query, with the
+    model's keys (:data:`PER_QUERY_KEYS`), ``set`` (``test``, ``val``), the BEIR ``query_id`` and the query's
+    ``nDCG@10`` (exponential gain). The mean over a model's ``test`` rows is its ``ndcg10`` column,
+    over its ``val`` rows its ``val_ndcg10``.
+
+    Args:
+      results: the run's ``results.parquet`` (per-query arrays in :data:`PER_QUERY_SETS` columns).
+      queries: the run's ``queries.parquet`` (``set``, ``query_id`` in the per-query order).
+    """
+    parts = []
+    for name, column in PER_QUERY_SETS.items():
+        ids = queries.loc[queries["set"] == name, "query_id"].to_numpy()
+        values = np.stack(results[column].to_numpy())
+        if values.shape[1] != len(ids):
+            raise ValueError(
+                f"{column}: {values.shape[1]} values a model, but queries.parquet has {len(ids)} {name} ids"
+            )
+        keys = results[PER_QUERY_KEYS].loc[results.index.repeat(len(ids))].reset_index(drop=True)
+        parts.append(keys.assign(set=name, query_id=np.tile(ids, len(results)), **{ir_name("ndcg10"): values.ravel()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def redraw(out: Path) -> list[Path]:
+    """Rewrite the figures (:func:`confirm_figure`, :func:`curves_figure`) and ``per_query.parquet``
+    (:func:`per_query_table`) of the finished confirm run in ``out`` from its files; the written paths."""
+    out = Path(out)
+    run = load_run(out)
+    paths = confirm_figure(run["results"], run["baselines"], out / "figure") + curves_figure(
+        run["results"], out / "curves"
+    )
+    per_query_table(run["results"], run["queries"]).to_parquet(out / "per_query.parquet", index=False)
+    return [*paths, out / "per_query.parquet"]

@@ -240,3 +240,38 @@ def test_exclude_positive_and_positive_pairs_from_the_real_config(tiny_beir, tmp
         groups, _ = _draw(pool, cfg, "teacher", 4, [0, 4, 2])
         negative_is_positive = (groups.doc_id[:, 1:4] == groups.doc_id[:, :1]).any()
         assert bool(negative_is_positive) == expect_positive
+
+
+def test_tiny_redraw_writes_the_per_query_table_and_a_readable_figure(tiny_run):
+    """``redraw`` writes per_query.parquet with one row per model × evaluation query, the BEIR query ids of
+    queries.parquet, and per-model means equal to the results table's ``ndcg10`` / ``val_ndcg10``; the figure is a
+    grid (no side longer than 12 in at 150 dpi) with one panel per student × arm."""
+    from PIL import Image
+
+    from simrank.real.report import PER_QUERY_KEYS, redraw, summary_table
+
+    _, out, results, _ = tiny_run
+    redraw(out)
+    table = pd.read_parquet(out / "per_query.parquet")
+    queries = pd.read_parquet(out / "queries.parquet")
+    for name, column in (("test", "ndcg10"), ("val", "val_ndcg10")):
+        part = table[table["set"] == name]
+        ids = queries.loc[queries["set"] == name, "query_id"]
+        assert len(part) == len(results) * len(ids) and set(part.query_id) == set(ids)
+        assert not part.duplicated([*PER_QUERY_KEYS, "query_id"]).any()
+        means = part.groupby(PER_QUERY_KEYS, sort=False)["nDCG@10"].mean()
+        np.testing.assert_allclose(means.loc[results.set_index(PER_QUERY_KEYS).index], results[column], atol=1e-6)
+    width, height = Image.open(out / "figure.png").size
+    assert max(width, height) <= 12 * 150
+    assert {"nDCG@10_mean", "nDCG@10_low", "nDCG@10_high"} <= set(summary_table(results).columns)
+
+
+def test_per_query_table_refuses_ids_that_do_not_match(tiny_run):
+    """Negative control: a queries table with one test id missing is refused in one line naming the column."""
+    from simrank.real.report import per_query_table
+
+    _, out, results, _ = tiny_run
+    queries = pd.read_parquet(out / "queries.parquet")
+    short = queries.drop(queries.index[queries["set"] == "test"][:1])
+    with pytest.raises(ValueError, match="ndcg10_q"):
+        per_query_table(results, short)
