@@ -19,11 +19,15 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from simrank._version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 try:  # typer >= 0.29 bundles its own copy of click; older typer uses click itself
     from typer import _click as click_api
@@ -88,7 +92,9 @@ class LazyGroup(TyperGroup):
         help_text = LAZY_COMMANDS[cmd_name][1]
         return TyperCommand(cmd_name, help=help_text, short_help=help_text)
 
-    def resolve_command(self, ctx: click_api.Context, args: list[str]):
+    def resolve_command(
+        self, ctx: click_api.Context, args: list[str]
+    ) -> tuple[str | None, click_api.Command | None, list[str]]:
         """Import the invoked lazy command, then resolve as usual."""
         if args and args[0] in LAZY_COMMANDS and args[0] not in self.commands:
             self.commands[args[0]] = _load_command(args[0], LAZY_COMMANDS[args[0]][0])
@@ -274,12 +280,12 @@ AVERAGED_IN_PRINT = ("tau", "eta")
 SUMMARY_MEASURES = {"gap": ("gap", "nats"), "ndcg10": ("nDCG@10", "exponential gain 2^g − 1, whole corpus")}
 
 
-def varied_factors(results) -> list[str]:
+def varied_factors(results: pd.DataFrame) -> list[str]:
     """The :data:`FACTOR_COLUMNS` that take more than one value in ``results``."""
     return [c for c in FACTOR_COLUMNS if c in results and results[c].nunique(dropna=False) > 1]
 
 
-def summary_table(results, factors: list[str] | None = None):
+def summary_table(results: pd.DataFrame, factors: list[str] | None = None) -> pd.DataFrame:
     """Gap and nDCG@10 per combination of ``factors`` (default: every varied factor), each as a mean with a
     95% t-interval **over seeds**: the seed is the unit, its rows at the other factors' levels (and any
     duplicate rows) averaged first (:func:`simrank.figures.seed_summary`). Columns: the factors, ``seeds``,
@@ -307,7 +313,7 @@ def summary_table(results, factors: list[str] | None = None):
     return table[[*factors, "seeds", *measures]].round(4)
 
 
-def summary_header(results, factors: list[str]) -> str:
+def summary_header(results: pd.DataFrame, factors: list[str]) -> str:
     """The sentence printed above :func:`summary_table`: the unit, what each seed's value averages over, the
     units and the nDCG convention."""
     averaged = [c for c in varied_factors(results) if c not in factors]

@@ -28,9 +28,13 @@ Correlation across queries (values ``[..., n]``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from simrank.errors import check_choice
 from simrank.losses import binary_entropy, kl_distill, pair_mask, softmax_entropy
@@ -136,7 +140,7 @@ def diameter_summary(deltas: np.ndarray, query_norms: np.ndarray) -> dict[str, f
     }
 
 
-def pairwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) -> jax.Array:
+def pairwise_entropy(teacher: jax.Array, tau: ArrayLike, where: jax.Array | None = None) -> jax.Array:
     """Pairwise teacher entropy ``H_pair(G) = mean_{i<j} h(σ((g_i − g_j)/τ))`` in nats, ``h`` the binary entropy.
 
     Args:
@@ -194,7 +198,7 @@ def temperature_for_entropy(
     return float(np.exp(0.5 * (a + b)))
 
 
-def listwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) -> jax.Array:
+def listwise_entropy(teacher: jax.Array, tau: ArrayLike, where: jax.Array | None = None) -> jax.Array:
     """Listwise teacher entropy ``H_list(G) = H(softmax(g/τ))`` in nats.
 
     Args:
@@ -234,7 +238,7 @@ def kappa(mu: np.ndarray, nu: np.ndarray) -> np.ndarray:
     return ratio.max(axis=-1)
 
 
-def lipschitz(apply, params, queries: jax.Array, docs: jax.Array) -> jax.Array:
+def lipschitz(apply: Callable[..., jax.Array], params: Any, queries: jax.Array, docs: jax.Array) -> jax.Array:
     """Lipschitz constant of the student in the document, ``max_{q, x} ‖∇_x f(q, x)‖``, over the points given.
 
     Args:
@@ -375,7 +379,7 @@ def kendall_tau(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.sum(jnp.triu(agree, 1), (-2, -1)) / (k * (k - 1) / 2)
 
 
-def corpus_kl(student_scores: jax.Array, teacher_scores: jax.Array, tau) -> jax.Array:
+def corpus_kl(student_scores: jax.Array, teacher_scores: jax.Array, tau: ArrayLike) -> jax.Array:
     """``KL(softmax(g/τ) ‖ softmax(f))`` over the whole corpus, per query row.
 
     Args:

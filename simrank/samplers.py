@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -531,7 +531,7 @@ class SamplerConfig:
         return sampler
 
 
-def make_sampler(kind: str = "uniform", **options) -> Sampler:
+def make_sampler(kind: str = "uniform", **options: Any) -> Sampler:
     """Build a sampler from a flat spec: ``SamplerConfig(kind, **options).build()``.
 
     Args:

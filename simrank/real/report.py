@@ -290,7 +290,7 @@ class RealVerdict(NamedTuple):
     decision: Decision | None
 
 
-def query_effect(a: np.ndarray, b, n_resamples: int, alpha: float) -> Effect:
+def query_effect(a: np.ndarray, b: np.ndarray | float, n_resamples: int, alpha: float) -> Effect:
     """``mean(a − b)`` over seeds and queries as the :class:`~simrank.predictions.base.Effect` a synthetic rule
     reads.
 
