@@ -186,10 +186,10 @@ def temperature_for_entropy(
       >>> round(temperature_for_entropy(g, float(pairwise_entropy(g, 2.0)[0])), 4)  # recovers τ = 2
       2.0
     """
-    teacher = jnp.asarray(teacher)
+    g = jnp.asarray(teacher)
 
-    def h(log_tau):
-        return float(_mean_pairwise_entropy(teacher, float(np.exp(log_tau))))
+    def h(log_tau: float) -> float:
+        return float(_mean_pairwise_entropy(g, float(np.exp(log_tau))))
 
     a, b = np.log(low), np.log(high)
     while b - a > tol:

@@ -155,10 +155,11 @@ def make_trainer(
         hyper = dict(hyper)
         lr_scale = jnp.broadcast_to(jnp.asarray(hyper.pop("lr_scale", 1.0), jnp.float32), (config.steps,))
 
-        full_batch = config.batch_size is None or config.batch_size >= n
+        batch_size = n if config.batch_size is None else config.batch_size
+        full_batch = batch_size >= n
         # every step's minibatch indices drawn up front in one call ([steps, b]; step t's are exactly those
         # of its own key), not one small random-number call per step inside the loop
-        draw = jax.vmap(lambda k: jax.random.randint(k, (config.batch_size,), 0, n))
+        draw = jax.vmap(lambda k: jax.random.randint(k, (batch_size,), 0, n))
         batch_idx = None if full_batch else draw(jax.random.split(batch_key, config.steps))
 
         def step(carry, inputs):

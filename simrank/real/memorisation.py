@@ -42,7 +42,7 @@ class JudgedQueries(Protocol):
 
 def seen_documents(train_grades: np.ndarray) -> np.ndarray:
     """``1[x ∈ S]``, ``[N]``: documents relevant to some training query (``train_grades`` ``[fit queries, N]``)."""
-    return (np.asarray(train_grades) > 0).any(axis=0)
+    return np.asarray((np.asarray(train_grades) > 0).any(axis=0))  # numpy types `any` as maybe a scalar
 
 
 def _seen_queries(grades: np.ndarray, seen: np.ndarray) -> np.ndarray:
