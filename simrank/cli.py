@@ -19,7 +19,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 try:  # typer >= 0.29 bundles its own copy of click; older typer uses click itself
     from typer import _click as click_api
 except ImportError:  # pragma: no cover - depends on the installed typer
-    import click as click_api
+    import click as click_api  # type: ignore[no-redef]  # the same API under its older home
 
 __all__ = [
     "AVERAGED_IN_PRINT",
@@ -67,6 +67,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 def _load_command(name: str, target: str) -> click_api.Command:
     module, attribute = target.split(":")
     obj = getattr(importlib.import_module(module), attribute)
+    command: click_api.Command
     if isinstance(obj, typer.Typer):
         command = typer.main.get_group(obj)
     else:
@@ -135,7 +136,7 @@ def list_cmd() -> None:
         typer.echo(f"{name:28s} {description}")
 
 
-def command_line(ctx: typer.Context, **changes: object) -> str:
+def command_line(ctx: typer.Context, **changes: Any) -> str:
     """The shell command that reruns the current command with ``changes`` applied (``resume=True``): its
     arguments in order, then every option whose value differs from its default."""
     words = ctx.command_path.split()
@@ -301,12 +302,15 @@ def summary_table(results: pd.DataFrame, factors: list[str] | None = None) -> pd
 
     factors = varied_factors(results) if factors is None else list(factors)
     factors = factors or ["loss"]
-    table = None
-    for column, (name, _) in SUMMARY_MEASURES.items():
-        part = seed_summary(results, factors, column).rename(
+    parts = [
+        seed_summary(results, factors, column).rename(
             columns={"n": "seeds", **{f"{column}_{s}": f"{name}_{s}" for s in ("mean", "low", "high")}}
         )
-        table = part if table is None else table.merge(part, on=[*factors, "seeds"])
+        for column, (name, _) in SUMMARY_MEASURES.items()
+    ]
+    table = parts[0]
+    for part in parts[1:]:
+        table = table.merge(part, on=[*factors, "seeds"])
     if "pool_size" in table:
         table["pool_size"] = table["pool_size"].astype("Int64")
     measures = [c for c in table if c not in factors and c != "seeds"]
