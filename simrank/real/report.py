@@ -739,6 +739,8 @@ def _rule_effects_block(verdicts: dict[str, dict[str, RealVerdict]]) -> str:
     rows = []
     for student, by_key in verdicts.items():
         for key, v in by_key.items():
+            if v.decision is None:  # the rule was not applied, so it read no effects
+                continue
             for condition, parts in v.effects.items():
                 decided = v.decision.parts.get(condition, {})
                 for part, e in parts.items():
