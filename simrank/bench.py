@@ -49,7 +49,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -106,7 +106,14 @@ SCAN_LABELS = {
     "seeds": "seeds",
 }
 BIG_WORLD = {"full": (100_000, 128), "quick": (10_000, 32)}
-LARGE_DESIGNS = {
+
+
+class _LargeDesign(TypedDict):
+    p4_seeds: int
+    world: tuple[int, int]  # (n_docs, dim)
+
+
+LARGE_DESIGNS: dict[str, _LargeDesign] = {
     "full": {"p4_seeds": 40, "world": (10_000, 32)},
     "quick": {"p4_seeds": 2, "world": (3_000, 16)},
 }
@@ -158,10 +165,10 @@ def _worker(task: dict) -> dict:
     exp = experiment(task["spec"])
     build_data, data_cpu = runner.build_data, [0.0]
 
-    def timed_build_data(point, seed):
+    def timed_build_data(point: Point, seed: int, single_blas_thread: bool = True) -> tuple[dict, dict]:
         start = time.process_time()
         try:
-            return build_data(point, seed)
+            return build_data(point, seed, single_blas_thread)
         finally:
             data_cpu[0] += time.process_time() - start
 
@@ -381,7 +388,8 @@ def training_costs(exp: Experiment, width: int) -> pd.DataFrame:
 
     from simrank.runner import chunk_inputs, chunk_losses, plan, point_trainer
 
-    rows, data_cache = [], {}
+    rows: list[dict] = []
+    data_cache: dict = {}  # chunk_inputs' cache of built data
     for jobs, _ in plan(exp):
         point = jobs[0].point
         jobs = (jobs * width)[:width]
