@@ -49,10 +49,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import pandas as pd
 import typer
+
+if TYPE_CHECKING:
+    from simrank.config import Experiment, Point
 
 __all__ = [
     "BIG_WORLD",
@@ -102,7 +106,14 @@ SCAN_LABELS = {
     "seeds": "seeds",
 }
 BIG_WORLD = {"full": (100_000, 128), "quick": (10_000, 32)}
-LARGE_DESIGNS = {
+
+
+class _LargeDesign(TypedDict):
+    p4_seeds: int
+    world: tuple[int, int]  # (n_docs, dim)
+
+
+LARGE_DESIGNS: dict[str, _LargeDesign] = {
     "full": {"p4_seeds": 40, "world": (10_000, 32)},
     "quick": {"p4_seeds": 2, "world": (3_000, 16)},
 }
@@ -116,7 +127,7 @@ SCAN_REPEATS = 3  # best-of repeats: the machine is shared, the minimum is the l
 REFERENCE_SUBSET = 2  # data groups timed by the reference executor on the full grid
 
 
-def experiment(spec: dict):
+def experiment(spec: dict[str, Any]) -> Experiment:
     """The experiment of ``spec``: ``name`` (default ``bias-sweep``), ``quick`` (the config's [quick] plus
     ``QUICK_STEPS`` steps and one seed), ``single`` (one grid point: local top-50 sampler, τ = 1, KL,
     bilinear, η = 0) and ``set`` ("section.key" or "seeds" -> value)."""
@@ -154,10 +165,10 @@ def _worker(task: dict) -> dict:
     exp = experiment(task["spec"])
     build_data, data_cpu = runner.build_data, [0.0]
 
-    def timed_build_data(point, seed):
+    def timed_build_data(point: Point, seed: int, single_blas_thread: bool = True) -> tuple[dict, dict]:
         start = time.process_time()
         try:
-            return build_data(point, seed)
+            return build_data(point, seed, single_blas_thread)
         finally:
             data_cpu[0] += time.process_time() - start
 
@@ -189,7 +200,7 @@ def _in_fresh_process(task: dict, cache_home: Path) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def reference_timing(exp, vmapped: pd.DataFrame, n_groups: int | None, rng: np.random.Generator) -> dict:
+def reference_timing(exp: Experiment, vmapped: pd.DataFrame, n_groups: int | None, rng: np.random.Generator) -> dict:
     """Time the reference executor (see module docstring); ``n_groups=None`` times every data group."""
     from simrank.executors import LocalExecutor
     from simrank.runner import plan
@@ -251,7 +262,7 @@ def _kl_chunk(exp, student: str = "bilinear", width: int | None = None):
     return point, width, keys, hyper, arrays, point_trainer(point, ("kl",))[2]
 
 
-def training_flops(point) -> float:
+def training_flops(point: Point) -> float:
     """FLOP of one training step on one group of ``k`` items, from the shapes (1 multiply-add = 2 FLOP):
 
     * bilinear ``qᵀWx``: ``3 · (2d² + 2kd)`` (forward ``qᵀW`` and ``k`` dot products; backward ≈ 2×);
@@ -266,7 +277,7 @@ def training_flops(point) -> float:
     return 3.0 * (2 * d * d + 2 * k * d)
 
 
-def evaluation_flops(point) -> float:
+def evaluation_flops(point: Point) -> float:
     """FLOP of one model's evaluation counted from the shapes: the forward scores of the corpus
     (``n_eval_queries × N`` items) and of the risk groups (train once, test twice, target once:
     ``(n_train + 3 n_test) · k`` items), per query ``2d²`` plus per item ``2d`` (bilinear) or per item
@@ -280,7 +291,7 @@ def evaluation_flops(point) -> float:
     return 2.0 * queries * d * d + 2.0 * items * d
 
 
-def roofline(exp, peak_flops_per_s: float, width: int) -> dict:
+def roofline(exp: Experiment, peak_flops_per_s: float, width: int) -> dict:
     """Per student: training and evaluation of ``width`` models of its listwise-KL chunk (compiled
     beforehand, best of 2, CPU seconds), their GFLOP per CPU second (:func:`training_flops`,
     :func:`evaluation_flops`) and ``fraction_of_peak`` = that over ``peak_flops_per_s`` (a large fp32
@@ -312,7 +323,7 @@ def roofline(exp, peak_flops_per_s: float, width: int) -> dict:
     return out
 
 
-def mlp_layouts(exp, width: int) -> dict:
+def mlp_layouts(exp: Experiment, width: int) -> dict:
     """Training-only CPU ms per model of the MLP student's listwise-KL chunk (``width`` models, compiled
     beforehand, best of 2) with the hand-written backward (``manual``, the default) and with JAX's autodiff
     (``autodiff``, the reference layout), same run, same data; ``speedup`` = autodiff / manual."""
@@ -329,7 +340,7 @@ def mlp_layouts(exp, width: int) -> dict:
     return {"models": width, **{f"{b}_ms": v for b, v in ms.items()}, "speedup": ms["autodiff"] / ms["manual"]}
 
 
-def data_build_timing(exp, n_points: int) -> dict:
+def data_build_timing(exp: Experiment, n_points: int) -> dict:
     """CPU seconds per :func:`simrank.runner.build_data` call (best of 2 over the first ``n_points`` grid
     points, seed 0) with the process's BLAS threads and with one BLAS thread (the default)."""
     from simrank.runner import build_data
@@ -341,7 +352,7 @@ def data_build_timing(exp, n_points: int) -> dict:
     return {**seconds, "speedup": seconds["default_threads"] / seconds["one_thread"]}
 
 
-def trainer_throughput(exp) -> dict:
+def trainer_throughput(exp: Experiment) -> dict:
     """CPU seconds, groups/s and flop/s of training one full-width listwise-KL chunk of the bilinear student
     (training only), against the flop/s of a batched matmul of the trainer's shape (both in CPU seconds)."""
 
@@ -368,7 +379,7 @@ def trainer_throughput(exp) -> dict:
     }
 
 
-def training_costs(exp, width: int) -> pd.DataFrame:
+def training_costs(exp: Experiment, width: int) -> pd.DataFrame:
     """Training-only CPU ms per model for every (student, loss) of ``exp`` on ``width`` models of the
     loss's first chunk (compiled beforehand; the cost per model is flat in the width on a CPU), in three
     programs: ``per_loss`` (the default: one program per student, the chunk's loss chosen by an unbatched
@@ -377,7 +388,8 @@ def training_costs(exp, width: int) -> pd.DataFrame:
 
     from simrank.runner import chunk_inputs, chunk_losses, plan, point_trainer
 
-    rows, data_cache = [], {}
+    rows: list[dict] = []
+    data_cache: dict = {}  # chunk_inputs' cache of built data
     for jobs, _ in plan(exp):
         point = jobs[0].point
         jobs = (jobs * width)[:width]
@@ -392,7 +404,7 @@ def training_costs(exp, width: int) -> pd.DataFrame:
     return table.assign(ratio=table["switch_ms"] / table["per_loss_ms"])
 
 
-def torch_loop(exp, n_models: int, student: str = "bilinear") -> dict | None:
+def torch_loop(exp: Experiment, n_models: int, student: str = "bilinear") -> dict | None:
     """CPU ms per model of a PyTorch loop training ``student`` with listwise KL
     ``KL(softmax(g/τ) ‖ softmax(f))``, Adam (the config's learning rate), the config's steps and batch size
     (minibatches drawn uniformly with replacement), one thread, one model after the other, on the first

@@ -19,16 +19,20 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from simrank._version import __version__
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 try:  # typer >= 0.29 bundles its own copy of click; older typer uses click itself
     from typer import _click as click_api
 except ImportError:  # pragma: no cover - depends on the installed typer
-    import click as click_api
+    import click as click_api  # type: ignore[no-redef]  # the same API under its older home
 
 __all__ = [
     "AVERAGED_IN_PRINT",
@@ -63,6 +67,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 def _load_command(name: str, target: str) -> click_api.Command:
     module, attribute = target.split(":")
     obj = getattr(importlib.import_module(module), attribute)
+    command: click_api.Command
     if isinstance(obj, typer.Typer):
         command = typer.main.get_group(obj)
     else:
@@ -88,7 +93,9 @@ class LazyGroup(TyperGroup):
         help_text = LAZY_COMMANDS[cmd_name][1]
         return TyperCommand(cmd_name, help=help_text, short_help=help_text)
 
-    def resolve_command(self, ctx: click_api.Context, args: list[str]):
+    def resolve_command(
+        self, ctx: click_api.Context, args: list[str]
+    ) -> tuple[str | None, click_api.Command | None, list[str]]:
         """Import the invoked lazy command, then resolve as usual."""
         if args and args[0] in LAZY_COMMANDS and args[0] not in self.commands:
             self.commands[args[0]] = _load_command(args[0], LAZY_COMMANDS[args[0]][0])
@@ -129,7 +136,7 @@ def list_cmd() -> None:
         typer.echo(f"{name:28s} {description}")
 
 
-def command_line(ctx: typer.Context, **changes: object) -> str:
+def command_line(ctx: typer.Context, **changes: Any) -> str:
     """The shell command that reruns the current command with ``changes`` applied (``resume=True``): its
     arguments in order, then every option whose value differs from its default."""
     words = ctx.command_path.split()
@@ -274,12 +281,12 @@ AVERAGED_IN_PRINT = ("tau", "eta")
 SUMMARY_MEASURES = {"gap": ("gap", "nats"), "ndcg10": ("nDCG@10", "exponential gain 2^g − 1, whole corpus")}
 
 
-def varied_factors(results) -> list[str]:
+def varied_factors(results: pd.DataFrame) -> list[str]:
     """The :data:`FACTOR_COLUMNS` that take more than one value in ``results``."""
     return [c for c in FACTOR_COLUMNS if c in results and results[c].nunique(dropna=False) > 1]
 
 
-def summary_table(results, factors: list[str] | None = None):
+def summary_table(results: pd.DataFrame, factors: list[str] | None = None) -> pd.DataFrame:
     """Gap and nDCG@10 per combination of ``factors`` (default: every varied factor), each as a mean with a
     95% t-interval **over seeds**: the seed is the unit, its rows at the other factors' levels (and any
     duplicate rows) averaged first (:func:`simrank.figures.seed_summary`). Columns: the factors, ``seeds``,
@@ -295,19 +302,22 @@ def summary_table(results, factors: list[str] | None = None):
 
     factors = varied_factors(results) if factors is None else list(factors)
     factors = factors or ["loss"]
-    table = None
-    for column, (name, _) in SUMMARY_MEASURES.items():
-        part = seed_summary(results, factors, column).rename(
+    parts = [
+        seed_summary(results, factors, column).rename(
             columns={"n": "seeds", **{f"{column}_{s}": f"{name}_{s}" for s in ("mean", "low", "high")}}
         )
-        table = part if table is None else table.merge(part, on=[*factors, "seeds"])
+        for column, (name, _) in SUMMARY_MEASURES.items()
+    ]
+    table = parts[0]
+    for part in parts[1:]:
+        table = table.merge(part, on=[*factors, "seeds"])
     if "pool_size" in table:
         table["pool_size"] = table["pool_size"].astype("Int64")
     measures = [c for c in table if c not in factors and c != "seeds"]
     return table[[*factors, "seeds", *measures]].round(4)
 
 
-def summary_header(results, factors: list[str]) -> str:
+def summary_header(results: pd.DataFrame, factors: list[str]) -> str:
     """The sentence printed above :func:`summary_table`: the unit, what each seed's value averages over, the
     units and the nDCG convention."""
     averaged = [c for c in varied_factors(results) if c not in factors]

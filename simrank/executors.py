@@ -103,7 +103,9 @@ class DaskExecutor:
             yield futures[future], future.result()
 
 
-def make_executor(kind: str, address: str | None = None, layout: str = "per_loss", compile_cache: bool | None = None):
+def make_executor(
+    kind: str, address: str | None = None, layout: str = "per_loss", compile_cache: bool | None = None
+) -> LocalExecutor | DaskExecutor:
     """The executor named ``kind`` (one of :data:`EXECUTORS`) for chunks planned in ``layout``;
     ``address`` and ``compile_cache`` (the workers' setting) only apply to ``dask``."""
     if address is not None and kind != "dask":

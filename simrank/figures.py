@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from simrank.stats import summarise  # noqa: E402
 
@@ -68,7 +70,7 @@ def seed_summary(df: pd.DataFrame, by: list[str], value: str, confidence: float 
     return summarise(per_seed, by, value, confidence)
 
 
-def line_panel(ax, df: pd.DataFrame, x: str, y: str, hue: str, style: str | None = None) -> None:
+def line_panel(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str, style: str | None = None) -> None:
     """Mean of ``y`` against ``x`` per ``hue`` level (colour) and, if given, ``style`` level (:data:`LINESTYLES`),
     with a 95% confidence band over seeds (:func:`seed_summary`: one value per seed, the seed's other rows
     averaged)."""
@@ -86,7 +88,7 @@ def line_panel(ax, df: pd.DataFrame, x: str, y: str, hue: str, style: str | None
     ax.grid(alpha=0.3)
 
 
-def save(fig, stem: Path, caption: str) -> list[Path]:
+def save(fig: Figure, stem: Path, caption: str) -> list[Path]:
     """Write ``stem.png``, ``stem.pdf`` and the caption ``stem.txt``."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)

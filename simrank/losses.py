@@ -33,13 +33,15 @@ magnitude 1e4 and ``tau`` down to 1e-3, with or without masks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 from jax.scipy.special import xlogy
+from jax.typing import ArrayLike
 
 from simrank.errors import ConfigError, check_choice
 
@@ -136,7 +138,7 @@ def _finish(loss: Array, reduce_fn: Callable | None) -> Array:
 # ----------------------------------------------------------------------------- entropies
 
 
-def binary_entropy(p) -> Array:
+def binary_entropy(p: ArrayLike) -> Array:
     """Binary entropy in nats: ``h(p) = -p log p - (1-p) log(1-p)``; 0 at p in {0, 1}.
 
     Args:
@@ -155,7 +157,7 @@ def binary_entropy(p) -> Array:
     return -(xlogy(p, p) + xlogy(1.0 - p, 1.0 - p))
 
 
-def softmax_entropy(logits, where=None) -> Array:
+def softmax_entropy(logits: ArrayLike, where: ArrayLike | None = None) -> Array:
     """Entropy in nats of ``π = softmax(logits)`` over the last axis, restricted to ``where``:
     ``H = -sum_i π_i log π_i``.
 
@@ -172,15 +174,23 @@ def softmax_entropy(logits, where=None) -> Array:
       >>> float(softmax_entropy(jnp.zeros(4), where=jnp.array([True, True, False, False])))  # log 2
       0.693147
     """
-    logits, _, valid, w = _prep(logits, None, where, None)
-    logp, p = _log_softmax(logits, valid, w)
+    f, _, valid, w = _prep(logits, None, where, None)
+    logp, p = _log_softmax(f, valid, w)
     return -jnp.sum(p * logp, axis=-1)
 
 
 # ----------------------------------------------------------------------------- listwise
 
 
-def lce(student_scores, teacher_scores=None, *, tau=1.0, where=None, weights=None, reduce_fn=None):
+def lce(
+    student_scores: ArrayLike,
+    teacher_scores: ArrayLike | None = None,
+    *,
+    tau: ArrayLike = 1.0,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    reduce_fn: Callable[[Array], Array] | None = None,
+) -> Array:
     """One-hot softmax cross-entropy (InfoNCE) with the positive at index 0.
 
     ``L = -f_0 + log sum_j w_j exp(f_j) - log w_0`` (plain ``-f_0 + logsumexp_j f_j``
@@ -211,7 +221,15 @@ def lce(student_scores, teacher_scores=None, *, tau=1.0, where=None, weights=Non
     return _finish(-logq[..., 0], reduce_fn)
 
 
-def kl_distill(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
+def kl_distill(
+    student_scores: ArrayLike,
+    teacher_scores: ArrayLike,
+    *,
+    tau: ArrayLike = 1.0,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    reduce_fn: Callable[[Array], Array] | None = None,
+) -> Array:
     """Listwise distillation ``KL(p || q) = sum_i p_i (log p_i - log q_i) >= 0``.
 
     ``p = softmax(g / tau + log w)``, ``q = softmax(f + log w)``. Zero iff
@@ -241,7 +259,15 @@ def kl_distill(student_scores, teacher_scores, *, tau=1.0, where=None, weights=N
     return _finish(jnp.sum(p * (logp - logq), axis=-1), reduce_fn)
 
 
-def listnet(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
+def listnet(
+    student_scores: ArrayLike,
+    teacher_scores: ArrayLike,
+    *,
+    tau: ArrayLike = 1.0,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    reduce_fn: Callable[[Array], Array] | None = None,
+) -> Array:
     """ListNet cross-entropy ``-sum_i p_i log q_i = H(p) + KL(p || q)``.
 
     ``p = softmax(g / tau + log w)``, ``q = softmax(f + log w)``. Its minimum over ``f`` is the
@@ -275,7 +301,15 @@ def listnet(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None
 # ----------------------------------------------------------------------------- pairwise
 
 
-def margin_mse(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None):
+def margin_mse(
+    student_scores: ArrayLike,
+    teacher_scores: ArrayLike,
+    *,
+    tau: ArrayLike = 1.0,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    reduce_fn: Callable[[Array], Array] | None = None,
+) -> Array:
     """MarginMSE: ``sum_{j>=1} w_j ((f_0 - f_j) - (g_0 - g_j) / tau)^2 / sum_{j>=1} w_j``.
 
     Mean over valid negatives ``j >= 1`` (weighted by ``w_j``); 0 when none are valid.
@@ -345,7 +379,16 @@ def _ranknet(f: Array, target: Array, w: Array, pairs: str) -> Array:
     return _weighted_mean(jax.nn.softplus(d) - target * d, _pair_weights(w, pairs), axis=-1)
 
 
-def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None, pairs="all"):
+def ranknet_soft(
+    student_scores: ArrayLike,
+    teacher_scores: ArrayLike,
+    *,
+    tau: ArrayLike = 1.0,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    reduce_fn: Callable[[Array], Array] | None = None,
+    pairs: str = "all",
+) -> Array:
     """Soft-target RankNet: mean over pairs ``(i, j) ∈ P`` of BCE(p_ij, sigmoid(f_i - f_j)).
 
     ``p_ij = sigmoid((g_i - g_j) / tau)``, ``d = f_i - f_j``, pair loss
@@ -378,7 +421,16 @@ def ranknet_soft(student_scores, teacher_scores, *, tau=1.0, where=None, weights
     return _finish(_ranknet(f, target, w, pairs), reduce_fn)
 
 
-def ranknet_hard(student_scores, teacher_scores, *, tau=1.0, where=None, weights=None, reduce_fn=None, pairs="all"):
+def ranknet_hard(
+    student_scores: ArrayLike,
+    teacher_scores: ArrayLike,
+    *,
+    tau: ArrayLike = 1.0,
+    where: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    reduce_fn: Callable[[Array], Array] | None = None,
+    pairs: str = "all",
+) -> Array:
     """Hard-target RankNet: as :func:`ranknet_soft` with ``p_ij = 1[g_i > g_j]`` (0.5 on ties).
 
     ``tau > 0`` does not change the targets.
@@ -481,7 +533,7 @@ class LossConfig:
         return configured_loss(self.name, **self.options)
 
 
-def configured_loss(name: str, **options) -> Callable[..., Array]:
+def configured_loss(name: str, **options: object) -> Callable[..., Array]:
     """The loss ``name`` with keyword ``options`` bound (e.g. ``pairs="positive"``); the registered function
     itself when every option is at its default.
 
@@ -498,7 +550,7 @@ def configured_loss(name: str, **options) -> Callable[..., Array]:
     return functools.partial(fn, **options) if options else fn
 
 
-def floor_of(losses, table) -> np.ndarray:
+def floor_of(losses: npt.ArrayLike, table: Mapping[str, npt.ArrayLike]) -> npt.NDArray[np.float64]:
     """Per-row T1 risk floor of a results table: the row's ``LOSS_SPECS[loss].floor`` column, 0 where none.
 
     Args:

@@ -29,10 +29,13 @@ Correlation across queries (values ``[..., n]``):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from simrank.errors import check_choice
 from simrank.losses import binary_entropy, kl_distill, pair_mask, softmax_entropy
@@ -140,7 +143,7 @@ def diameter_summary(deltas: np.ndarray, query_norms: np.ndarray) -> dict[str, f
     }
 
 
-def pairwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) -> jax.Array:
+def pairwise_entropy(teacher: jax.Array, tau: ArrayLike, where: jax.Array | None = None) -> jax.Array:
     """Pairwise teacher entropy ``H_pair(G) = mean_{i<j} h(σ((g_i − g_j)/τ))`` in nats, ``h`` the binary entropy.
 
     Args:
@@ -186,10 +189,10 @@ def temperature_for_entropy(
       >>> round(temperature_for_entropy(g, float(pairwise_entropy(g, 2.0)[0])), 4)  # recovers τ = 2
       2.0
     """
-    teacher = jnp.asarray(teacher)
+    g = jnp.asarray(teacher)
 
-    def h(log_tau):
-        return float(_mean_pairwise_entropy(teacher, float(np.exp(log_tau))))
+    def h(log_tau: float) -> float:
+        return float(_mean_pairwise_entropy(g, float(np.exp(log_tau))))
 
     a, b = np.log(low), np.log(high)
     while b - a > tol:
@@ -198,7 +201,7 @@ def temperature_for_entropy(
     return float(np.exp(0.5 * (a + b)))
 
 
-def listwise_entropy(teacher: jax.Array, tau, where: jax.Array | None = None) -> jax.Array:
+def listwise_entropy(teacher: jax.Array, tau: ArrayLike, where: jax.Array | None = None) -> jax.Array:
     """Listwise teacher entropy ``H_list(G) = H(softmax(g/τ))`` in nats.
 
     Args:
@@ -238,7 +241,7 @@ def kappa(mu: np.ndarray, nu: np.ndarray) -> np.ndarray:
     return ratio.max(axis=-1)
 
 
-def lipschitz(apply, params, queries: jax.Array, docs: jax.Array) -> jax.Array:
+def lipschitz(apply: Callable[..., jax.Array], params: Any, queries: jax.Array, docs: jax.Array) -> jax.Array:
     """Lipschitz constant of the student in the document, ``max_{q, x} ‖∇_x f(q, x)‖``, over the points given.
 
     Args:
@@ -410,7 +413,7 @@ def kendall_tau(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.sum(jnp.triu(agree, 1), (-2, -1)) / (k * (k - 1) / 2)
 
 
-def corpus_kl(student_scores: jax.Array, teacher_scores: jax.Array, tau) -> jax.Array:
+def corpus_kl(student_scores: jax.Array, teacher_scores: jax.Array, tau: ArrayLike) -> jax.Array:
     """``KL(softmax(g/τ) ‖ softmax(f))`` over the whole corpus, per query row.
 
     Args:

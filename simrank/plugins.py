@@ -139,6 +139,8 @@ def _import(plugin: str) -> None:
         if not path.is_file():
             raise ConfigError(f"--plugin {plugin}: file not found")
         spec = importlib.util.spec_from_file_location(f"simrank_plugin_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"--plugin {plugin}: not importable as a Python file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)

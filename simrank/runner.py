@@ -167,10 +167,10 @@ def use_compile_cache(enabled: bool | None = None) -> Path | None:
       The cache folder, or None when the cache is off.
     """
     if enabled is None:
-        value = os.environ.get(COMPILE_CACHE_ENV, "1")
-        if value not in ("0", "1"):
-            raise ConfigError(f"{COMPILE_CACHE_ENV} = {value!r} is not allowed; use 0 (cache off) or 1 (on)")
-        enabled = value == "1"
+        setting = os.environ.get(COMPILE_CACHE_ENV, "1")
+        if setting not in ("0", "1"):
+            raise ConfigError(f"{COMPILE_CACHE_ENV} = {setting!r} is not allowed; use 0 (cache off) or 1 (on)")
+        enabled = setting == "1"
     folder = compile_cache_dir() if enabled else None
     settings = {
         "jax_enable_compilation_cache": enabled,
@@ -279,7 +279,7 @@ def _build_data(point: Point, seed: int) -> tuple[dict, dict]:
         "eval_grades": eval_qs.grades,
         "kendall_idx": kendall_idx.astype(np.int32),
     }
-    deltas = np.asarray(diameter(train.docs))
+    deltas = np.asarray(diameter(jnp.asarray(train.docs)))
     entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
     stats = {
         "world_seed": world_config.random_state,

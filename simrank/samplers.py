@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -417,32 +417,41 @@ class SamplerKind:
     pools: bool = False  # draws from a pool of candidates: accepts sampler.exclude_positive
 
 
+_Option = TypeVar("_Option")
+
+
+def _needed(value: _Option | None) -> _Option:
+    """An option a kind ``needs``: :class:`SamplerConfig` has already refused a config without it."""
+    assert value is not None, "SamplerConfig checks a kind's needed options"
+    return value
+
+
 #: The sampler registry: ``[sampler] kind`` -> :class:`SamplerKind`.
 SAMPLERS: dict[str, SamplerKind] = {
     "uniform": SamplerKind(lambda c: Uniform(), description="ν_q(x) = 1/N"),
     "local": SamplerKind(
-        lambda c: Local(int(c.pool_size), c.proxy, int(c.offset), c.exclude_positive),
+        lambda c: Local(int(_needed(c.pool_size)), c.proxy, int(c.offset), c.exclude_positive),
         ("pool_size",),
         "uniform over proxy ranks offset+1 … offset+pool_size",
         skips=True,
         pools=True,
     ),
     "teacher_top": SamplerKind(
-        lambda c: Local(int(c.pool_size), "teacher", exclude_positive=c.exclude_positive),
+        lambda c: Local(int(_needed(c.pool_size)), "teacher", exclude_positive=c.exclude_positive),
         ("pool_size",),
         "uniform over the teacher's top pool_size",
         pools=True,
     ),
-    "tempered": SamplerKind(lambda c: Tempered(float(c.beta), c.proxy), ("beta",), "ν_q(x) ∝ exp(β s(q, x))"),
+    "tempered": SamplerKind(lambda c: Tempered(float(_needed(c.beta)), c.proxy), ("beta",), "ν_q(x) ∝ exp(β s(q, x))"),
     "ensemble": SamplerKind(
-        lambda c: Ensemble(int(c.pool_size), tuple(c.proxies), c.exclude_positive),
+        lambda c: Ensemble(int(_needed(c.pool_size)), tuple(c.proxies), c.exclude_positive),
         ("pool_size",),
         "uniform over the union of the proxies' top sets",
         pools=True,
     ),
     "stratified": SamplerKind(
         lambda c: Stratified(
-            int(c.strata), c.proxy, None if c.pool_size is None else int(c.pool_size), c.exclude_positive
+            int(_needed(c.strata)), c.proxy, None if c.pool_size is None else int(c.pool_size), c.exclude_positive
         ),
         ("strata",),
         "uniform over strata of the proxy's score range (within the top pool_size, if set), then within a stratum",
@@ -531,7 +540,7 @@ class SamplerConfig:
         return sampler
 
 
-def make_sampler(kind: str = "uniform", **options) -> Sampler:
+def make_sampler(kind: str = "uniform", **options: Any) -> Sampler:
     """Build a sampler from a flat spec: ``SamplerConfig(kind, **options).build()``.
 
     Args:

@@ -309,7 +309,7 @@ class StudentConfig:
         return STUDENTS[self.kind].build(self, dim, n_queries, n_docs)
 
 
-def make_student(kind: str, dim: int, *, n_queries: int = 0, n_docs: int = 0, **options) -> Student:
+def make_student(kind: str, dim: int, *, n_queries: int = 0, n_docs: int = 0, **options: Any) -> Student:
     """Build a student from a flat spec: ``StudentConfig(kind, **options).build(dim, n_queries, n_docs)``.
 
     Args:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
 from simrank.errors import check_choice, check_nonnegative, check_positive
 from simrank.groups import Groups
@@ -64,7 +66,7 @@ class TrainConfig:
         return optax.chain(optax.add_decayed_weights(self.weight_decay), optax.sgd(self.learning_rate))
 
 
-def group_scores(student: Student, params, groups: Groups) -> jax.Array:
+def group_scores(student: Student, params: Any, groups: Groups) -> jax.Array:
     """Student scores ``f(q, x)`` of every item of every group.
 
     Args:
@@ -78,7 +80,14 @@ def group_scores(student: Student, params, groups: Groups) -> jax.Array:
     return student.apply(params, groups.query, groups.docs, groups.query_id, groups.doc_id)
 
 
-def mean_loss(student: Student, loss_fn: Callable, params, groups: Groups, hyper: dict, weights=None) -> jax.Array:
+def mean_loss(
+    student: Student,
+    loss_fn: Callable[..., jax.Array],
+    params: Any,
+    groups: Groups,
+    hyper: dict[str, ArrayLike],
+    weights: jax.Array | None = None,
+) -> jax.Array:
     """Empirical risk ``(1/n) Σ_groups ℓ(f(group), g(group); hyper)``.
 
     Args:
@@ -96,7 +105,12 @@ def mean_loss(student: Student, loss_fn: Callable, params, groups: Groups, hyper
     return jnp.mean(loss_fn(scores, groups.teacher_scores, where=groups.where, weights=weights, **hyper))
 
 
-def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weights_fn: Callable | None = None):
+def make_trainer(
+    student: Student,
+    loss_fn: Callable[..., jax.Array],
+    config: TrainConfig,
+    weights_fn: Callable[[Groups], jax.Array] | None = None,
+) -> Callable[[jax.Array, Groups, dict[str, ArrayLike]], tuple[Any, jax.Array]]:
     """Return ``train(key, groups, hyper) -> (params, loss_curve[steps])``; pure, jit- and vmap-able.
 
     ``weights_fn(groups) -> [n, k]`` optionally gives per-item loss weights (e.g. importance weights).
@@ -141,10 +155,11 @@ def make_trainer(student: Student, loss_fn: Callable, config: TrainConfig, weigh
         hyper = dict(hyper)
         lr_scale = jnp.broadcast_to(jnp.asarray(hyper.pop("lr_scale", 1.0), jnp.float32), (config.steps,))
 
-        full_batch = config.batch_size is None or config.batch_size >= n
+        batch_size = n if config.batch_size is None else config.batch_size
+        full_batch = batch_size >= n
         # every step's minibatch indices drawn up front in one call ([steps, b]; step t's are exactly those
         # of its own key), not one small random-number call per step inside the loop
-        draw = jax.vmap(lambda k: jax.random.randint(k, (config.batch_size,), 0, n))
+        draw = jax.vmap(lambda k: jax.random.randint(k, (batch_size,), 0, n))
         batch_idx = None if full_batch else draw(jax.random.split(batch_key, config.steps))
 
         def step(carry, inputs):
@@ -176,7 +191,12 @@ def hyper_axes(hyper: dict) -> dict:
     return {k: None if jnp.ndim(v) == 0 else 0 for k, v in hyper.items()}
 
 
-def train_many(train: Callable, keys: jax.Array, groups: Groups, hyper: dict):
+def train_many(
+    train: Callable[[jax.Array, Groups, dict[str, ArrayLike]], tuple[Any, jax.Array]],
+    keys: jax.Array,
+    groups: Groups,
+    hyper: dict[str, ArrayLike],
+) -> tuple[Any, jax.Array]:
     """Train one model per row of the stacked inputs (leading axis = seeds × grid points) in one call:
     ``jit(vmap(train))``, with scalar entries of ``hyper`` shared by every model (:func:`hyper_axes`).
 

@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -429,7 +429,10 @@ def familywise(decide: Callable[[Effect, float], str], k: int, alpha: float = AL
     return policy
 
 
-def deciding_test(outcome: str, tests: Sequence[tuple[object, str, float]]) -> object:
+_Test = TypeVar("_Test")  # what names a test of a rule: a part, a condition, a (pool, part) pair
+
+
+def deciding_test(outcome: str, tests: Sequence[tuple[_Test, str, float]]) -> _Test:
     """The test a verdict rests on (the table's *primary effect*), from ``(name, outcome, power)`` in the rule's
     order: *supported*: the test with the lowest power (every test had to pass); *refuted* or *conditional*: the
     first refuted test (what stops the claim from holding everywhere); *inconclusive*: the first undecided test.

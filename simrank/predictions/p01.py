@@ -69,7 +69,9 @@ def _r2_of_means(df: pd.DataFrame) -> float:
     return float(1 - np.sum(resid**2) / np.sum((means["gap"] - means["gap"].mean()) ** 2))
 
 
-def r2_bootstrap(df: pd.DataFrame, levels: tuple[float, ...], draws: int = BOOTSTRAP) -> tuple[float, list, float]:
+def r2_bootstrap(
+    df: pd.DataFrame, levels: tuple[float, ...], draws: int = BOOTSTRAP
+) -> tuple[float, list[tuple[float, float]], float]:
     """R² of a line through the per-pool means with percentile intervals from a bootstrap clustered by seed: each
     draw resamples whole seeds with replacement (a seed's pools stay together, as the seed is the unit), recomputes
     the per-pool means of Δ̂ and the gap and their R² (the squared correlation of the means).

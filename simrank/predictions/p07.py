@@ -59,7 +59,7 @@ def _shrinks(df: pd.DataFrame) -> dict:
 VECTORS = {"raw": "", "sphere": "-sphere"}  # condition -> suffix of the results' world label
 
 
-def _decide(tests: dict[str, tuple[Effect, Effect]]) -> tuple[dict[str, str], str]:
+def _decide(tests: dict[tuple[str, str], tuple[Effect, Effect]]) -> tuple[dict[tuple[str, str], str], str]:
     """Per condition all_of(isotropic shrink ≥ SESOI, HARDLY·iso − cone ≥ 0 at SESOI·HARDLY), both under the
     multiplicity policy over the 2 · len(tests) decided tests (``base.familywise``); conditions by
     ``across_conditions``.  ``tests``: condition -> (isotropic shrink Effect, margin Effect)."""

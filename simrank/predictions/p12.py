@@ -62,7 +62,8 @@ def premise(m: pd.DataFrame) -> tuple[bool, float, tuple]:
     Returns:
       (premise holds, the largest |d_z|, the pair that gives it).
     """
-    worst, pair = 0.0, ()
+    worst = 0.0
+    pair: tuple[str, ...] = ()
     for a, b in itertools.combinations(m.columns, 2):
         d = (m[a] - m[b]).dropna()
         dz = abs(float(d.mean())) / float(d.std(ddof=1)) if d.std(ddof=1) > 0 else math.inf

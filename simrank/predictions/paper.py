@@ -99,7 +99,7 @@ def _geometry_is_a_factor(p: Prediction) -> bool:
 
 def robustness(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
     """Per prediction, per robustness world: the rule's outcome there, or ``not run``."""
-    out = {}
+    out: dict[str, dict[str, str]] = {}
     for key, p in PREDICTIONS.items():
         out[key] = {}
         for label, folder in ROBUSTNESS.items():

@@ -21,12 +21,13 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from simrank._version import __version__
-from simrank.config import load_experiment
+from simrank.config import Experiment, load_experiment
 from simrank.groups import QuerySet, world_query_set
 from simrank.real.advise import BOUNDS, AdviceConfig, AdviceInput, advise, load_inputs
 from simrank.real.confirm import run_confirm
@@ -54,7 +55,7 @@ WORLDS_CONFIG = "worlds.toml"
 JUDGED_PER_QUERY = 8
 
 
-def choice_config(choices: tuple[str, ...] = SCIFACT_CHOICES, **overrides) -> RealConfig:
+def choice_config(choices: tuple[str, ...] = SCIFACT_CHOICES, **overrides: Any) -> RealConfig:
     """The confirm design that trains each ``"source@eta"`` choice (``random`` or a top-M source mixed with η of
     uniform negatives, :func:`simrank.real.design.sampler_spec`): the full student at one fixed learning rate and
     step count (no search, never demoted), teacher-labelled train queries, losses ``kl``, ``ranknet_soft``, ``lce``."""
@@ -111,7 +112,9 @@ def scifact_advice(data_dir: Path, design: RealConfig) -> tuple[pd.DataFrame, fl
     return table, time.perf_counter() - start
 
 
-def scifact_validation(data_dir: Path, work: Path, design: RealConfig, progress=print) -> tuple[pd.DataFrame, dict]:
+def scifact_validation(
+    data_dir: Path, work: Path, design: RealConfig, progress: Callable[[str], None] = print
+) -> tuple[pd.DataFrame, dict]:
     """Advice and confirm-trained outcomes for :data:`SCIFACT_CHOICES`: one row per choice, loss and seed."""
     table, advice_s = scifact_advice(data_dir, design)
     results, meta = run_confirm(data_dir, work, design, progress=progress)
@@ -140,7 +143,7 @@ def _judged(qs: QuerySet, rng: np.random.Generator) -> QuerySet:
     return replace(qs, positive_probs=judged)
 
 
-def world_advice(exp) -> pd.DataFrame:
+def world_advice(exp: Experiment) -> pd.DataFrame:
     """The advice's tables (:func:`_advice_tables`) of every world of ``exp``, keyed by ``world_name``."""
     etas = sorted(set(exp.grid["sampler.eta"]))
     tables = []

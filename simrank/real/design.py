@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from simrank.config import _read_toml
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
@@ -66,7 +66,9 @@ def lowrank_norm_bound(rank: int) -> float:
     return ALPHA_INIT * math.sqrt(rank)
 
 
-def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float, exclude_positive: bool = False) -> dict:
+def sampler_spec(
+    name: str, pool_size: int, eta: float, filter_margin: float, exclude_positive: bool = False
+) -> dict[str, Any]:
     """The :func:`simrank.samplers.make_sampler` options of the named sampler.
 
     ``NAME@ETA`` (e.g. ``"bm25@0.25"``) is sampler ``NAME`` mixed with a fraction ``ETA`` ∈ [0, 1] of uniform
@@ -75,7 +77,7 @@ def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float, ex
     """
     base, at, mix = name.partition("@")
     check_choice("grid.samplers", base, SAMPLERS)
-    spec = {
+    specs: dict[str, dict[str, Any]] = {
         "random": {"kind": "uniform"},
         "bm25": {"kind": "local", "proxy": "bm25", "pool_size": pool_size},
         "dense": {"kind": "local", "proxy": "dense", "pool_size": pool_size},
@@ -83,7 +85,8 @@ def sampler_spec(name: str, pool_size: int, eta: float, filter_margin: float, ex
         "ensemble": {"kind": "ensemble", "pool_size": pool_size},
         "mixture": {"kind": "local", "proxy": "bm25", "pool_size": pool_size, "eta": eta},
         "teacher+filter": {"kind": "teacher_top", "pool_size": pool_size, "filter_margin": filter_margin},
-    }[base]
+    }
+    spec = specs[base]
     if exclude_positive and base != "random":
         spec = spec | {"exclude_positive": True}
     if at:

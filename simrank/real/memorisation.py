@@ -12,7 +12,9 @@ relevant documents is in ``S``. The document-prior baseline scores
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,16 +27,29 @@ PRIOR_GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)  # c, in cosine units
 PRIOR_MODEL = "dense+prior"  # its name in baselines.parquet
 
 
+class JudgedQueries(Protocol):
+    """What this module reads of an evaluation set (:class:`simrank.real.confirm.EvalSet` is one; that module
+    imports this one, so the type is structural): ``grades`` ``[n, N]``, the dense baseline's scores
+    ``proxies["dense"]`` ``[n, N]`` and the judgments ``qrels``."""
+
+    name: str
+    query_ids: list[str]
+    doc_ids: tuple[str, ...]
+    grades: np.ndarray
+    qrels: pd.DataFrame
+    proxies: dict[str, np.ndarray]
+
+
 def seen_documents(train_grades: np.ndarray) -> np.ndarray:
     """``1[x ∈ S]``, ``[N]``: documents relevant to some training query (``train_grades`` ``[fit queries, N]``)."""
-    return (np.asarray(train_grades) > 0).any(axis=0)
+    return np.asarray((np.asarray(train_grades) > 0).any(axis=0))  # numpy types `any` as maybe a scalar
 
 
 def _seen_queries(grades: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return ((np.asarray(grades) > 0) & seen[None]).any(axis=1)
 
 
-def query_flags(eval_sets: list, seen: np.ndarray) -> pd.DataFrame:
+def query_flags(eval_sets: Sequence[JudgedQueries], seen: np.ndarray) -> pd.DataFrame:
     """One row per query of every evaluation set with judgments on the training corpus (``test``, ``val``):
     ``set``, ``query_id``, ``seen`` (a relevant document in ``S``), in each set's query order."""
     rows = []
@@ -44,14 +59,16 @@ def query_flags(eval_sets: list, seen: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _prior_run(ev, seen: np.ndarray, c: float, depth: int) -> tuple[pd.DataFrame, dict, np.ndarray]:
+def _prior_run(ev: JudgedQueries, seen: np.ndarray, c: float, depth: int) -> tuple[pd.DataFrame, dict, np.ndarray]:
     scores = ev.proxies["dense"] + c * seen[None].astype(ev.proxies["dense"].dtype)
     run = run_from_scores(scores, ev.query_ids, ev.doc_ids, depth)
     result = evaluate(run, ev.qrels)
     return run, result.mean, result.per_query["nDCG@10"].reindex(ev.query_ids).to_numpy(np.float32)
 
 
-def prior_baseline(val, test, seen: np.ndarray, depth: int, out: Path | None = None) -> tuple[float, list[dict]]:
+def prior_baseline(
+    val: JudgedQueries, test: JudgedQueries, seen: np.ndarray, depth: int, out: Path | None = None
+) -> tuple[float, list[dict]]:
     """The document-prior baseline: ``c`` chosen on ``val`` (nDCG@10 over :data:`PRIOR_GRID`), then scored on
     ``val`` and ``test``.
 

@@ -294,7 +294,7 @@ class RealVerdict(NamedTuple):
     decision: Decision | None
 
 
-def query_effect(a: np.ndarray, b, n_resamples: int, alpha: float) -> Effect:
+def query_effect(a: np.ndarray, b: np.ndarray | float, n_resamples: int, alpha: float) -> Effect:
     """``mean(a − b)`` over seeds and queries as the :class:`~simrank.predictions.base.Effect` a synthetic rule
     reads.
 
@@ -751,6 +751,8 @@ def _rule_effects_block(verdicts: dict[str, dict[str, RealVerdict]]) -> str:
     rows = []
     for student, by_key in verdicts.items():
         for key, v in by_key.items():
+            if v.decision is None:  # the rule was not applied, so it read no effects
+                continue
             for condition, parts in v.effects.items():
                 decided = v.decision.parts.get(condition, {})
                 for part, e in parts.items():

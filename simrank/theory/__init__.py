@@ -117,6 +117,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "GLOBAL_CONTROL_FACTOR",
         "LOWER_BOUND_CHECK",
         "LOWER_BOUND_PAPER",
+        "LowerBoundRun",
         "LOWER_START",
         "MARKERS",
         "monte_carlo_rows",

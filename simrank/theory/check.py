@@ -62,6 +62,7 @@ def check_cmd(
     if json_file is not None:
         json_file.write_text(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False) + "\n")
     if full:
+        assert results is not None, "a full run (not --quick) includes the Monte Carlo"
         blocks, localised = R.paper_blocks(config, results)
         for marker, block in blocks.items():
             R.update_paper(paper, block, marker, R.MARKERS[marker])

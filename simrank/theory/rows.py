@@ -15,9 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from simrank.errors import ConfigError
 from simrank.groups import sampling_distribution
@@ -40,6 +42,7 @@ __all__ = [
     "GLOBAL_CONTROL_FACTOR",
     "LOWER_BOUND_CHECK",
     "LOWER_BOUND_PAPER",
+    "LowerBoundRun",
     "ROUND_OFF",
     "exact_measurements",
     "exact_rows",
@@ -50,10 +53,26 @@ __all__ = [
 ]
 
 ROUND_OFF = 1e-9  # float64 identities: |difference| below this counts as equal
+
+
 #: Proposition 3LB check: two cell counts D (D < n and D ≈ n) × three spacings s, 100 samples of n = 1000 pairs.
-LOWER_BOUND_CHECK = {"spacings": (0.5, 1.0, 2.0), "cells": (64, 1024), "n": 1000, "reps": 100}
+class LowerBoundRun(TypedDict):
+    """Keyword arguments of :func:`simrank.theory.monte_carlo.lower_bound_monte_carlo` for one run."""
+
+    spacings: tuple[float, ...]
+    cells: tuple[int, ...]
+    n: int
+    reps: int
+
+
+LOWER_BOUND_CHECK: LowerBoundRun = {"spacings": (0.5, 1.0, 2.0), "cells": (64, 1024), "n": 1000, "reps": 100}
 #: The paper's run adds D = 40,000 (D ≫ n) and s = 4.
-LOWER_BOUND_PAPER = {"spacings": (0.25, 0.5, 1.0, 2.0, 4.0), "cells": (64, 1024, 40_000), "n": 1000, "reps": 200}
+LOWER_BOUND_PAPER: LowerBoundRun = {
+    "spacings": (0.25, 0.5, 1.0, 2.0, 4.0),
+    "cells": (64, 1024, 40_000),
+    "n": 1000,
+    "reps": 200,
+}
 #: Proposition 3LB(b) is first order in A = BRs: it is checked where A ≤ 1 and D ≥ n (to FORMULA_RTOL).
 FORMULA_RTOL = 0.05
 #: The global bounds of Theorem 3 are 175-570× the mean gap here; their control divides them by this.
@@ -138,8 +157,12 @@ def _t1_row(m: dict, control: bool = False) -> T.Check:
 
 
 def _t2_row(m: dict, control: bool = False) -> T.Check:
-    listwise = (lambda k, a: np.log(k - 1) + a) if control else T.sharp_listwise_bound
-    margins = [min(T.t2_margins(*group, listwise_bound=listwise).values()) for group in m["t2"]]
+    listwise: Callable[[int, float], ArrayLike] = (
+        (lambda k, a: np.log(k - 1) + a) if control else T.sharp_listwise_bound
+    )
+    margins = [
+        min(T.t2_margins(W, A, q, docs, tau, listwise_bound=listwise).values()) for W, A, q, docs, tau in m["t2"]
+    ]
     tight = T.t2_margins(*T.t2_extremal_group(4, 1.0), 1.0, listwise_bound=listwise)["lce"]
     worst = min(*margins, tight)
     return _row(
@@ -152,7 +175,8 @@ def _t2_row(m: dict, control: bool = False) -> T.Check:
     )
 
 
-def _wrong_kappa_eta(kappa_value: float, eta: float) -> float:
+def _wrong_kappa_eta(kappa_value: ArrayLike, eta: float) -> np.ndarray:
+    kappa_value = np.asarray(kappa_value)
     return 1.0 / ((1 - eta) / kappa_value + eta * kappa_value)
 
 
@@ -428,7 +452,7 @@ def run_checks(
     t3_config: MC.T3Config = MC.T3Config(n_sets=20, chunk=20),
     monte_carlo: bool = True,
     seed: int = 0,
-    lower: dict = LOWER_BOUND_CHECK,
+    lower: LowerBoundRun = LOWER_BOUND_CHECK,
     on_row: Callable[[T.Check], None] | None = None,
 ) -> tuple[list[T.Check], dict | None]:
     """Every row of ``simrank theory check`` and the Monte Carlo results (None with ``monte_carlo=False``).
