@@ -27,6 +27,7 @@ MarginMSE (quadratic) also has an exact finite statement (:func:`margin_mse_tran
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 
@@ -151,7 +152,7 @@ def _fit(phi, g, tau, loss_fn):
     return w, jnp.linalg.norm(jax.grad(_risk)(w, phi, g, tau, loss_fn))
 
 
-def fit_linear_student(phi, g, *, loss: str, tau: float = 1.0) -> tuple[np.ndarray, float]:
+def fit_linear_student(phi: np.ndarray, g: np.ndarray, *, loss: str, tau: float = 1.0) -> tuple[np.ndarray, float]:
     """The empirical minimiser ``ŵ = argmin (1/n) Σ_i ℓ(Φ_i w, g_i)`` by damped Newton (pseudo-inverse steps, the best
     of 12 halvings), in float64, and the final gradient norm ``‖∇R̂(ŵ)‖`` (the convergence check).
 
@@ -293,7 +294,7 @@ def excess_curve(
     *,
     loss: str,
     group_size: int,
-    etas=VALIDATION_ETAS,
+    etas: Sequence[float] = VALIDATION_ETAS,
     target: str = "top10",
     tau: float = 1.0,
     projection: np.ndarray | None = None,
@@ -343,7 +344,7 @@ def rank_samplers(
     loss: str,
     n_groups: int,
     group_size: int,
-    etas=VALIDATION_ETAS,
+    etas: Sequence[float] = VALIDATION_ETAS,
     target: str = "top10",
     tau: float = 1.0,
     projection: np.ndarray | None = None,
@@ -428,7 +429,9 @@ def transfer_constant(M_eta: np.ndarray, M_target: np.ndarray, rtol: float = 1e-
     return float(np.linalg.eigvalsh(root.T @ M_target @ root)[-1])
 
 
-def margin_mse_transfer(w: np.ndarray, eta_moments, target_moments) -> dict[str, float]:
+def margin_mse_transfer(
+    w: np.ndarray, eta_moments: tuple[np.ndarray, np.ndarray], target_moments: tuple[np.ndarray, np.ndarray]
+) -> dict[str, float]:
     """Both sides of the MarginMSE transfer bound (theory.md §10, Theorem 7(a)), exact from pair moments:
     ``J_T(w) − min J_T ≤ (√(λ_η [J_η(w) − min J_η]) + √Bias(η))²``, ``Bias(η) = J_T(w_η) − min J_T``.
 
@@ -516,12 +519,12 @@ def validation_worlds() -> tuple[ValidationWorld, ...]:
 
 
 def validation_table(
-    worlds=None,
-    etas=VALIDATION_ETAS,
-    n_values=(200, 800, 3200),
+    worlds: Sequence[ValidationWorld] | None = None,
+    etas: Sequence[float] = VALIDATION_ETAS,
+    n_values: Sequence[int] = (200, 800, 3200),
     reps: int = 40,
     population: int | None = None,
-    progress=None,
+    progress: Callable[[dict], None] | None = None,
 ) -> pd.DataFrame:
     """Predicted (:func:`excess_curve`) against measured (:func:`measure_excess`) target excess per world, ``η`` and
     ``n``; one row each with ``predicted``, its parts, ``measured``, ``se``, ``grad_norm``, ``rel_error`` and the
@@ -613,7 +616,7 @@ def excess_exact_rows(rng: np.random.Generator, n_points: int = 200) -> list[Che
 
 
 def excess_monte_carlo_rows(
-    n_groups: int = 100, etas=(0.0, 1.0), reps: int = 60, population: int = 10_000
+    n_groups: int = 100, etas: Sequence[float] = (0.0, 1.0), reps: int = 60, population: int = 10_000
 ) -> tuple[list[Check], pd.DataFrame]:
     """Theorem 7(b) against trained students in the first validation world (``nonbilinear-kl``) at ``n_groups``: every
     ``|predicted/measured − 1| ≤ EXCESS_RTOL + 3 se/measured``; the control (the bias alone, ``V`` and ``D`` dropped)
