@@ -73,7 +73,8 @@ def prior_baseline(
     ``val`` and ``test``.
 
     Args:
-      val, test: the validation and test :class:`~simrank.real.confirm.EvalSet`.
+      val: the validation :class:`~simrank.real.confirm.EvalSet`.
+      test: the test :class:`~simrank.real.confirm.EvalSet`.
       seen: ``[N]`` :func:`seen_documents`.
       depth: run depth.
       out: if given, the runs are written to ``out/runs/baseline-<set>-dense+prior-full.trec``.

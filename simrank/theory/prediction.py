@@ -271,13 +271,19 @@ def predict_excess(
     ``Bias(η) + (V(η) + D(η))/n`` (module docstring), population means over ``population`` groups.
 
     Args:
-      world, teacher: the world (queries drawn fresh from its law) and the teacher ``g``.
+      world: the world (queries drawn fresh from its law).
+      teacher: the teacher ``g``.
       sampler: the base negative sampler ``ν``.
       loss: a loss of :data:`simrank.losses.LOSSES`, convex in the scores (``margin_mse``, ``kl``, ``ranknet_soft``,
         ``listnet``, ``lce``).
-      n_groups: ``n``; group_size: ``k``; target: a key of :data:`TARGETS`; eta: ``η``; tau: label temperature ``τ``.
+      n_groups: ``n``, the number of training groups.
+      group_size: ``k``.
+      target: a key of :data:`TARGETS`.
+      eta: ``η``.
+      tau: label temperature ``τ``.
       projection: ``P`` of the student ``qᵀ W P x`` (None: the full bilinear student).
-      population, seed: size and seed of the Monte Carlo populations (training law: ``seed``, target: ``seed + 1``).
+      population: size of the Monte Carlo populations.
+      seed: their seed (training law: ``seed``, target: ``seed + 1``).
 
     Returns:
       :class:`ExcessPrediction`.
