@@ -3,7 +3,7 @@
 A prediction's *rule* is a pure function ``decide(effects, sesoi) -> Decision`` of named :class:`Effect` s
 (usually :func:`decide_conditions` with the prediction's ``RULE``); ``analyse(tables) -> Verdict`` builds the
 Effects from synthetic results tables (``{experiment name: DataFrame}``) and calls it, and the real-data report
-(:mod:`simrank.real.report`) builds the same named Effects from query-level tests and calls the same ``decide``.
+(:mod:`simrank.real.confirm.stats`) builds the same named Effects from query-level tests and calls the same ``decide``.
 Every effect is a per-seed difference (seeds are the unit of replication: a seed fixes the world, the
 queries and the initialisation shared by the arms it compares) summarised by its mean and a ``1 − 2α``
 Student-t interval: the interval of two one-sided tests at level α, used for every decision below.
@@ -24,7 +24,7 @@ interval, else *inconclusive*.  A prediction is supported only when every test s
 intersection-union test, whose error rate is at most α without adjustment -- but refuted as soon as any one of
 the k tests refutes, a union of k chances that Bonferroni holds at α.  This is the rule P3 registered
 ("refutation uses Bonferroni intervals"), with k counted over the whole prediction.  The real-data report
-(:mod:`simrank.real.report`) decides on its bootstrap intervals as given (k = 1).
+(:mod:`simrank.real.confirm.stats`) decides on its bootstrap intervals as given (k = 1).
 
 A verdict computed from results whose design is not the pre-registered one (a *pilot*: a different config
 hash, or fewer seeds than pre-registered) is reported as ``inconclusive`` with the pilot's own outcome

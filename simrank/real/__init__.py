@@ -1,10 +1,14 @@
-"""Real-data path: BEIR-layout data (:mod:`.beir`), BM25 (:mod:`.bm25`), teacher scores
-(:mod:`.teacher`), evaluation and TREC files (:mod:`.evaluate`), the optional encoder (:mod:`.encode`, extra
-``encode``), and ``simrank real confirm``: its design and config loader (:mod:`.design`), the run
-(:mod:`.confirm`), its report (:mod:`.report`) and the memorisation split and document prior
-(:mod:`.memorisation`). :mod:`.bm25` and :mod:`.evaluate` need the extra ``real``.
-The dataset folder defaults to ``$SIMRANK_DATA`` (see :func:`simrank.paths.default_data_dir`)."""
+"""Real-data path, by concern:
 
-__all__: list[
-    str
-] = []  # the submodules are the API: simrank.real.beir, .bm25, .teacher, .queryset, .evaluate, .confirm, .advise
+* data and encoders (:mod:`simrank.real.data`): BEIR-layout folders, BM25, teacher scores, query sets and the
+  optional encoder (extra ``encode``);
+* ``simrank real confirm`` (:mod:`simrank.real.confirm`): design, inputs, training, the run, the memorisation
+  split and the report (stats, figures, Markdown);
+* evaluation, also zero-shot on other collections: evaluation sets (:mod:`.evalsets`), ``ir_measures`` and TREC
+  files (:mod:`.evaluate`);
+* ``simrank advise`` (:mod:`.advise` and its report and validation) and the command line (:mod:`.cli`).
+
+BM25 and :mod:`.evaluate` need the extra ``real``. The dataset folder defaults to ``$SIMRANK_DATA`` (see
+:func:`simrank.paths.default_data_dir`)."""
+
+__all__: list[str] = []  # the submodules are the API

@@ -42,9 +42,10 @@ def confirm(
     """Tune, train and measure the design on DATA; write results, tuning and baseline tables, figures and report.md."""
     from simrank.errors import check_positive
     from simrank.paths import data_folder
-    from simrank.real.confirm import run_confirm
-    from simrank.real.design import load_real_config
-    from simrank.real.report import confirm_figure, curves_figure, render_markdown
+    from simrank.real.confirm.design import load_real_config
+    from simrank.real.confirm.figures import confirm_figure, curves_figure
+    from simrank.real.confirm.report import render_markdown
+    from simrank.real.confirm.run import run_confirm
 
     if seeds is not None:
         check_positive("--seeds", seeds)
@@ -83,7 +84,7 @@ def encode(
     """Compute embeddings-all-MiniLM-L6-v2.npz for DATA (needs the `encode` extra)."""
     from simrank.errors import ConfigError
     from simrank.paths import data_folder
-    from simrank.real.encode import encode_collection
+    from simrank.real.data.encode import encode_collection
 
     try:
         path = encode_collection(data_folder(data), batch_size=batch_size, device=device)
@@ -100,7 +101,7 @@ def report(
     """Re-render report.md, the figures and per_query.parquet of a finished confirm run (and the generated blocks of
     --paper) from its files."""
     from simrank.predictions.paper import render
-    from simrank.real.report import blocks, redraw, render_markdown
+    from simrank.real.confirm.report import blocks, redraw, render_markdown
 
     redraw(out)
     generated = blocks(out)

@@ -8,7 +8,7 @@ Measures (``MEASURES``), per query with binary or graded relevance ``rel(d)``::
 
 The mean is over the queries of the qrels; a query absent from the run scores 0.
 Full-ranking mode ranks every document; re-ranking mode (``candidates``, e.g. each query's
-BM25 top-100 from :meth:`~simrank.real.bm25.BM25Index.top_k`) ranks only those documents.
+BM25 top-100 from :meth:`~simrank.real.data.bm25.BM25Index.top_k`) ranks only those documents.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from simrank.real._util import atomic_write, top_k
-from simrank.real.beir import DataError
+from simrank.real.data.beir import DataError
 
 __all__ = [
     "MEASURES",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simrank.real.beir import EMBEDDINGS_FILE
+from simrank.real.data.beir import EMBEDDINGS_FILE
 
 N_DOCS, N_LABELLED, N_UNLABELLED, DIM = 30, 8, 2, 16
 COMMON = "cell protein gene cancer patient risk dose trial effect study".split()

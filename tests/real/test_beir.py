@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simrank.real.beir import (
+from simrank.real.data.beir import (
     EMBEDDINGS_FILE,
     DataError,
     default_data_dir,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simrank.real.beir import load_collection
-from simrank.real.bm25 import BM25Index
+from simrank.real.data.beir import load_collection
+from simrank.real.data.bm25 import BM25Index
 
 from conftest import N_DOCS
 

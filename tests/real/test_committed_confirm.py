@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from simrank.paths import PROJECT_ROOT
-from simrank.real.beir import EMBEDDINGS_FILE, data_checksums, default_data_dir
-from simrank.real.design import RealConfig, load_real_config
+from simrank.real.confirm.design import RealConfig, load_real_config
+from simrank.real.data.beir import EMBEDDINGS_FILE, data_checksums, default_data_dir
 
 RESULTS = PROJECT_ROOT / "results" / "real-confirm"
 META = json.loads((RESULTS / "meta.json").read_text())
@@ -58,7 +58,8 @@ def test_two_committed_tuning_models_retrain_to_their_numbers():
     """Retrain the diag student's KL tuning models at 150 steps, seed 0, the two smallest learning rates, exactly as
     the run did (same groups, keys and compiled trainer); their validation nDCG@10 and training risk match
     tuning.parquet (nDCG to 1e-6, the risk to a relative 1e-5: float32 sums in another batch width)."""
-    from simrank.real.confirm import make_measure, make_real_student, make_train_fn, prepare, tune_batch, tuning_groups
+    from simrank.real.confirm.inputs import prepare
+    from simrank.real.confirm.training import make_measure, make_real_student, make_train_fn, tune_batch, tuning_groups
 
     cfg = load_real_config()
     start = time.perf_counter()

@@ -13,18 +13,11 @@ import pandas as pd
 import pytest
 
 from simrank.cli import main
-from simrank.real.beir import EMBEDDINGS_FILE, default_data_dir
-from simrank.real.confirm import run_confirm
-from simrank.real.design import load_real_config
-from simrank.real.report import (
-    agreement,
-    blocks,
-    learning_cells,
-    load_run,
-    query_tests,
-    real_verdicts,
-    render_markdown,
-)
+from simrank.real.confirm.design import load_real_config
+from simrank.real.confirm.report import blocks, render_markdown
+from simrank.real.confirm.run import run_confirm
+from simrank.real.confirm.stats import agreement, learning_cells, load_run, query_tests, real_verdicts
+from simrank.real.data.beir import EMBEDDINGS_FILE, default_data_dir
 
 from conftest import rewrite_npz, write_qrels
 
@@ -224,7 +217,8 @@ def test_exclude_positive_and_positive_pairs_from_the_real_config(tiny_beir, tmp
     import jax.numpy as jnp
 
     from simrank.losses import kl_distill, ranknet_soft
-    from simrank.real.confirm import _draw, prepare
+    from simrank.real.confirm.inputs import prepare
+    from simrank.real.confirm.training import _draw
 
     cfg_file = tmp_path / "c.toml"
     text = TINY.read_text().replace("pool_size = 10\n", "pool_size = 10\nexclude_positive = true\n")
@@ -248,7 +242,7 @@ def test_tiny_redraw_writes_the_per_query_table_and_a_readable_figure(tiny_run):
     grid (no side longer than 12 in at 150 dpi) with one panel per student × arm."""
     from PIL import Image
 
-    from simrank.real.report import PER_QUERY_KEYS, redraw, summary_table
+    from simrank.real.confirm.report import PER_QUERY_KEYS, redraw, summary_table
 
     _, out, results, _ = tiny_run
     redraw(out)
@@ -268,7 +262,7 @@ def test_tiny_redraw_writes_the_per_query_table_and_a_readable_figure(tiny_run):
 
 def test_per_query_table_refuses_ids_that_do_not_match(tiny_run):
     """Negative control: a queries table with one test id missing is refused in one line naming the column."""
-    from simrank.real.report import per_query_table
+    from simrank.real.confirm.report import per_query_table
 
     _, out, results, _ = tiny_run
     queries = pd.read_parquet(out / "queries.parquet")

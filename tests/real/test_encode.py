@@ -7,13 +7,13 @@ import sys
 import numpy as np
 import pytest
 
-from simrank.real.beir import (
+from simrank.real.data.beir import (
     EMBEDDINGS_FILE,
     default_data_dir,
     load_collection,
     load_embeddings,
 )
-from simrank.real.encode import encode_collection
+from simrank.real.data.encode import encode_collection
 
 
 def _needs_model():

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simrank.real.memorisation import PRIOR_GRID, PRIOR_MODEL, prior_baseline, query_flags, seen_documents
+from simrank.real.confirm.memorisation import PRIOR_GRID, PRIOR_MODEL, prior_baseline, query_flags, seen_documents
 
 
 class _Set:

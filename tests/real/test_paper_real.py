@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simrank.paths import PAPER_DIR, PROJECT_ROOT
 from simrank.predictions.paper import render
-from simrank.real.report import SECTIONS, blocks
+from simrank.real.confirm.report import SECTIONS, blocks
 
 RESULTS = PROJECT_ROOT / "results" / "real-confirm"
 

@@ -12,12 +12,12 @@ import pytest
 
 from simrank.errors import ConfigError
 from simrank.groups import draw_groups
-from simrank.real.beir import EMBEDDINGS_FILE, DataError, load_collection, load_embeddings
-from simrank.real.bm25 import BM25Index
-from simrank.real.confirm import make_real_student, pad_groups
-from simrank.real.design import ALPHA_INIT
-from simrank.real.queryset import judged_queries, real_query_set, teacher_positives, teacher_query_set
-from simrank.real.teacher import hybrid_teacher_scores
+from simrank.real.confirm.design import ALPHA_INIT
+from simrank.real.confirm.training import make_real_student, pad_groups
+from simrank.real.data.beir import EMBEDDINGS_FILE, DataError, load_collection, load_embeddings
+from simrank.real.data.bm25 import BM25Index
+from simrank.real.data.queryset import judged_queries, real_query_set, teacher_positives, teacher_query_set
+from simrank.real.data.teacher import hybrid_teacher_scores
 from simrank.samplers import make_sampler
 
 
@@ -152,7 +152,7 @@ def test_lowrank_student_learns_a_correction_far_beyond_norm_one():
     ``‖U Vᵀ‖_F ≤ 1`` (negative control) cannot (its loss stays above half its start)."""
     from simrank.groups import Groups
     from simrank.losses import margin_mse
-    from simrank.real.design import lowrank_norm_bound
+    from simrank.real.confirm.design import lowrank_norm_bound
     from simrank.trainer import TrainConfig, make_trainer, mean_loss
 
     d, n, k, n_docs = 8, 256, 8, 200

@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from simrank.predictions import p04, p05, p08, p10, p11
 from simrank.predictions.base import UNTESTED, effect_of
-from simrank.real.report import query_effect, query_matrix, real_p4, real_p5, real_p8, real_p10, real_p11
+from simrank.real.confirm.stats import query_effect, query_matrix, real_p4, real_p5, real_p8, real_p10, real_p11
 from simrank.stats import paired_bootstrap
 
 CFG = {"group_sizes": [2, 8], "n_resamples": 200, "alpha": 0.05, "margin": 0.02}
@@ -186,7 +186,7 @@ def test_cells_side_by_side_would_narrow_the_interval():
 
 def test_holm_adjusts_within_each_family_only():
     """One Holm family per question: a family's adjusted p-values depend on its own tests only."""
-    from simrank.real.report import FAMILIES
+    from simrank.real.confirm.stats import FAMILIES
     from simrank.stats import holm
 
     assert len(FAMILIES) == len(set(FAMILIES.values()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simrank.real.beir import (
+from simrank.real.data.beir import (
     EMBEDDINGS_FILE,
     default_data_dir,
     load_collection,
@@ -33,9 +33,9 @@ def test_counts_and_embeddings(scifact):
 
 def test_reference_ndcg(scifact):
     """The README's reference nDCG@10 on the test split: BM25 0.662, dense 0.645, hybrid 0.708."""
-    from simrank.real.bm25 import BM25Index
+    from simrank.real.data.bm25 import BM25Index
+    from simrank.real.data.teacher import teacher_scores
     from simrank.real.evaluate import evaluate_scores
-    from simrank.real.teacher import teacher_scores
 
     c, e = scifact
     qrels = c.qrels["test"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simrank.real.teacher import hybrid_teacher_scores, teacher_scores, zscore_rows
+from simrank.real.data.teacher import hybrid_teacher_scores, teacher_scores, zscore_rows
 
 
 def test_zscore_rows_mean_zero_std_one():

@@ -1,0 +1,227 @@
+"""The compiled pieces of ``simrank real confirm``: the real-data students, the training groups and their
+diagnostics, one jitted trainer per (student, loss, steps) and one jitted measurement per student.
+
+Student (all kinds): the dense cosine plus a learned correction,
+
+    f(q, x) = α · qᵀx + h_θ(q, x),      α learned (init ``ALPHA_INIT``), h_θ a :mod:`simrank.students`
+    student (``diag``: qᵀ diag(w) x; ``full``: qᵀ W x; ``lowrank``: qᵀ U Vᵀ x with ‖U Vᵀ‖_F ≤ α₀ √rank (``student.norm_bound``);
+    ``mlp``: 2-layer ReLU on [q; x; q⊙x]); AdamW with the config's weight decay.
+
+With h_θ = 0 at initialisation the bilinear students start as the dense retriever.
+
+One compiled trainer per (student, loss, steps) (the loss is static; learning rates are a traced
+``lr_scale``) trains a batch of models with ``vmap``; one compiled measurement per student scores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simrank.groups import Groups, QuerySet, draw_groups
+from simrank.measures import (
+    corpus_kl,
+    diameter,
+    diameter_summary,
+    kappa,
+    ndcg_at,
+    pairwise_entropy,
+    recall_at,
+    rr_at,
+)
+from simrank.real.confirm.design import ALPHA_INIT, LOWRANK_RANK, Arm, RealConfig, lowrank_norm_bound
+from simrank.real.data.beir import DataError
+from simrank.samplers import make_sampler
+from simrank.students import Student, bilinear, mlp
+from simrank.trainer import TrainConfig, make_trainer, mean_loss
+
+__all__ = [
+    "POOLS",
+    "arm_pool",
+    "group_diagnostics",
+    "make_measure",
+    "make_real_student",
+    "make_train_fn",
+    "pad_groups",
+    "residual_student",
+    "tune_batch",
+    "tuning_groups",
+]
+
+SCORE_CHUNK = 16  # queries scored at once (bounds the MLP's [chunk, N, 3d] activations)
+CURVE_POINTS = 20  # training-loss curve stored as the means of this many equal windows of steps
+
+
+def residual_student(base: Student) -> Student:
+    """``f(q, x) = α qᵀx + base(q, x)`` with ``α`` learned from ``ALPHA_INIT``; projection acts on ``base``."""
+
+    def init(key):
+        return {"alpha": jnp.asarray(ALPHA_INIT), "base": base.init(key)}
+
+    def apply(params, query, docs, query_id=None, doc_id=None):
+        if base.matrix is not None:  # qᵀ(αI + W)x: map the query first, never W through every document
+            mapped = params["alpha"] * query + query @ base.matrix(params["base"])
+            return jnp.einsum("...d,...kd->...k", mapped, docs)
+        cosine = jnp.einsum("...d,...kd->...k", query, docs)
+        return params["alpha"] * cosine + base.apply(params["base"], query, docs, query_id, doc_id)
+
+    def project(params):
+        return {"alpha": params["alpha"], "base": base.project(params["base"])}
+
+    return Student(init, apply, project)
+
+
+def make_real_student(name: str, dim: int, rank: int = LOWRANK_RANK, norm_bound: float | None = None) -> Student:
+    """The residual student ``name`` (``diag``, ``full``, ``lowrank`` or ``mlp``).
+
+    ``lowrank``'s correction ``U Vᵀ`` (rank ``rank``) lives in the ball ``‖U Vᵀ‖_F ≤ B`` with ``B = norm_bound``, by
+    default :func:`simrank.real.confirm.design.lowrank_norm_bound` ``= α₀ √rank``: the norm of the cosine term ``α₀ I``
+    restricted to a rank-``rank`` subspace, so the correction can re-weight that subspace as strongly as the
+    dense score itself (a cap of 1 against ``α₀ = 20`` could move scores by 5% of the cosine term at most)."""
+    bound = lowrank_norm_bound(rank) if norm_bound is None else norm_bound
+    bases = {
+        "diag": lambda: bilinear(dim, "diagonal"),
+        "full": lambda: bilinear(dim, "full"),
+        "lowrank": lambda: bilinear(dim, "low_rank", rank=rank, norm_bound=bound),
+        "mlp": lambda: mlp(dim, hidden=32),
+    }
+    if name not in bases:
+        raise DataError(f"student {name!r} is not allowed; choose one of {', '.join(bases)}")
+    return residual_student(bases[name]())
+
+
+# ----------------------------------------------------------------------------- groups
+
+
+def pad_groups(groups: Groups, k: int) -> Groups:
+    """Groups of size ``k' <= k`` padded to ``k`` items with masked (``where = False``) zero items."""
+    extra = k - groups.doc_id.shape[1]
+    if extra == 0:
+        return groups
+
+    def pad(a, value=0):
+        widths = [(0, 0), (0, extra)] + [(0, 0)] * (a.ndim - 2)
+        return np.pad(a, widths, constant_values=value)
+
+    return groups._replace(
+        docs=pad(groups.docs),
+        doc_id=pad(groups.doc_id),
+        teacher_scores=pad(groups.teacher_scores),
+        log_nu=pad(groups.log_nu),
+        where=pad(groups.where, False),
+    )
+
+
+def group_diagnostics(groups: Groups, nu: np.ndarray, tau: float) -> dict[str, float]:
+    """Δ̂ (0.99-quantile of group diameters), RMS diameter, mean pairwise entropy, κ and locality."""
+    summary = diameter_summary(np.asarray(diameter(jnp.asarray(groups.docs))), np.linalg.norm(groups.query, axis=1))
+    entropy_nu = -np.sum(np.where(nu > 0, nu * np.log(np.where(nu > 0, nu, 1.0)), 0.0), axis=1)
+    return {
+        "delta_hat": summary["delta_hat"],
+        "delta_rms": summary["delta_rms"],
+        "entropy_pair": float(np.mean(pairwise_entropy(jnp.asarray(groups.teacher_scores), tau))),
+        "kappa": float(kappa(np.full_like(nu, 1.0 / nu.shape[1]), nu).max()),
+        "locality": float(1.0 - entropy_nu.mean() / np.log(nu.shape[1])),
+    }
+
+
+POOLS = ("teacher", "gold")  # training pools: teacher-labelled queries (primary arms), gold qrels (lce_gold)
+
+
+def arm_pool(arm: Arm) -> str:
+    """The training pool of an arm: ``"gold"`` for the supervised arm, ``"teacher"`` for the primary arms."""
+    return "gold" if arm.label_source == "gold" else "teacher"
+
+
+def tuning_groups(pool: QuerySet, cfg: RealConfig, seed: int) -> Groups:
+    """The training groups of tuning seed ``seed``: ``tune.sampler`` at ``tune.group_size``, rng ``[10000 + seed, k]``."""
+    return _draw(pool, cfg, cfg.tune_sampler, cfg.tune_group_size, [10_000 + seed, cfg.tune_group_size])[0]
+
+
+def tune_batch(
+    train_fn: Callable, measure: Callable, val_only: dict, groups: dict, batch: list[tuple[float, int]], tau: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train one tuning model per ``(learning rate, seed)`` of ``batch`` (key ``PRNGKey(10000 + seed)``, the seed's
+    ``groups[seed]``) with :func:`make_train_fn`'s ``train_fn``; return each model's mean validation nDCG@10 and
+    final training risk, ``[len(batch)]`` each."""
+    stacked = _stack([groups[s] for _, s in batch])
+    keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, s in batch])
+    lr = jnp.asarray([b[0] for b in batch], jnp.float32)
+    taus = jnp.full(len(batch), tau, jnp.float32)
+    params, _, risk = train_fn(keys, stacked, lr, taus)
+    val = np.asarray(measure(params, val_only, taus)["val_ndcg10"]).mean(axis=1)
+    return val, np.asarray(risk)
+
+
+def _draw(pool: QuerySet, cfg: RealConfig, sampler: str, k: int, seed: list[int]) -> tuple[Groups, dict]:
+    groups, nu = draw_groups(pool, make_sampler(**cfg.sampler(sampler)), cfg.n_groups, k, np.random.default_rng(seed))
+    return pad_groups(groups, cfg.k_max), group_diagnostics(groups, nu, cfg.tau)
+
+
+def _stack(trees: list):
+    return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
+
+
+# ----------------------------------------------------------------------------- compiled pieces
+
+
+def _corpus_scores(student: Student, params, queries, docs) -> jax.Array:
+    """``f(q_i, x_j)`` for every query and corpus document, ``[n, N]``, in query chunks."""
+    n = queries.shape[0]
+    pad = -n % SCORE_CHUNK
+    blocks = jnp.pad(queries, ((0, pad), (0, 0))).reshape(-1, SCORE_CHUNK, queries.shape[1])
+    scores = jax.lax.map(lambda q: student.apply(params, q, docs[None]), blocks)
+    return scores.reshape(-1, docs.shape[0])[:n]
+
+
+def make_train_fn(student: Student, loss: str, steps: int, cfg: RealConfig) -> Callable:
+    """Jitted ``train(keys [m], groups [m, ...], lr [m], tau [m]) -> (params [m], curve [m, steps], risk [m])``
+    for one static loss: AdamW at base learning rate 1 scaled by ``lr`` (exactly AdamW at ``lr``)."""
+    fn = cfg.loss_fn(loss)
+    train = make_trainer(student, fn, TrainConfig(steps, cfg.batch_size, 1.0, "adam", cfg.weight_decay))
+
+    def one(key, groups, lr, tau):
+        params, curve = train(key, groups, {"tau": tau, "lr_scale": lr})
+        return params, curve, mean_loss(student, fn, params, groups, {"tau": tau})
+
+    return jax.jit(jax.vmap(one))
+
+
+def make_measure(student: Student, depth: int) -> Callable:
+    """Jitted ``measure(params [m], sets, tau) -> per-query measures [m, n]`` on every evaluation set."""
+
+    def one(params, sets, tau):
+        out = {"alpha": params["alpha"]}
+        for name, ev in sets.items():
+            scores = _corpus_scores(student, params, ev["queries"], ev["docs"])
+            out[f"{name}_ndcg10"] = ndcg_at(scores, ev["grades"], 10)
+            if "candidate_mask" not in ev:
+                continue
+            rerank = jnp.where(ev["candidate_mask"], scores, -jnp.inf)
+            for suffix, s in (("", scores), ("_rerank", rerank)):
+                top_scores, top = jax.lax.top_k(s, depth)
+                out |= {
+                    f"{name}_ndcg10{suffix}": ndcg_at(s, ev["grades"], 10),
+                    f"{name}_rr10{suffix}": rr_at(s, ev["grades"], 10),
+                    f"{name}_r100{suffix}": recall_at(s, ev["grades"], depth),
+                    f"{name}_top{suffix}": top,
+                    f"{name}_top_scores{suffix}": top_scores,
+                }
+            out[f"{name}_kl"] = corpus_kl(scores, ev["teacher"], tau)
+        return out
+
+    @jax.jit
+    def measure(params, sets, tau):
+        return jax.lax.map(lambda a: one(a[0], sets, a[1]), (params, tau))
+
+    return measure
+
+
+def _curve_points(curve: np.ndarray, steps: int) -> list[float]:
+    return [float(w.mean()) for w in np.array_split(curve[:steps], min(CURVE_POINTS, steps))]
+
+
+# ----------------------------------------------------------------------------- the run
