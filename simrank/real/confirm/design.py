@@ -7,8 +7,24 @@ softmax(g_q/τ)``), is a *primary* arm (``label_source`` = that value); with ``l
 gold-qrels LCE (``label_source = "gold"``, training queries with judgments only) is a separate,
 supervised reference arm ``lce_gold``.
 
+Query splits (``split.kind``): ``"beir"`` splits the train-qrels queries into fit and validation
+(``queries.validation_fraction``) and measures on the BEIR test qrels; ``"grouped"`` pools the train and test
+qrels and splits their queries into *train* / *tune* / *decide* (``split.fractions``, seeded by ``split.seed``)
+by connected components of the query–relevant-document graph (:func:`grouped_split`), so that queries sharing a
+relevant document stay in one split. In the files the tune split is the ``val`` set and the decide split the
+``test`` set.
+
+Teacher entropy (``teacher.entropies``, nats): when given, τ is not fixed but solved per target ``H`` so that
+the mean listwise teacher entropy ``H(softmax(g/τ))`` over the tuning groups equals ``H``
+(:func:`simrank.real.confirm.training.tau_for_entropy`), and each arm whose loss uses τ (not
+:data:`TAU_FREE_LOSSES`) tunes τ among those values with its learning rate and steps.
+
+Self-extending grids (``tune.extend`` rounds): when an arm's chosen learning rate (or number of steps) is the
+smallest or largest tried, the next value beyond that edge, at the ratio of the two outermost values, is tried
+(:func:`extend_grid`), until the choice is inside the grid or the rounds are spent.
+
 Pre-registered rules (fixed in the config before the run): a (student, arm) cell *learns* when its
-validation nDCG@10 change from the start (the grid's sampler × group-size cells of a seed averaged per
+``rule.learn_on`` (``val``: tune; ``test``: decide) nDCG@10 change from the start (the grid's sampler × group-size cells of a seed averaged per
 query) has a 95% two-way bootstrap interval over queries and seeds above 0 and a mean of at least ``rule.learn_min``; a student for which no
 arm's chosen setting in the learning-rate search improves validation nDCG@10 by ``rule.learn_min`` is
 demoted (reported in the search table, not trained on the grid); verdicts use learning cells only.
@@ -25,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from simrank.config import _read_toml
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
 from simrank.losses import LOSS_SPECS, PAIRS, configured_loss
@@ -40,6 +58,10 @@ __all__ = [
     "RealConfig",
     "SAMPLERS",
     "STUDENTS",
+    "SPLITS",
+    "TAU_FREE_LOSSES",
+    "extend_grid",
+    "grouped_split",
     "load_real_config",
     "lowrank_norm_bound",
     "sampler_spec",
@@ -52,6 +74,8 @@ LABEL_SOURCES = ("teacher_top1", "teacher_softmax")  # primary labels; "gold" is
 QUERY_SOURCES = ("train", "unlabeled", "titles")
 SAMPLERS = ("random", "bm25", "dense", "teacher", "ensemble", "mixture", "teacher+filter")
 STUDENTS = ("diag", "full", "lowrank", "mlp")
+SPLITS = ("beir", "grouped")  # split.kind
+TAU_FREE_LOSSES = ("lce", "ranknet_hard")  # losses whose value does not depend on the label temperature τ
 HARD_SAMPLERS = ("bm25", "dense", "teacher", "ensemble")  # local (hard) negatives, against "random"
 
 
@@ -111,6 +135,10 @@ FIELDS = {
     "teacher.kind": "teacher",
     "teacher.weights": "teacher_weights",
     "teacher.tau": "tau",
+    "teacher.entropies": "entropies",
+    "split.kind": "split",
+    "split.fractions": "split_fractions",
+    "split.seed": "split_seed",
     "labels.primary": "label_source",
     "labels.supervised": "supervised",
     "queries.sources": "query_sources",
@@ -135,7 +163,9 @@ FIELDS = {
     "tune.seeds": "tune_seeds",
     "tune.sampler": "tune_sampler",
     "tune.group_size": "tune_group_size",
+    "tune.extend": "tune_extend",
     "rule.learn_min": "learn_min",
+    "rule.learn_on": "learn_on",
     "rule.demote": "demote",
     "rule.margin": "margin",
     "rule.alpha": "alpha",
@@ -154,6 +184,10 @@ class RealConfig:
     teacher: str = "hybrid"
     teacher_weights: tuple[float, float] = (1.0, 1.0)
     tau: float = 1.0
+    entropies: tuple[float, ...] = ()  # empty: τ = tau for every arm (the runs before the grouped design)
+    split: str = "beir"
+    split_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    split_seed: int = 0
     label_source: str = "teacher_top1"
     supervised: bool = True
     query_sources: tuple[str, ...] = QUERY_SOURCES
@@ -180,7 +214,9 @@ class RealConfig:
     tune_seeds: int = 2
     tune_sampler: str = "bm25"
     tune_group_size: int = 8
+    tune_extend: int = 0
     learn_min: float = 0.005
+    learn_on: str = "val"
     demote: bool = True
     margin: float = 0.02
     alpha: float = 0.05
@@ -192,6 +228,24 @@ class RealConfig:
         check_positive("seeds", self.seeds)
         check_choice("teacher.kind", self.teacher, ("hybrid", "bm25", "dense"))
         check_positive("teacher.tau", self.tau)
+        for h in self.entropies:
+            check_positive("teacher.entropies", h)
+            if h >= math.log(self.tune_group_size):
+                raise ConfigError(
+                    f"teacher.entropies value {h!r} is not allowed; it must be < log(tune.group_size) = "
+                    f"{math.log(self.tune_group_size):.3f} nats"
+                )
+        check_choice("split.kind", self.split, SPLITS)
+        if len(self.split_fractions) != 3 or any(f <= 0 for f in self.split_fractions):
+            raise ConfigError(
+                f"split.fractions = {list(self.split_fractions)!r} is not allowed; it must be 3 positive numbers "
+                "(train, tune, decide)"
+            )
+        if isinstance(self.split_seed, bool) or not isinstance(self.split_seed, int):
+            raise ConfigError(f"split.seed = {self.split_seed!r} is not allowed; it must be an integer")
+        if isinstance(self.tune_extend, bool) or not isinstance(self.tune_extend, int) or self.tune_extend < 0:
+            raise ConfigError(f"tune.extend = {self.tune_extend!r} is not allowed; it must be an integer >= 0")
+        check_choice("rule.learn_on", self.learn_on, ("val", "test"))
         check_choice("labels.primary", self.label_source, LABEL_SOURCES)
         for source in self.query_sources:
             check_choice("queries.sources", source, QUERY_SOURCES)
@@ -236,6 +290,11 @@ class RealConfig:
     def arms(self) -> tuple[Arm, ...]:
         primary = tuple(Arm(loss, loss, self.label_source) for loss in self.losses)
         return primary + ((Arm("lce_gold", "lce", "gold"),) if self.supervised else ())
+
+    def taus(self, loss: str, solved: tuple[float, ...]) -> tuple[float, ...]:
+        """The label temperatures an arm with ``loss`` tunes over: ``solved`` (the τ of ``teacher.entropies``)
+        for a loss that uses τ when entropies are given, else ``(tau,)``."""
+        return solved if self.entropies and loss not in TAU_FREE_LOSSES else (self.tau,)
 
     @property
     def k_max(self) -> int:
@@ -316,3 +375,78 @@ def _set(values: dict, key: str, value, path: Path) -> None:
     if isinstance(value, dict):  # per-student learning rates
         value = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
     values[FIELDS[key]] = tuple(value) if isinstance(value, list) else value
+
+
+def extend_grid(grid: tuple[float, ...], chosen: float, integer: bool = False) -> float | None:
+    """The next value beyond the edge of ``grid`` that ``chosen`` sits on, or ``None`` when it is inside.
+
+    With ``g_1 < g_2 < ... < g_m`` the sorted grid, a choice at ``g_1`` gives ``g_1 · g_1/g_2`` and at ``g_m``
+    gives ``g_m · g_m/g_{m-1}`` (the grid's outermost ratio; factor 2 for a one-value grid, both edges then count
+    as the upper one). ``integer``: rounded, and at least 1 (a number of steps); ``None`` when rounding gives a
+    value already in the grid.
+
+    Args:
+      grid: the values tried so far (positive).
+      chosen: the value chosen among them.
+      integer: round the new value to a positive integer.
+    """
+    values = sorted(set(grid))
+    if len(values) == 1:
+        new = values[0] * 2.0
+    elif chosen == values[0]:
+        new = values[0] * values[0] / values[1]
+    elif chosen == values[-1]:
+        new = values[-1] * values[-1] / values[-2]
+    else:
+        return None
+    if integer:
+        new = float(max(1, round(new)))
+        if new in values:
+            return None
+    return new
+
+
+def grouped_split(
+    relevant: dict[str, set[str]], fractions: tuple[float, float, float], seed: int
+) -> tuple[list[str], list[str], list[str]]:
+    """Train / tune / decide query ids, grouped by connected components of the bipartite graph that joins a query
+    to each of its relevant documents: queries that share a relevant document (directly or through a chain) fall
+    in one split.
+
+    The components are shuffled (``numpy.random.default_rng(seed)``) and laid end to end; a component goes to the
+    split whose share of the query count ``[0, f_1)``, ``[f_1, f_1 + f_2)``, ``[f_1 + f_2, 1]`` (fractions
+    normalised) contains the midpoint of its run of queries. Each list keeps the order of ``relevant``.
+
+    Args:
+      relevant: query id -> the ids of its relevant documents (at least one each).
+      fractions: the train, tune and decide shares of the queries.
+      seed: the shuffle's seed.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for query, docs in relevant.items():
+        for doc in docs:
+            parent[find("q:" + query)] = find("d:" + doc)
+    components: dict[str, list[str]] = {}
+    for query in relevant:
+        components.setdefault(find("q:" + query), []).append(query)
+    groups = list(components.values())
+    order = np.random.default_rng(seed).permutation(len(groups))
+    bounds = np.cumsum(np.asarray(fractions, float) / sum(fractions))
+    split_of: dict[str, int] = {}
+    done = 0
+    for i in order:
+        mid = (done + len(groups[i]) / 2) / len(relevant)
+        part = min(int(np.searchsorted(bounds, mid, side="right")), 2)
+        split_of |= dict.fromkeys(groups[i], part)
+        done += len(groups[i])
+    out: tuple[list[str], list[str], list[str]] = ([], [], [])
+    for query in relevant:
+        out[split_of[query]].append(query)
+    return out

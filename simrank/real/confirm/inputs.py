@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from simrank.groups import QuerySet
-from simrank.real.confirm.design import RealConfig
+from simrank.real.confirm.design import RealConfig, grouped_split
 from simrank.real.data.beir import EMBEDDINGS_FILE, Collection, DataError, load_collection, load_embeddings
 from simrank.real.data.bm25 import BM25Index
 from simrank.real.data.queryset import judged_queries, real_query_set, teacher_query_set
@@ -57,19 +58,12 @@ def prepare(
     embeddings = load_embeddings(data_dir / embeddings_file, collection)
     bm25 = BM25Index.build(collection)
     train_qrels, test_qrels = collection.qrels["train"], collection.qrels["test"]
-    labelled = judged_queries(train_qrels)
-    if missing := sorted(set(labelled) - set(positive_queries(train_qrels))):
-        raise DataError(
-            f"--data {data_dir}: train queries {missing[:5]}{' ...' if len(missing) > 5 else ''} have no positive "
-            "(relevance > 0) in qrels/train.tsv; the gold LCE arm and validation need one per training query"
-        )
-    rng = np.random.default_rng(20240601)
-    n_val = max(1, round(cfg.validation_fraction * len(labelled)))
-    order = rng.permutation(len(labelled))
-    val_ids = [labelled[i] for i in sorted(order[:n_val])]
-    fit_ids = [labelled[i] for i in sorted(order[n_val:])]
-    if not fit_ids or not positive_queries(train_qrels[train_qrels.query_id.isin(set(val_ids))]):
-        raise DataError(f"--data {data_dir}: too few training queries ({len(labelled)}) to split off a validation set")
+    if cfg.split == "grouped":
+        fit_ids, val_ids, decide_ids, train_qrels = _grouped(train_qrels, test_qrels, cfg, data_dir)
+        test_qrels = train_qrels[train_qrels.query_id.isin(set(decide_ids))]
+    else:
+        fit_ids, val_ids = _beir_split(train_qrels, cfg, data_dir)
+        decide_ids = judged_queries(test_qrels)
     options: dict[str, Any] = {"teacher": cfg.teacher, "teacher_weights": cfg.teacher_weights}
     gold = real_query_set(collection, embeddings, bm25, fit_ids, train_qrels, **options)
     vectors, texts, sizes = [], [], {}
@@ -93,7 +87,7 @@ def prepare(
     teacher_pool = teacher_query_set(
         embeddings, bm25, np.concatenate(vectors), texts, label=cfg.label_source, tau=cfg.tau, **options
     )
-    test = eval_set("test", collection, embeddings, bm25, judged_queries(test_qrels), test_qrels, cfg, True)
+    test = eval_set("test", collection, embeddings, bm25, decide_ids, test_qrels, cfg, True)
     val_qrels = train_qrels[train_qrels.query_id.isin(set(val_ids))]
     val = eval_set("val", collection, embeddings, bm25, val_ids, val_qrels, cfg, False)
     zero_shot = [load_zero_shot(d, cfg, embeddings.doc_emb.shape[1], embeddings_file) for d in eval_dirs]
@@ -106,3 +100,43 @@ def prepare(
     return Prepared(
         collection, {"teacher": teacher_pool, "gold": gold}, sizes | {"validation": len(val_ids)}, test, val, zero_shot
     )
+
+
+def _beir_split(train_qrels: pd.DataFrame, cfg: RealConfig, data_dir: Path) -> tuple[list[str], list[str]]:
+    """``split.kind = "beir"``: the train-qrels queries split at random into fit and validation queries."""
+    labelled = judged_queries(train_qrels)
+    if missing := sorted(set(labelled) - set(positive_queries(train_qrels))):
+        raise DataError(
+            f"--data {data_dir}: train queries {missing[:5]}{' ...' if len(missing) > 5 else ''} have no positive "
+            "(relevance > 0) in qrels/train.tsv; the gold LCE arm and validation need one per training query"
+        )
+    rng = np.random.default_rng(20240601)
+    n_val = max(1, round(cfg.validation_fraction * len(labelled)))
+    order = rng.permutation(len(labelled))
+    val_ids = [labelled[i] for i in sorted(order[:n_val])]
+    fit_ids = [labelled[i] for i in sorted(order[n_val:])]
+    if not fit_ids or not positive_queries(train_qrels[train_qrels.query_id.isin(set(val_ids))]):
+        raise DataError(f"--data {data_dir}: too few training queries ({len(labelled)}) to split off a validation set")
+    return fit_ids, val_ids
+
+
+def _grouped(
+    train_qrels: pd.DataFrame, test_qrels: pd.DataFrame, cfg: RealConfig, data_dir: Path
+) -> tuple[list[str], list[str], list[str], pd.DataFrame]:
+    """``split.kind = "grouped"``: the queries of both qrels files with a relevant document, split into train /
+    tune / decide by :func:`~simrank.real.confirm.design.grouped_split`; also the pooled judgments."""
+    if shared := sorted(set(train_qrels.query_id) & set(test_qrels.query_id)):
+        raise DataError(
+            f"--data {data_dir}: queries {shared[:5]} are judged in both qrels/train.tsv and qrels/test.tsv; "
+            "split.kind = grouped needs each query in one file"
+        )
+    qrels = pd.concat([train_qrels, test_qrels], ignore_index=True)
+    positive = qrels[qrels.relevance > 0]
+    relevant = {q: set(docs) for q, docs in positive.groupby("query_id", sort=False).doc_id}
+    fit_ids, val_ids, decide_ids = grouped_split(relevant, cfg.split_fractions, cfg.split_seed)
+    if not fit_ids or not val_ids or not decide_ids:
+        raise DataError(
+            f"--data {data_dir}: {len(relevant)} queries with a relevant document give an empty split under "
+            f"split.fractions = {list(cfg.split_fractions)}"
+        )
+    return fit_ids, val_ids, decide_ids, qrels[qrels.query_id.isin(set(relevant))]

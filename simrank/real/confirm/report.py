@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -65,18 +66,46 @@ def _setup(run: dict) -> str:
         f"{meta['n_tuning_models']} tuning models, simrank {meta['simrank_version']}). Arms: {arms}. Primary arms "
         f"train on {sum(q.get(s, 0) for s in ('train', 'unlabeled', 'titles'))} teacher-labelled queries "
         f"({', '.join(f'{s} {q[s]}' for s in ('train', 'unlabeled', 'titles') if s in q)}); `lce_gold` on the "
-        f"{q.get('train', 0)} train queries with their gold qrels; {q['validation']} train-qrels queries are held "
-        f"out for validation; {q['test']} test queries are used for measurement only. Samplers "
+        f"{q.get('train', 0)} train queries with their gold qrels; " + _splits(cfg, q) + " Samplers "
         f"{', '.join(cfg['samplers'])} (top-M with M = {cfg['pool_size']}, mixture η = {cfg['eta']}, filter margin "
         f"{cfg['filter_margin']}); group sizes {', '.join(map(str, cfg['group_sizes']))}; students "
         f"{', '.join(cfg['students'])}; {cfg['seeds']} seeds; {cfg['n_groups']} training groups, AdamW batch "
         f"{cfg['batch_size']}, weight decay {cfg['weight_decay']}; teacher {cfg['teacher']} (weights "
-        f"{cfg['teacher_weights']}), τ = {cfg['tau']}. Zero-shot: {zs or 'none'}.\n\n"
+        f"{cfg['teacher_weights']}), " + _temperatures(meta) + f" Zero-shot: {zs or 'none'}.\n\n"
         f"Wall time {t['total_s']:.0f} s (data {t['prepare_s']:.0f} s, learning-rate search {t['tune_s']:.0f} s, "
         f"grid {t['train_eval_s']:.0f} s) on {meta.get('cpu') or 'this machine'}, 1-min load average "
         f"{t.get('load_average_start', float('nan')):.1f} at the start and {t.get('load_average_end', float('nan')):.1f} "
-        "at the end. In-jit measures agree with "
+        "at the end" + (f"; CPU time {t['cpu_s']:.0f} s" if "cpu_s" in t else "") + ". In-jit measures agree with "
         f"`ir_measures` to {t['max_ir_measures_discrepancy']:.1e}.\n"
+    )
+
+
+def _splits(cfg: dict, q: dict) -> str:
+    if cfg.get("split", "beir") == "grouped":
+        f = cfg["split_fractions"]
+        return (
+            f"the {q.get('train', 0)} train, {q['validation']} tune and {q['test']} decide queries are the split "
+            f"{f[0]:g} / {f[1]:g} / {f[2]:g} (seed {cfg['split_seed']}) of the queries of both qrels files by connected "
+            "components of the query–relevant-document graph: tune chooses learning rate, steps and τ, decide (the "
+            "`test` set of the files) is measured once, for the verdicts."
+        )
+    return (
+        f"{q['validation']} train-qrels queries are held out for validation; {q['test']} test queries are used for "
+        "measurement only."
+    )
+
+
+def _temperatures(meta: dict) -> str:
+    cfg = meta["config"]
+    if not cfg.get("entropies"):
+        return f"τ = {cfg['tau']}."
+    solved = ", ".join(f"H = {h} nats → τ = {tau:.3g}" for h, tau in meta["taus"].items())
+    return (
+        f"τ solved for the mean listwise teacher entropy over the tuning groups (k = {cfg['tune_group_size']}, "
+        f"log k = {math.log(cfg['tune_group_size']):.2f} nats): {solved}; τ-free arms (lce, ranknet_hard) use "
+        f"τ = {cfg['tau']}; RankNet pairs: {cfg.get('pairs', 'all')}; positive excluded from top-M pools: "
+        f"{'yes' if cfg.get('exclude_positive') else 'no'}; grids extend at an edge for {cfg.get('tune_extend', 0)} "
+        "rounds."
     )
 
 
@@ -111,13 +140,24 @@ def _baselines_block(run: dict) -> str:
 
 def _tuning_block(run: dict) -> str:
     t = run["tuning"]
-    mean = t.groupby(["student", "arm", "learning_rate", "steps"], sort=False).val_ndcg10.mean().reset_index()
-    chosen = {(c["student"], c["arm"]): (c["learning_rate"], c["steps"]) for c in run["meta"]["chosen"]}
+    t = t if "tau" in t else t.assign(tau=run["meta"]["config"]["tau"])  # runs before τ was tuned
+    mean = t.groupby(["student", "arm", "learning_rate", "steps", "tau"], sort=False).val_ndcg10.mean().reset_index()
+    chosen = {
+        (c["student"], c["arm"]): (c["learning_rate"], c["steps"], c.get("tau", run["meta"]["config"]["tau"]))
+        for c in run["meta"]["chosen"]
+    }
+    several = mean.tau.nunique() > 1
     mean["cell"] = [
-        f"{v:.4f}{' ◀' if chosen.get((s, a)) == (lr, st) else ''}"
-        for s, a, lr, st, v in zip(mean.student, mean.arm, mean.learning_rate, mean.steps, mean.val_ndcg10)
+        f"{v:.4f}{' ◀' if np.allclose(chosen.get((s, a), (np.nan,) * 3), (lr, st, tau)) else ''}"
+        for s, a, lr, st, tau, v in zip(
+            mean.student, mean.arm, mean.learning_rate, mean.steps, mean.tau, mean.val_ndcg10
+        )
     ]
-    mean["column"] = [f"lr {lr:g}, {st} steps" for lr, st in zip(mean.learning_rate, mean.steps)]
+    mean["column"] = [
+        f"lr {lr:g}, {st} steps" + (f", τ {tau:.3g}" if several else "")
+        for lr, st, tau in zip(mean.learning_rate, mean.steps, mean.tau)
+    ]
+    mean = mean.sort_values(["learning_rate", "steps", "tau"], kind="stable")
     parts = []
     for student, part in mean.groupby("student", sort=False):
         wide = part.pivot(index="arm", columns="column", values="cell").reindex(list(dict.fromkeys(part.arm)))
@@ -143,6 +183,11 @@ def _movement_block(run: dict) -> str:
             "labels": c.label_source,
             "lr": f"{c.learning_rate:g}",
             "steps": c.steps,
+            **(
+                {"τ": f"{part.tau.iloc[0]:.3g}", "H (nats)": f"{part.entropy_list.mean():.2f}"}
+                if "entropy_list" in part
+                else {}
+            ),
             "Δ validation [CI]": _ci(c.d_val, c.d_val_low, c.d_val_high),
             "Δ test [CI]": _ci(c.d_test, c.d_test_low, c.d_test_high),
         }
@@ -155,6 +200,8 @@ def _movement_block(run: dict) -> str:
             row[f"Δ test {label} [CI]"] = _ci(ci.mean, ci.low, ci.high)
         for z in zs:
             row[f"Δ {z[3:]}"] = f"{part[f'd_{z}'].mean():+.4f}"
+        if "agree10" in part:
+            row["agree@10 (Δ)"] = f"{part.agree10.mean():.3f} ({part.d_agree10.mean():+.3f})"
         row["learns"] = "yes" if c.learns else "no"
         rows.append(row)
     return _markdown_table(pd.DataFrame(rows))

@@ -23,7 +23,7 @@ from simrank._version import __version__
 from simrank.groups import QuerySet
 from simrank.losses import LOSS_SPECS
 from simrank.measures import kappa, rank_correlation
-from simrank.real.confirm.design import DEPTH, Arm, RealConfig
+from simrank.real.confirm.design import DEPTH, Arm, RealConfig, extend_grid
 from simrank.real.confirm.inputs import Prepared, prepare
 from simrank.real.confirm.memorisation import prior_baseline, query_flags, seen_documents
 from simrank.real.confirm.training import (
@@ -35,6 +35,8 @@ from simrank.real.confirm.training import (
     make_measure,
     make_real_student,
     make_train_fn,
+    mean_entropy,
+    tau_for_entropy,
     tune_batch,
     tuning_groups,
 )
@@ -65,7 +67,7 @@ def run_confirm(
 
     Every input is loaded and checked before anything is written.  Returns ``(results, meta)``."""
     timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     data = prepare(data_dir, cfg, eval_dirs, embeddings_file)
     timings["prepare_s"] = time.perf_counter() - start
     out = Path(out)
@@ -91,21 +93,27 @@ def run_confirm(
             lambda a: np.asarray(a[0]), measures[name](init, sets, jnp.ones(1) * cfg.tau)
         )
 
-    # 1. learning rate and steps per (student, arm) on the validation split
+    # 1. learning rate, steps and τ per (student, arm) on the validation (tune) split
     t0 = time.perf_counter()
-    tuning = []
     tune_groups = {pool: {s: tuning_groups(data.pools[pool], cfg, s) for s in range(cfg.tune_seeds)} for pool in POOLS}
+    solved = tuple(tau_for_entropy(tune_groups["teacher"][0], h) for h in cfg.entropies)
+    entropies = {tau: mean_entropy(tune_groups["teacher"][0], tau) for tau in (cfg.tau, *solved)}
+    tuning_rows: list[dict] = []
     for student in cfg.students:
-        lrs = cfg.learning_rates[student]
         for arm in cfg.arms:
-            pool = arm_pool(arm)
-            for steps in cfg.tune_steps:
-                batch = [(lr, s) for s in range(cfg.tune_seeds) for lr in lrs]
-                val, risk = tune_batch(
-                    trainer(student, arm.loss, steps), measures[student], val_only, tune_groups[pool], batch, cfg.tau
-                )
-                for i, (rate, s) in enumerate(batch):
-                    tuning.append(
+            pool, taus = arm_pool(arm), cfg.taus(arm.loss, solved)
+            lrs, steps_grid = tuple(cfg.learning_rates[student]), tuple(cfg.tune_steps)
+            tried: set[tuple[float, int]] = set()
+            for _ in range(cfg.tune_extend + 1):
+                for steps in steps_grid:
+                    batch = [(lr, tau, s) for s in range(cfg.tune_seeds) for lr in lrs for tau in taus]
+                    batch = [b for b in batch if (b[0], steps) not in tried]
+                    if not batch:
+                        continue
+                    val, risk = tune_batch(
+                        trainer(student, arm.loss, steps), measures[student], val_only, tune_groups[pool], batch
+                    )
+                    tuning_rows += [
                         {
                             "student": student,
                             "arm": arm.name,
@@ -113,14 +121,24 @@ def run_confirm(
                             "label_source": arm.label_source,
                             "learning_rate": rate,
                             "steps": steps,
+                            "tau": tau,
+                            "entropy": entropies[tau],
                             "seed": s,
                             "val_ndcg10": float(val[i]),
                             "val_start": float(starts[student]["val_ndcg10"].mean()),
                             "train_risk": float(risk[i]),
                         }
-                    )
+                        for i, (rate, tau, s) in enumerate(batch)
+                    ]
+                tried |= {(lr, st) for lr in lrs for st in steps_grid}
+                lr, steps, _ = best_setting(pd.DataFrame(tuning_rows), student, arm.name)
+                new_lr, new_steps = extend_grid(lrs, lr), extend_grid(steps_grid, steps, integer=True)
+                if new_lr is None and new_steps is None:
+                    break
+                lrs += (new_lr,) if new_lr is not None else ()
+                steps_grid += (int(new_steps),) if new_steps is not None else ()
             progress(f"tuned {student} {arm.name}")
-    tuning = pd.DataFrame(tuning)
+    tuning = pd.DataFrame(tuning_rows)
     chosen, demoted = choose(tuning, cfg)
     timings["tune_s"] = time.perf_counter() - t0
 
@@ -141,18 +159,20 @@ def run_confirm(
             for arm in cfg.arms:
                 t1 = time.perf_counter()
                 pool = arm_pool(arm)
-                lr, steps = chosen[(student, arm.name)]
+                lr, steps, arm_tau = chosen[(student, arm.name)]
+                arm_tau = cfg.tau if np.isnan(arm_tau) else arm_tau
                 groups = _stack([g for g, _ in drawn[pool]])
                 keys = jax.random.split(jax.random.PRNGKey(seed), len(cells))
-                tau = jnp.full(len(cells), cfg.tau, jnp.float32)
+                tau = jnp.full(len(cells), arm_tau, jnp.float32)
                 params, curve, risk = trainer(student, arm.loss, steps)(keys, groups, jnp.full(len(cells), lr), tau)
                 m = jax.tree_util.tree_map(np.asarray, measures[student](params, sets, tau))
                 curve = np.asarray(curve)
                 for i, (sampler, k) in enumerate(cells):
                     mi = {key: v[i] for key, v in m.items()}
                     rows.append(
-                        _row(cfg, data, student, arm, sampler, k, seed, lr, steps, mi, starts[student])
+                        _row(cfg, data, student, arm, sampler, k, seed, lr, steps, arm_tau, mi, starts[student])
                         | drawn[pool][i][1]
+                        | {"entropy_list": mean_entropy(drawn[pool][i][0], arm_tau)}
                         | {"train_risk": float(risk[i]), "curve": _curve_points(curve[i], steps)}
                     )
                     if seed == TREC_SEED and k == cfg.reference_k:
@@ -162,9 +182,12 @@ def run_confirm(
     results = pd.DataFrame(rows)
     baselines, discrepancy = evaluate_baselines(data, out, starts)
     seen = seen_documents(data.pools["gold"].grades)
+    if cfg.split == "grouped":  # also the teacher-labelled pool's positives (title pseudo-queries are documents)
+        seen |= seen_documents(data.pools["teacher"].positive_probs)
     baselines = pd.concat([baselines, pd.DataFrame(prior_baseline(data.val, data.test, seen, DEPTH, out)[1])])
     query_flags([data.test, data.val], seen).to_parquet(out / "queries.parquet", index=False)
     timings["total_s"] = time.perf_counter() - start
+    timings["cpu_s"] = time.process_time() - cpu_start
     timings["load_average_end"] = os.getloadavg()[0]
     timings["max_ir_measures_discrepancy"] = float(max(trec_checks + [discrepancy]))
     results.to_parquet(out / "results.parquet", index=False)
@@ -174,7 +197,11 @@ def run_confirm(
     meta = {
         "config": cfg.as_dict(),
         "arms": [a._asdict() for a in cfg.arms],
-        "chosen": [{"student": s, "arm": a, "learning_rate": lr, "steps": st} for (s, a), (lr, st) in chosen.items()],
+        "chosen": [
+            {"student": s, "arm": a, "learning_rate": lr, "steps": st, "tau": tau}
+            for (s, a), (lr, st, tau) in chosen.items()
+        ],
+        "taus": {f"{h:g}": tau for h, tau in zip(cfg.entropies, solved)},
         "demoted": demoted,
         "queries": data.pool_sizes | {"test": len(data.test.query_ids)},
         "zero_shot": {z.name: {"queries": len(z.query_ids), "docs": len(z.doc_ids)} for z in data.zero_shot},
@@ -193,27 +220,38 @@ def run_confirm(
     return results, meta
 
 
+def best_setting(tuning: pd.DataFrame, student: str, arm: str) -> tuple[float, int, float]:
+    """The (learning rate, steps, τ) of ``student`` × ``arm`` with the highest mean validation nDCG@10 over the
+    tuning seeds (ties: the smaller rate, then fewer steps, then the smaller τ)."""
+    part = tuning[(tuning.student == student) & (tuning.arm == arm)]
+    if "tau" not in part:  # tuning tables written before τ was tuned
+        part = part.assign(tau=np.nan)
+    mean = part.groupby(["learning_rate", "steps", "tau"], sort=True, dropna=False).val_ndcg10.mean()
+    lr, steps, tau = mean.idxmax()
+    return float(lr), int(steps), float(tau)
+
+
 def choose(tuning: pd.DataFrame, cfg: RealConfig) -> tuple[dict, list[str]]:
-    """Per (student, arm) the (learning rate, steps) with the highest mean validation nDCG@10 over the tuning
-    seeds (ties: the smaller rate, then fewer steps); and (with ``cfg.demote``) the demoted students, for which
-    no arm's chosen setting improves validation nDCG@10 on the start by ``cfg.learn_min``."""
-    mean = tuning.groupby(["student", "arm", "learning_rate", "steps"], sort=True).agg(
-        val=("val_ndcg10", "mean"), start=("val_start", "first")
-    )
+    """Per (student, arm) the :func:`best_setting` (learning rate, steps, τ); and (with ``cfg.demote``) the
+    demoted students, for which no arm's chosen setting improves validation nDCG@10 on the start by
+    ``cfg.learn_min``."""
     chosen, demoted = {}, []
     for student in cfg.students:
         moved = []
         for arm in cfg.arms:
-            part = mean.loc[(student, arm.name)]
-            lr, steps = part["val"].idxmax()
-            chosen[(student, arm.name)] = (float(lr), int(steps))
-            moved.append(part["val"].max() - part["start"].iloc[0])
+            lr, steps, tau = best_setting(tuning, student, arm.name)
+            chosen[(student, arm.name)] = (lr, steps, tau)
+            part = tuning[(tuning.student == student) & (tuning.arm == arm.name)]
+            at = part[np.isclose(part.learning_rate, lr) & (part.steps == steps)]
+            if "tau" in at:
+                at = at[np.isclose(at.tau, tau)]
+            moved.append(at.val_ndcg10.mean() - part.val_start.iloc[0])
         if cfg.demote and max(moved) < cfg.learn_min:
             demoted.append(student)
     return chosen, demoted
 
 
-def _row(cfg, data, student, arm: Arm, sampler, k, seed, lr, steps, m: dict, start: dict) -> dict:
+def _row(cfg, data, student, arm: Arm, sampler, k, seed, lr, steps, tau, m: dict, start: dict) -> dict:
     config = {
         "student": student,
         "arm": arm.name,
@@ -221,7 +259,7 @@ def _row(cfg, data, student, arm: Arm, sampler, k, seed, lr, steps, m: dict, sta
         "label_source": arm.label_source,
         "sampler": cfg.sampler(sampler),
         "group_size": k,
-        "tau": cfg.tau,
+        "tau": tau,
         "teacher": cfg.teacher,
         "teacher_weights": list(cfg.teacher_weights),
         "n_groups": cfg.n_groups,
@@ -242,7 +280,7 @@ def _row(cfg, data, student, arm: Arm, sampler, k, seed, lr, steps, m: dict, sta
         "seed": seed,
         "learning_rate": lr,
         "steps": steps,
-        "tau": cfg.tau,
+        "tau": tau,
         "teacher": cfg.teacher,
         **{
             key: float(np.mean(m[f"test_{key}"]))
@@ -253,6 +291,8 @@ def _row(cfg, data, student, arm: Arm, sampler, k, seed, lr, steps, m: dict, sta
         "d_val": float(np.mean(m["val_ndcg10"]) - np.mean(start["val_ndcg10"])),
         "d_test": float(np.mean(m["test_ndcg10"]) - np.mean(start["test_ndcg10"])),
         "kl_corpus": float(np.mean(m["test_kl"])),
+        "agree10": float(np.mean(m["test_agree10"])),
+        "d_agree10": float(np.mean(m["test_agree10"]) - np.mean(start["test_agree10"])),
         "kl_ndcg_spearman": float(rank_correlation(jnp.asarray(m["test_kl"]), jnp.asarray(m["test_ndcg10"]))),
         "alpha": float(m["alpha"]),
         "ndcg10_q": np.asarray(m["test_ndcg10"], np.float32),

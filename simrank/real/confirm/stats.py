@@ -124,8 +124,8 @@ def query_matrix(part: pd.DataFrame, column: str = "ndcg10_q") -> np.ndarray:
 def learning_cells(run: dict) -> pd.DataFrame:
     """Per (student, arm): chosen learning rate and steps, the change of validation and test nDCG@10 from the
     start (two-way bootstrap over queries and seeds of :func:`query_matrix`: the sampler × group-size cells of a
-    seed averaged per query), and whether the cell learns: the validation change's 95% interval lies above 0 and
-    its mean is at least ``rule.learn_min``."""
+    seed averaged per query), and whether the cell learns: the ``rule.learn_on`` split's change (``val``: tune,
+    ``test``: decide) has a 95% interval above 0 and a mean of at least ``rule.learn_min``."""
     results, meta = run["results"], run["meta"]
     n, learn_min = _rule(meta, "n_resamples"), _rule(meta, "learn_min")
     rows = []
@@ -134,6 +134,7 @@ def learning_cells(run: dict) -> pd.DataFrame:
         val, test = query_matrix(part, "val_ndcg10_q"), query_matrix(part, "ndcg10_q")
         dv = paired_bootstrap(val, np.broadcast_to(_baseline(run, f"start:{student}", "val"), val.shape), n_boot=n)
         dt = paired_bootstrap(test, np.broadcast_to(_baseline(run, f"start:{student}"), test.shape), n_boot=n)
+        rule = dt if meta["config"].get("learn_on", "val") == "test" else dv
         rows.append(
             {
                 "student": student,
@@ -149,7 +150,7 @@ def learning_cells(run: dict) -> pd.DataFrame:
                 "d_test": dt.mean,
                 "d_test_low": dt.low,
                 "d_test_high": dt.high,
-                "learns": bool(dv.low > 0 and dv.mean >= learn_min),
+                "learns": bool(rule.low > 0 and rule.mean >= learn_min),
             }
         )
     return pd.DataFrame(rows)
@@ -302,7 +303,7 @@ def _not_learning(learns: dict, arms: tuple[str, ...]) -> str | None:
     if missing:
         return f"arm(s) {', '.join(missing)} not in the grid"
     still = [a for a in arms if not learns[a]]
-    return f"{', '.join(still)} does not learn (validation gain not above 0 or below learn_min)" if still else None
+    return f"{', '.join(still)} does not learn (rule.learn_on gain not above 0 or below learn_min)" if still else None
 
 
 def _parts(decision: Decision, effects: dict) -> str:

@@ -15,6 +15,7 @@ One compiled trainer per (student, loss, steps) (the loss is static; learning ra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import jax
@@ -27,6 +28,7 @@ from simrank.measures import (
     diameter,
     diameter_summary,
     kappa,
+    listwise_entropy,
     ndcg_at,
     pairwise_entropy,
     recall_at,
@@ -47,6 +49,9 @@ __all__ = [
     "make_train_fn",
     "pad_groups",
     "residual_student",
+    "mean_entropy",
+    "tau_for_entropy",
+    "top_overlap",
     "tune_batch",
     "tuning_groups",
 ]
@@ -142,18 +147,44 @@ def tuning_groups(pool: QuerySet, cfg: RealConfig, seed: int) -> Groups:
 
 
 def tune_batch(
-    train_fn: Callable, measure: Callable, val_only: dict, groups: dict, batch: list[tuple[float, int]], tau: float
+    train_fn: Callable, measure: Callable, val_only: dict, groups: dict, batch: list[tuple[float, float, int]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train one tuning model per ``(learning rate, seed)`` of ``batch`` (key ``PRNGKey(10000 + seed)``, the seed's
-    ``groups[seed]``) with :func:`make_train_fn`'s ``train_fn``; return each model's mean validation nDCG@10 and
-    final training risk, ``[len(batch)]`` each."""
-    stacked = _stack([groups[s] for _, s in batch])
-    keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, s in batch])
+    """Train one tuning model per ``(learning rate, τ, seed)`` of ``batch`` (key ``PRNGKey(10000 + seed)``, the
+    seed's ``groups[seed]``) with :func:`make_train_fn`'s ``train_fn``; return each model's mean validation
+    nDCG@10 and final training risk, ``[len(batch)]`` each."""
+    stacked = _stack([groups[s] for _, _, s in batch])
+    keys = jnp.stack([jax.random.PRNGKey(10_000 + s) for _, _, s in batch])
     lr = jnp.asarray([b[0] for b in batch], jnp.float32)
-    taus = jnp.full(len(batch), tau, jnp.float32)
+    taus = jnp.asarray([b[1] for b in batch], jnp.float32)
     params, _, risk = train_fn(keys, stacked, lr, taus)
     val = np.asarray(measure(params, val_only, taus)["val_ndcg10"]).mean(axis=1)
     return val, np.asarray(risk)
+
+
+def mean_entropy(groups: Groups, tau: float) -> float:
+    """Mean listwise teacher entropy ``H(softmax(g/τ))`` (nats) over ``groups``' valid items."""
+    return float(np.mean(listwise_entropy(jnp.asarray(groups.teacher_scores), tau, jnp.asarray(groups.where))))
+
+
+def tau_for_entropy(groups: Groups, target: float, iterations: int = 60) -> float:
+    """The label temperature ``τ`` at which the mean listwise teacher entropy over ``groups`` equals ``target``.
+
+    ``H̄(τ) = mean_G H(softmax(g_G/τ))`` rises monotonically from ``H̄(0+)`` (ties only) to ``log k`` as τ grows;
+    ``τ`` is found by bisection on ``log τ`` in ``[1e-4, 1e4]`` (``iterations`` halvings: relative error
+    ``1e8^(2^-iterations)``).
+
+    Args:
+      groups: training groups (teacher scores and the mask of valid items).
+      target: the mean entropy in nats, inside ``(H̄(1e-4), H̄(1e4))``.
+      iterations: bisection steps.
+    """
+    lo, hi = math.log(1e-4), math.log(1e4)
+    if not mean_entropy(groups, math.exp(lo)) < target < mean_entropy(groups, math.exp(hi)):
+        raise ValueError(f"entropy {target} nats is outside the range these groups' teacher reaches")
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mean_entropy(groups, math.exp(mid)) < target else (lo, mid)
+    return math.exp((lo + hi) / 2)
 
 
 def _draw(pool: QuerySet, cfg: RealConfig, sampler: str, k: int, seed: list[int]) -> tuple[Groups, dict]:
@@ -211,6 +242,7 @@ def make_measure(student: Student, depth: int) -> Callable:
                     f"{name}_top_scores{suffix}": top_scores,
                 }
             out[f"{name}_kl"] = corpus_kl(scores, ev["teacher"], tau)
+            out[f"{name}_agree10"] = top_overlap(scores, ev["teacher"], 10)
         return out
 
     @jax.jit
@@ -218,6 +250,18 @@ def make_measure(student: Student, depth: int) -> Callable:
         return jax.lax.map(lambda a: one(a[0], sets, a[1]), (params, tau))
 
     return measure
+
+
+def top_overlap(scores: jax.Array, teacher: jax.Array, k: int) -> jax.Array:
+    """Agreement with the teacher: ``|top_k(f(q, ·)) ∩ top_k(g(q, ·))| / k`` per query, ``[n]``.
+
+    Args:
+      scores: ``[n, N]`` student scores over the corpus.
+      teacher: ``[n, N]`` teacher scores.
+      k: the depth.
+    """
+    mine, theirs = jax.lax.top_k(scores, k)[1], jax.lax.top_k(teacher, k)[1]
+    return (mine[:, :, None] == theirs[:, None, :]).any(axis=2).sum(axis=1) / k
 
 
 def _curve_points(curve: np.ndarray, steps: int) -> list[float]:
