@@ -65,15 +65,13 @@ def test_two_committed_tuning_models_retrain_to_their_numbers():
     start = time.perf_counter()
     data = prepare(SCIFACT, cfg)
     student = make_real_student("diag", data.test.docs.shape[1], cfg.lowrank_rank, cfg.lowrank_norm_bound)
-    batch = [(lr, 0) for lr in cfg.learning_rates["diag"][:2]]
+    batch = [(lr, cfg.tau, 0) for lr in cfg.learning_rates["diag"][:2]]
     groups = {0: tuning_groups(data.pools["teacher"], cfg, 0)}
     measure = make_measure(student, 100)
-    val, risk = tune_batch(
-        make_train_fn(student, "kl", 150, cfg), measure, {"val": data.val.arrays()}, groups, batch, cfg.tau
-    )
+    val, risk = tune_batch(make_train_fn(student, "kl", 150, cfg), measure, {"val": data.val.arrays()}, groups, batch)
     elapsed = time.perf_counter() - start
     tuning = pd.read_parquet(RESULTS / "tuning.parquet")
-    for (lr, seed), v, r in zip(batch, val, risk):
+    for (lr, _, seed), v, r in zip(batch, val, risk):
         row = tuning[
             (tuning.student == "diag")
             & (tuning.arm == "kl")

@@ -157,7 +157,7 @@ def _tuning_block(run: dict) -> str:
         f"lr {lr:g}, {st} steps" + (f", τ {tau:.3g}" if several else "")
         for lr, st, tau in zip(mean.learning_rate, mean.steps, mean.tau)
     ]
-    mean = mean.sort_values(["learning_rate", "steps", "tau"], kind="stable")
+    mean = mean.sort_values(["steps", "tau", "learning_rate"], kind="stable")
     parts = []
     for student, part in mean.groupby("student", sort=False):
         wide = part.pivot(index="arm", columns="column", values="cell").reindex(list(dict.fromkeys(part.arm)))

@@ -303,7 +303,11 @@ def _not_learning(learns: dict, arms: tuple[str, ...]) -> str | None:
     if missing:
         return f"arm(s) {', '.join(missing)} not in the grid"
     still = [a for a in arms if not learns[a]]
-    return f"{', '.join(still)} does not learn (rule.learn_on gain not above 0 or below learn_min)" if still else None
+    return (
+        f"{', '.join(still)} does not learn (gain on the learning-rule split not above 0 or below learn_min)"
+        if still
+        else None
+    )
 
 
 def _parts(decision: Decision, effects: dict) -> str:
