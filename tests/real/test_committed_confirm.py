@@ -83,3 +83,20 @@ def test_two_committed_tuning_models_retrain_to_their_numbers():
         assert v == pytest.approx(row.val_ndcg10.iloc[0], abs=1e-6), (lr, v, row.val_ndcg10.iloc[0])
         assert r == pytest.approx(row.train_risk.iloc[0], rel=1e-5), (lr, r, row.train_risk.iloc[0])
     print(f"retrained 2 tuning models in {elapsed:.1f} s ({jax.devices()[0].platform})")
+
+
+GROUPED = PROJECT_ROOT / "results" / "real-confirm-grouped-quick"
+
+
+def test_committed_grouped_quick_run_is_its_config_and_its_report_is_fresh():
+    """results/real-confirm-grouped-quick is the [quick] table of experiments/real-confirm-grouped.toml, its τ are
+    the ones its entropies give, and its report.md is what its files render to."""
+    from simrank.real.confirm.report import render_markdown
+
+    meta = json.loads((GROUPED / "meta.json").read_text())
+    config = load_real_config(PROJECT_ROOT / "experiments" / "real-confirm-grouped.toml", quick=True)
+    assert RealConfig.from_dict(meta["config"]) == config and meta["config_hash"] == config.hash
+    assert [float(h) for h in meta["taus"]] == list(config.entropies)
+    assert (GROUPED / "report.md").read_text() == render_markdown(GROUPED), (
+        "stale: run `simrank real report --out results/real-confirm-grouped-quick`"
+    )

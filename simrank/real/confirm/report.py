@@ -161,6 +161,7 @@ def _tuning_block(run: dict) -> str:
     parts = []
     for student, part in mean.groupby("student", sort=False):
         wide = part.pivot(index="arm", columns="column", values="cell").reindex(list(dict.fromkeys(part.arm)))
+        wide = wide.fillna("–")  # a τ-free arm is not tuned over the solved τ
         wide = wide[list(dict.fromkeys(part.column))]
         start = t[t.student == student].val_start.iloc[0]
         parts.append(
