@@ -7,4 +7,4 @@ The dataset folder defaults to ``$SIMRANK_DATA`` (see :func:`simrank.paths.defau
 
 __all__: list[
     str
-] = []  # the submodules are the API: simrank.real.beir, .bm25, .teacher, .queryset, .evaluate, .confirm, .advise
+] = []  # the submodules are the API: simrank.real.beir, .bm25, .teacher, .queryset, .evaluate, .confirm (advice: simrank.advise)

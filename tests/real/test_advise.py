@@ -12,8 +12,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from simrank.advise.analysis import AdviceConfig, advise, gap_terms, load_inputs, pair_terms
 from simrank.cli import main
-from simrank.real.advise import AdviceConfig, advise, gap_terms, load_inputs, pair_terms
 from simrank.real.evaluate import read_trec_run, write_trec_run
 from simrank.theory.bounds import combined_bound, excess_ranknet_pairs, kappa_eta, shell_moments
 

@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from simrank.advise.analysis import ETA_GRID, TARGET_SOURCE  # noqa: E402
 from simrank.real._util import atomic_write  # noqa: E402
-from simrank.real.advise import ETA_GRID, TARGET_SOURCE  # noqa: E402
 
 __all__ = ["CAPTIONS", "advice_figures", "render_report", "write_outputs"]
 

@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -356,7 +357,7 @@ def pair_terms(
     sq = np.sum(docs**2, axis=1)
     q_norm2 = np.sum(np.asarray(qs.queries, np.float64) ** 2, axis=1)
     per_tau = ("risk", "risk_sq", "loss_max") + (("shell_a2",) if radius is not None else ())
-    acc = {
+    acc: dict[str, dict[str, Any]] = {
         name: {key: dict.fromkeys(taus, 0.0) for key in per_tau}
         | {"rho2": 0.0, "rho_inf": 0.0, "fn_teacher": 0.0, "fn_judged": 0.0}
         for name in laws
@@ -460,6 +461,8 @@ def gap_terms(
     terms = {"B": norm_bound, "rho2_nu": nu["rho2"], "rho2_mu": mu["rho2"], "rho_inf": rho_inf, "n": n}
     terms["delta"] = delta / len(ETA_GRID)
     if bound == "localised":
+        if radius is None:
+            raise DataError("bound = 'localised' needs the radius r of Theorem 3L")
         j = shell_index(radius)
         terms |= {
             "radius": SHELL_R0 * SHELL_GROWTH**j,
