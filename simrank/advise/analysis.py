@@ -246,6 +246,12 @@ def load_inputs(
             path, run = runs[spec]
             name = _source_name(path, set(sources))
             proxies[f"run:{name}"] = run_matrix(run, path, query_ids, collection.doc_ids, known)
+            covered = int(np.any(np.isfinite(proxies[f"run:{name}"]), axis=1).sum())
+            if 2 * covered < len(query_ids):
+                raise DataError(
+                    f"{path}: the run covers {covered} of the {len(query_ids)} {split} queries; a negative source "
+                    "must cover at least half of them"
+                )
             sources[name] = Pool(f"run:{name}")
         elif spec == "random":
             sources[spec] = Uniform()
@@ -675,6 +681,8 @@ def _t3_reason(entry: dict, config: AdviceConfig) -> str:
 
 
 def _rank(choices: list, config: AdviceConfig) -> list[dict]:
+    """The choices ranked by the T4(c) bound ``F``, the guarantee on the μ-risk; ``vacuous``: ``F ≥ A_μ(f₀)``, the
+    guarantee is weaker than the μ-risk the starting scorer already has (no recommendation is made from it)."""
     order = sorted(choices, key=lambda c: (c[0], c[3], c[1]))  # ties: the smaller η, then the name
     return [
         {
@@ -683,6 +691,7 @@ def _rank(choices: list, config: AdviceConfig) -> list[dict]:
             "tau": tau,
             "eta": eta,
             "bound": _finite(value),
+            "vacuous": bool(value >= entry["t3"]["risk_mu"]),
             "reasons": _reasons(entry, eta, config),
         }
         for i, (value, name, tau, eta, entry) in enumerate(order)

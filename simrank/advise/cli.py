@@ -112,7 +112,16 @@ def advise_cmd(
             f"{e['source']:>12s} {e['locality']:8.3f} {e['delta_hat']:6.3f} {k:>8s} {e['tau']:5g} "
             f"{e['entropy_pair']:6.3f} {e['false_negative_rate']:6.3f} {e['eta_star']:5.2f}"
         )
-    typer.echo(f"recommended: {best['source']}, τ = {best['tau']:g}, η = {best['eta']:g}")
+    if best["vacuous"]:
+        typer.echo(
+            "no recommendation: every guarantee on the μ-risk is vacuous (F ≥ the starting scorer's μ-risk); the "
+            "columns above are measurements, not advice"
+        )
+    else:
+        typer.echo(
+            f"guarantee on the μ-risk is lowest for {best['source']}, τ = {best['tau']:g}, η = {best['eta']:g} "
+            f"(F = {best['bound']:.4g})"
+        )
     typer.echo(f"wrote {', '.join(str(p) for p in paths[:2])} and {len(paths) - 2} figures in {out}")
     typer.echo(f"{time.perf_counter() - start:.1f} s (inputs and measures {advice['settings']['seconds']} s)")
 
