@@ -19,7 +19,7 @@ __all__ = ["advise_app"]
 advise_app = typer.Typer(
     add_completion=False,
     invoke_without_command=True,
-    help="Advice on negative sources, τ and η for your own training data (T1-T6 applied).",
+    help="Advice on negatives: --world CONFIG.toml ranks its grid by the predicted excess; --data DIR measures your runs.",
 )
 
 
