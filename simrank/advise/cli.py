@@ -31,7 +31,9 @@ def advise_cmd(
     ),
     validate: bool = typer.Option(False, "--validate", help="with --world: also train the grid and compare"),
     quick: bool = typer.Option(False, "--quick", help="with --world: apply the config's [quick] overrides"),
-    population: int = typer.Option(20_000, help="with --world: Monte Carlo groups per population of the prediction"),
+    population: int = typer.Option(
+        5000, help="with --world: Monte Carlo groups per population (5000: the validated rule)"
+    ),
     worlds: int = typer.Option(1, help="with --world: average the prediction over the worlds of the first seeds"),
     target_law: str = typer.Option("uniform", help="with --world: the prediction's target law: uniform | top10"),
     data: Path = typer.Option(None, help="BEIR folder with cached embeddings (default: $SIMRANK_DATA)"),

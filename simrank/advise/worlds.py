@@ -87,7 +87,7 @@ def advise_world(
     exp: Experiment,
     *,
     target: str = "uniform",
-    population: int = 20_000,
+    population: int = 5000,
     worlds: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
