@@ -69,7 +69,11 @@ WORLDS: dict[str, tuple[str, int, int, float, float, int, str]] = {
 
 def world_config(name: str) -> str:
     """The experiment config (TOML text) of registry world ``name``: its world, teacher, loss and ``n``, the shared
-    candidate grid, 400 Adam steps (batch 64, learning rate 0.05), ``k = 8``, 128 evaluation queries."""
+    candidate grid, 400 Adam steps (batch 64, learning rate 0.05), ``k = 8``, 128 evaluation queries.
+
+    Args:
+      name: a key of :data:`WORLDS`.
+    """
     geometry, n_docs, dim, gamma, noise, n, loss = WORLDS[name]
     pools = [n_docs // 2, n_docs // 8, 12]
     return f"""name = "{name}"
@@ -115,7 +119,13 @@ world_per_seed = false
 
 def run_validation(out: Path, work: Path, progress: Callable[[str], None] = print) -> pd.DataFrame:
     """Advise and train every registry world; write ``worlds12.csv``, ``worlds12_candidates.csv`` and
-    ``worlds12.json`` into ``out`` (the sweeps go to ``work``)."""
+    ``worlds12.json`` into ``out`` (the sweeps go to ``work``).
+
+    Args:
+      out: folder of the tables (written after every world).
+      work: folder of each world's config, sweep, ``advice.json`` and ``validation.json``.
+      progress: called with one line per finished world.
+    """
     out.mkdir(parents=True, exist_ok=True)
     rows, candidates, seconds = [], [], {}
     for name in WORLDS:
@@ -168,7 +178,11 @@ def _converged_summary(table: pd.DataFrame) -> str:
 
 
 def render_paper(results: Path) -> str:
-    """``paper/advise.md`` from the tables :func:`run_validation` wrote into ``results``."""
+    """``paper/advise.md`` from the tables :func:`run_validation` wrote into ``results``.
+
+    Args:
+      results: the folder of ``worlds12.csv`` and ``worlds12.json``.
+    """
     table = pd.read_csv(results / "worlds12.csv")
     meta = json.loads((results / "worlds12.json").read_text())
     hit_rate, rho = float(table["hit"].mean()), float(table["spearman"].mean())

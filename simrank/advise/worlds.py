@@ -79,7 +79,11 @@ def _check_grid(exp: Experiment) -> None:
 
 
 def candidate_key(point: Point) -> str:
-    """The candidate a grid point belongs to: its coordinates without the replicate axes, as JSON."""
+    """The candidate a grid point belongs to: its coordinates without the replicate axes, as JSON.
+
+    Args:
+      point: a grid point of the config.
+    """
     return json.dumps({k: v for k, v in point.coords.items() if k not in REPLICATE_AXES}, sort_keys=True)
 
 
@@ -159,7 +163,13 @@ def advise_world(
 def convergence_gap(point: Point, seed: int, train_risk: float) -> float:
     """How far a trained model's empirical risk is from the converged minimum, as a share of the achievable decrease:
     ``(R̂(W_trained) − min R̂)/(R̂(0) − min R̂)`` on the model's own training groups (:func:`simrank.runner.build_data`),
-    ``min R̂`` by :func:`~simrank.theory.prediction.fit_linear_student` (damped Newton, float64)."""
+    ``min R̂`` by :func:`~simrank.theory.prediction.fit_linear_student` (damped Newton, float64).
+
+    Args:
+      point: the trained model's grid point.
+      seed: its seed (the training groups are rebuilt from it).
+      train_risk: its final empirical risk (the ``train_risk`` column of the results).
+    """
     from simrank.losses import get_loss
 
     train = build_data(point, seed)[0]["train"]
@@ -234,7 +244,12 @@ def validate_world(
 
 
 def write_json(obj: dict[str, Any], path: Path) -> Path:
-    """Write ``obj`` as indented JSON (mode 0644, via :func:`simrank.real._util.atomic_write`)."""
+    """Write ``obj`` as indented JSON (mode 0644, via :func:`simrank.real._util.atomic_write`).
+
+    Args:
+      obj: the JSON-able dict.
+      path: the file to write.
+    """
     from simrank.real._util import atomic_write
 
     with atomic_write(path) as fh:
