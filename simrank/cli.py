@@ -59,7 +59,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "robustness": ("simrank.predictions.paper:robustness_cmd", "Run the robustness re-checks on one world."),
     "real": ("simrank.real.cli:real_app", "Real-data path (BEIR folders)."),
     "theory": ("simrank.theory.check:theory_app", "Theorem checks and theory figures."),
-    "advise": ("simrank.real.advise_cli:advise_app", "Advice on negative sources, τ and η for your own data."),
+    "advise": ("simrank.advise.cli:advise_app", "Advice on negatives, predicted (--world) or measured (--data)."),
     "bench": ("simrank.bench:bench_cmd", "Benchmark the sweep against its baselines."),
 }
 

@@ -67,7 +67,7 @@ def theory_block(start: str) -> str:
 
 
 def test_every_paper_file_with_generated_blocks_has_a_freshness_test():
-    """paper.md (this file), real.md (tests/real/test_paper_real.py), advise.md (tests/real/test_advise_validate.py)
+    """paper.md (this file), real.md (tests/real/test_paper_real.py), advise.md (tests/test_advise_world.py)
     and theory.md (below): a new file with generated blocks needs its own test here."""
     from simrank.theory.rows import MARKERS
 

@@ -6,7 +6,7 @@
   split and the report (stats, figures, Markdown);
 * evaluation, also zero-shot on other collections: evaluation sets (:mod:`.evalsets`), ``ir_measures`` and TREC
   files (:mod:`.evaluate`);
-* ``simrank advise`` (:mod:`.advise` and its report and validation) and the command line (:mod:`.cli`).
+* the ``simrank real`` command line (:mod:`.cli`); ``simrank advise`` lives in :mod:`simrank.advise`.
 
 BM25 and :mod:`.evaluate` need the extra ``real``. The dataset folder defaults to ``$SIMRANK_DATA`` (see
 :func:`simrank.paths.default_data_dir`)."""

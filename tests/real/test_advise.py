@@ -12,8 +12,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from simrank.advise.analysis import AdviceConfig, advise, gap_terms, load_inputs, pair_terms
 from simrank.cli import main
-from simrank.real.advise import AdviceConfig, advise, gap_terms, load_inputs, pair_terms
 from simrank.real.evaluate import read_trec_run, write_trec_run
 from simrank.theory.bounds import combined_bound, excess_ranknet_pairs, kappa_eta, shell_moments
 
@@ -56,7 +56,7 @@ def test_advise_end_to_end(tiny_beir, bm25_run, tmp_path, monkeypatch, capsys):
     args = ["--data", str(tiny_beir), "--negatives", str(bm25_run), "--negatives", "random", "--negatives", "dense"]
     code, text, err = _cli(monkeypatch, capsys, *args, *TINY_ARGS, "--out", str(out))
     assert code == 0, err
-    assert "recommended:" in text
+    assert ("no recommendation" in text) != ("guarantee on the μ-risk is lowest" in text)
     advice = json.loads((out / "advice.json").read_text())
     entries = {e["source"]: e for e in advice["sources"]}
     assert list(entries) == ["bm25-top10", "random", "dense"]  # random is the uniform target: no extra entry
@@ -75,7 +75,12 @@ def test_advise_end_to_end(tiny_beir, bm25_run, tmp_path, monkeypatch, capsys):
     assert all(r["reasons"] and r["reasons"][0].startswith("T4(b)") for r in advice["recommendations"])
     for name in ("kappa_eta", "entropy_tau", "diameters"):
         assert (out / f"{name}.png").stat().st_size > 10_000
-    assert "## Recommendation" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "## Guarantee on the μ-risk" in report
+    best = advice["recommendations"][0]
+    assert best["vacuous"] == (best["bound"] is None or best["bound"] >= entries[best["source"]]["t3"]["risk_mu"])
+    assert ("**No recommendation**" in report) == best["vacuous"]
+    assert (out / "advice.json").stat().st_mode & 0o777 == 0o644
 
 
 def test_run_source_equals_builtin(tiny_beir, bm25_run):
@@ -164,6 +169,18 @@ def test_bad_run_is_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, pr
     assert code == 2 and err.startswith(f"error: {run}") and message in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
+
+
+def test_run_covering_under_half_the_queries_is_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys):
+    """A run over 1 of the 4 training queries would analyse one query: refused (2 of 4 is accepted)."""
+    run = _write(tmp_path / "one.trec", "q0 Q0 d1 1 0.5 t\nq0 Q0 d2 2 0.4 t\n")
+    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", str(run), *TINY_ARGS,
+                        "--out", str(tmp_path / "a"))  # fmt: skip
+    assert code == 2 and "covers 1 of the 4 train queries" in err and err.count("\n") == 1, err
+    two = _write(tmp_path / "two.trec", "q0 Q0 d1 1 0.5 t\nq1 Q0 d2 1 0.4 t\n")
+    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", str(two), *TINY_ARGS,
+                        "--out", str(tmp_path / "b"))  # fmt: skip
+    assert "covers" not in err
 
 
 def test_teacher_missing_pairs_fatal_or_skipped(tiny_beir, tmp_path, monkeypatch, capsys):
@@ -290,4 +307,4 @@ def test_embeddings_of_another_encoder_via_embeddings_option(tiny_beir, tmp_path
     code, text, err = _cli(
         monkeypatch, capsys, *args, "--embeddings", "embeddings-my-encoder.npz", "--out", str(tmp_path / "b")
     )
-    assert code == 0 and "recommended:" in text, err
+    assert code == 0 and "guarantee on the μ-risk" in text + "no recommendation", err

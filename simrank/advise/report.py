@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from simrank.advise.analysis import ETA_GRID, TARGET_SOURCE  # noqa: E402
 from simrank.real._util import atomic_write  # noqa: E402
-from simrank.real.advise import ETA_GRID, TARGET_SOURCE  # noqa: E402
 
 __all__ = ["CAPTIONS", "advice_figures", "render_report", "write_outputs"]
 
@@ -160,18 +160,29 @@ def render_report(advice: dict) -> str:
         f"{s['target_entropy']:.3f} nats; false negatives as shares of the negative law on (query, positive) "
         "pairs; A_ν the soft-RankNet excess ℓ^KL_RN of the starting scorer on ν's pairs at τ; Γ the T3 term.",
         "",
-        "## Recommendation (ranked by the T4(c) bound F at each source's τ)",
+        "## Guarantee on the μ-risk (the T4(c) bound F at each source's τ)",
         "",
-        "| rank | source | τ | η | F |",
-        "|---|---|---|---|---|",
+        "| rank | source | τ | η | guarantee on the μ-risk F | vacuous |",
+        "|---|---|---|---|---|---|",
     ]
     shown = advice["recommendations"][:10]
     for r in shown:
-        lines.append(f"| {r['rank']} | {r['source']} | {r['tau']:g} | {r['eta']:g} | {_fmt(r['bound'], 5)} |")
+        lines.append(
+            f"| {r['rank']} | {r['source']} | {r['tau']:g} | {r['eta']:g} | {_fmt(r['bound'], 5)} "
+            f"| {'yes' if r['vacuous'] else 'no'} |"
+        )
     best = shown[0]
     what = "the target law itself (η = 1 of any source)" if best["source"] == TARGET_SOURCE else best["source"]
-    lines += ["", f"**Use {what} with τ = {best['tau']:g} and η = {best['eta']:g}**, because:", ""]
-    lines += [f"- {reason}" for reason in best["reasons"]]
+    if best["vacuous"]:
+        lines += [
+            "",
+            "**No recommendation**: every guarantee is vacuous (F is at least the μ-risk the starting scorer already "
+            "has), so it certifies nothing about training with any of these sources. For advice that predicts "
+            "trained outcomes use `simrank advise --world CONFIG.toml` on a synthetic world like your data.",
+        ]
+    else:
+        lines += ["", f"The guarantee is lowest for {what} with τ = {best['tau']:g} and η = {best['eta']:g}:", ""]
+        lines += [f"- {reason}" for reason in best["reasons"]]
     ratios = [e["t3"]["gap_eta0"] / e["t3"]["risk_nu"] for e in advice["sources"] if e["t3"]["risk_nu"] > 0]
     if ratios:
         lines += [

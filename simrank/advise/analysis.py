@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -245,6 +246,12 @@ def load_inputs(
             path, run = runs[spec]
             name = _source_name(path, set(sources))
             proxies[f"run:{name}"] = run_matrix(run, path, query_ids, collection.doc_ids, known)
+            covered = int(np.any(np.isfinite(proxies[f"run:{name}"]), axis=1).sum())
+            if 2 * covered < len(query_ids):
+                raise DataError(
+                    f"{path}: the run covers {covered} of the {len(query_ids)} {split} queries; a negative source "
+                    "must cover at least half of them"
+                )
             sources[name] = Pool(f"run:{name}")
         elif spec == "random":
             sources[spec] = Uniform()
@@ -356,7 +363,7 @@ def pair_terms(
     sq = np.sum(docs**2, axis=1)
     q_norm2 = np.sum(np.asarray(qs.queries, np.float64) ** 2, axis=1)
     per_tau = ("risk", "risk_sq", "loss_max") + (("shell_a2",) if radius is not None else ())
-    acc = {
+    acc: dict[str, dict[str, Any]] = {
         name: {key: dict.fromkeys(taus, 0.0) for key in per_tau}
         | {"rho2": 0.0, "rho_inf": 0.0, "fn_teacher": 0.0, "fn_judged": 0.0}
         for name in laws
@@ -460,6 +467,8 @@ def gap_terms(
     terms = {"B": norm_bound, "rho2_nu": nu["rho2"], "rho2_mu": mu["rho2"], "rho_inf": rho_inf, "n": n}
     terms["delta"] = delta / len(ETA_GRID)
     if bound == "localised":
+        if radius is None:
+            raise DataError("bound = 'localised' needs the radius r of Theorem 3L")
         j = shell_index(radius)
         terms |= {
             "radius": SHELL_R0 * SHELL_GROWTH**j,
@@ -672,6 +681,8 @@ def _t3_reason(entry: dict, config: AdviceConfig) -> str:
 
 
 def _rank(choices: list, config: AdviceConfig) -> list[dict]:
+    """The choices ranked by the T4(c) bound ``F``, the guarantee on the μ-risk; ``vacuous``: ``F ≥ A_μ(f₀)``, the
+    guarantee is weaker than the μ-risk the starting scorer already has (no recommendation is made from it)."""
     order = sorted(choices, key=lambda c: (c[0], c[3], c[1]))  # ties: the smaller η, then the name
     return [
         {
@@ -680,6 +691,7 @@ def _rank(choices: list, config: AdviceConfig) -> list[dict]:
             "tau": tau,
             "eta": eta,
             "bound": _finite(value),
+            "vacuous": bool(value >= entry["t3"]["risk_mu"]),
             "reasons": _reasons(entry, eta, config),
         }
         for i, (value, name, tau, eta, entry) in enumerate(order)

@@ -1,6 +1,7 @@
-"""``simrank advise``: advice on negatives, τ and η for a BEIR folder (see :mod:`simrank.real.advise`);
-``simrank advise bm25-run`` writes a BM25 TREC run to use as a negative source; ``simrank advise validate``
-renders ``paper/advise.md`` from the committed validation tables (``--run`` recomputes them)."""
+"""``simrank advise``: ``--world CONFIG.toml`` ranks an experiment config's grid points by the predicted excess
+(:mod:`simrank.advise.worlds`); ``--data DIR --negatives RUN…`` measures a BEIR folder's negative sources
+(:mod:`simrank.advise.analysis`); ``simrank advise bm25-run`` writes a BM25 TREC run to use as a negative source;
+``simrank advise validate`` renders ``paper/advise.md`` from the registry validation (``--run`` recomputes it)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,23 @@ __all__ = ["advise_app"]
 advise_app = typer.Typer(
     add_completion=False,
     invoke_without_command=True,
-    help="Advice on negative sources, τ and η for your own training data (T1-T6 applied).",
+    help="Advice on negatives: --world CONFIG.toml ranks its grid by the predicted excess; --data DIR measures your runs.",
 )
 
 
 @advise_app.callback()
 def advise_cmd(
     ctx: typer.Context,
+    world: Path = typer.Option(
+        None, "--world", help="experiment config (TOML): rank its grid points by the predicted excess (trains nothing)"
+    ),
+    validate: bool = typer.Option(False, "--validate", help="with --world: also train the grid and compare"),
+    quick: bool = typer.Option(False, "--quick", help="with --world: apply the config's [quick] overrides"),
+    population: int = typer.Option(
+        5000, help="with --world: Monte Carlo groups per population (5000: the validated rule)"
+    ),
+    worlds: int = typer.Option(1, help="with --world: average the prediction over the worlds of the first seeds"),
+    target_law: str = typer.Option("uniform", help="with --world: the prediction's target law: uniform | top10"),
     data: Path = typer.Option(None, help="BEIR folder with cached embeddings (default: $SIMRANK_DATA)"),
     negatives: list[str] = typer.Option(
         [], "--negatives", help="TREC run file or built-in source (random, bm25, dense); repeatable"
@@ -49,13 +60,20 @@ def advise_cmd(
         EMBEDDINGS_FILE, help="the vectors' file in DATA (any encoder, see `simrank real encode`)"
     ),
 ) -> None:
-    """Measure each negative source and rank (source, τ, η) by the theory's bounds; write report.md,
-    advice.json and figures into OUT."""
+    """``--world CONFIG.toml``: rank the config's grid points by the predicted excess and write advice.json (with
+    ``--validate`` also train them and write validation.json).  Otherwise: measure each negative source of a BEIR
+    folder, with the theory's certificate, and write report.md, advice.json and figures into OUT."""
     if ctx.invoked_subcommand is not None:
         return
+    if world is not None:
+        _world_mode(world, out, validate=validate, quick=quick, population=population, worlds=worlds,
+                    target=target_law)  # fmt: skip
+        return
+    if validate:
+        raise ConfigError("--validate needs --world CONFIG.toml")
+    from simrank.advise.analysis import BUILTIN_SOURCES, AdviceConfig, advise, load_inputs
+    from simrank.advise.report import write_outputs
     from simrank.paths import data_folder
-    from simrank.real.advise import BUILTIN_SOURCES, AdviceConfig, advise, load_inputs
-    from simrank.real.advise_report import write_outputs
 
     if out is None:
         raise ConfigError("--out DIR is required (the folder for report.md, advice.json and the figures)")
@@ -96,9 +114,56 @@ def advise_cmd(
             f"{e['source']:>12s} {e['locality']:8.3f} {e['delta_hat']:6.3f} {k:>8s} {e['tau']:5g} "
             f"{e['entropy_pair']:6.3f} {e['false_negative_rate']:6.3f} {e['eta_star']:5.2f}"
         )
-    typer.echo(f"recommended: {best['source']}, τ = {best['tau']:g}, η = {best['eta']:g}")
+    if best["vacuous"]:
+        typer.echo(
+            "no recommendation: every guarantee on the μ-risk is vacuous (F ≥ the starting scorer's μ-risk); the "
+            "columns above are measurements, not advice"
+        )
+    else:
+        typer.echo(
+            f"guarantee on the μ-risk is lowest for {best['source']}, τ = {best['tau']:g}, η = {best['eta']:g} "
+            f"(F = {best['bound']:.4g})"
+        )
     typer.echo(f"wrote {', '.join(str(p) for p in paths[:2])} and {len(paths) - 2} figures in {out}")
     typer.echo(f"{time.perf_counter() - start:.1f} s (inputs and measures {advice['settings']['seconds']} s)")
+
+
+def _world_mode(
+    config: Path, out: Path | None, *, validate: bool, quick: bool, population: int, worlds: int, target: str
+) -> None:
+    from simrank.advise.worlds import advise_world, validate_world, write_json
+    from simrank.config import load_experiment
+    from simrank.errors import check_positive
+
+    check_positive("--population", population)
+    exp = load_experiment(str(config), quick=quick)
+    out = Path("results") / "advise-world" / exp.name if out is None else out
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; expected a folder")
+    start = time.perf_counter()
+    advice = advise_world(exp, target=target, population=population, worlds=worlds)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(advice, out / "advice.json")
+    axes = [k for k in exp.grid]
+    typer.echo(f"{'rank':>4s} {'predicted':>10s}  " + "  ".join(axes))
+    for e in advice["candidates"]:
+        typer.echo(f"{e['rank']:4d} {e['predicted_excess']:10.4g}  " + "  ".join(str(e[k]) for k in axes))
+    typer.echo(f"wrote {out / 'advice.json'} ({advice['settings']['seconds']} s)")
+    if not validate:
+        return
+    from simrank.sweep import run_experiment
+
+    results = run_experiment(exp, out / "sweep", resume=True)
+    report = validate_world(exp, advice, results)
+    write_json(report, out / "validation.json")
+    rho = "n/a" if report["spearman"] is None else f"{report['spearman']:.2f}"
+    typer.echo(
+        f"Spearman(advice order, nDCG@10) = {rho} over {report['candidates']} candidates; recommended "
+        f"{report['recommended']} {report['recommended_ndcg10']:.4f}, best {report['best']} "
+        f"{report['best_ndcg10']:.4f}: {'within' if report['hit'] else 'outside'} the SESOI {report['sesoi']}"
+    )
+    typer.echo(f"wrote {out / 'validation.json'} and {out / 'sweep' / 'results.parquet'} "
+               f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
 
 
 @advise_app.command("bm25-run")
@@ -126,22 +191,15 @@ def bm25_run_cmd(
 
 @advise_app.command("validate")
 def validate_cmd(
-    run: bool = typer.Option(False, "--run", help="recompute the tables in results/advise/ (SciFact and worlds)"),
-    data: Path = typer.Option(None, help="BEIR folder for the SciFact validation (default: $SIMRANK_DATA)"),
+    run: bool = typer.Option(False, "--run", help="advise and train the 12 registry worlds (about 20 min, 2 cores)"),
     results: Path = typer.Option(Path("results/advise"), help="folder of the validation tables"),
+    work: Path = typer.Option(Path(".cache/advise-validation"), help="with --run: folder of the worlds' sweeps"),
     paper: Path = typer.Option(Path("paper/advise.md"), help="Markdown file to write"),
-    quick: bool = typer.Option(False, "--quick", help="with --run: a smoke-size run"),
-    advice_only: bool = typer.Option(
-        False, "--advice-only", help="recompute only the advice columns of the tables (keeps the trained outcomes)"
-    ),
 ) -> None:
-    """Compare the advice's ordering with trained outcomes (SciFact; synthetic worlds) and write PAPER."""
-    from simrank.paths import data_folder
-    from simrank.real.advise_validate import refresh_advice, render_paper, run_validation
+    """Compare ``simrank advise --world`` with trained outcomes on the registry worlds and write PAPER."""
+    from simrank.advise.validation import render_paper, run_validation
 
     if run:
-        run_validation(data_folder(data), results, quick, typer.echo)
-    elif advice_only:
-        refresh_advice(data_folder(data), results)
+        run_validation(results, work, typer.echo)
     paper.write_text(render_paper(results))
     typer.echo(f"wrote {paper}")
