@@ -133,9 +133,10 @@ RESULT_COLUMNS = [
     "config",
 ]
 #: Per-query arrays (``[n_eval_queries]`` a model) kept in the parts beside :data:`RESULT_COLUMNS` and written by
-#: :func:`per_query_table`, never into ``results.parquet``; their means are the ``ndcg10`` column. (Per-query RR@10
-#: is left out: returning it makes XLA reorder the ``rr10`` mean, changing that column in the last float32 bit.)
-PER_QUERY_COLUMNS = ["ndcg10_q"]
+#: :func:`per_query_table`, never into ``results.parquet``; their means are the ``ndcg10`` and ``rr10`` columns (up to
+#: float32 summation order: ``rr10_q`` is computed apart from the ``rr10`` mean, so that returning it leaves that
+#: column bit-identical).
+PER_QUERY_COLUMNS = ["ndcg10_q", "rr10_q"]
 #: The columns of one part (``parts/*.parquet``): every results column, then the per-query arrays.
 PART_COLUMNS = [*RESULT_COLUMNS, *PER_QUERY_COLUMNS]
 #: Provenance columns that differ between two runs of the same grid (compare tables without them).
@@ -364,6 +365,9 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
         idx = a["kendall_idx"]
         kl_per_query = corpus_kl(scores, a["eval_teacher_scores"], tau)
         ndcg_per_query = ndcg_at(scores, a["eval_grades"], 10)
+        # Behind an optimisation barrier, so that XLA cannot fuse it into the rr10 mean (that changes the mean's
+        # summation order, and the rr10 column in the last float32 bit).
+        rr_per_query = rr_at(*jax.lax.optimization_barrier((scores, a["eval_grades"])), 10)
         return {
             **entropies,
             "train_risk": train_risk,
@@ -379,6 +383,7 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
             "ndcg10": jnp.mean(ndcg_per_query),
             "rr10": jnp.mean(rr_at(scores, a["eval_grades"], 10)),
             "ndcg10_q": ndcg_per_query,
+            "rr10_q": rr_per_query,
             "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher_scores"][:, idx])),
             "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),
         }
@@ -543,8 +548,9 @@ def run_chunk(
 def per_query_table(parts: pd.DataFrame) -> pd.DataFrame:
     """The long per-query table of a sweep (``per_query.parquet``): one row per model × evaluation query with
     ``config_hash``, ``seed``, ``query_id`` (the query's index among the point's ``n_eval_queries`` fresh queries)
-    and the query's ``nDCG@10`` (exponential gain); the mean over a model's rows is its ``ndcg10`` column of
-    ``results.parquet``.
+    and the query's ``nDCG@10`` (exponential gain) and ``RR@10`` (``1/rank`` of the first document with grade ≥ 1
+    in the top 10, 0 if none); the mean over a model's rows is its ``ndcg10`` (``rr10``) column of
+    ``results.parquet``, up to float32 summation order.
 
     Args:
       parts: rows with :data:`PART_COLUMNS` (the concatenated parts of a sweep).

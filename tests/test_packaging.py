@@ -105,10 +105,34 @@ def test_non_editable_install_runs_from_any_directory(tmp_path):
         )
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(src)], capture_output=True)
+    site = subprocess.run(
+        [str(python), "-c", "import simrank, pathlib; print(pathlib.Path(simrank.__file__).parent)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed = Path(site.stdout.strip())
+    installed_at = max(p.stat().st_mtime for p in (env_dir / "lib").rglob("*"))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    listed = subprocess.run([str(simrank), "list"], cwd=elsewhere, capture_output=True, text=True, check=True)
-    assert "bias-sweep" in listed.stdout and "p04-hard-negatives" in listed.stdout
+
+    def cli(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+        return subprocess.run([str(simrank), *args], cwd=elsewhere, capture_output=True, text=True, timeout=timeout)
+
+    for args in (["--help"], ["theory", "--help"]):
+        shown = cli(*args)
+        assert shown.returncode == 0 and "Usage: simrank" in shown.stdout, (args, shown.stderr[-2000:])
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"simrank {__version__}"
+    listed = cli("list")
+    assert listed.returncode == 0 and "bias-sweep" in listed.stdout and "p04-hard-negatives" in listed.stdout
+    paper = cli("paper")  # outside a checkout: one line saying so, exit 2, nothing run
+    assert paper.returncode == 2 and "needs a project checkout" in paper.stderr, paper.stderr[-2000:]
+    assert len((paper.stdout + paper.stderr).strip().splitlines()) == 1
+    figures = cli("figures", "--only", "P10", "--out", "f", timeout=900)
+    assert figures.returncode == 0, figures.stderr[-2000:]
+    assert (elsewhere / "f" / "p10.png").exists()
+    assert (elsewhere / "results" / "paper" / "p10-kl-ndcg" / "results.parquet").exists()
     quick = subprocess.run(
         [str(simrank), "run", "bias-sweep", "--quick", "--no-progress", "--out", "q"],
         cwd=elsewhere,
@@ -122,10 +146,6 @@ def test_non_editable_install_runs_from_any_directory(tmp_path):
     example = subprocess.run([str(python), "example.py"], cwd=elsewhere, capture_output=True, text=True, timeout=600)
     assert example.returncode == 0, example.stderr[-2000:]
     assert "nDCG@10" in example.stdout
-    site = subprocess.run(
-        [str(python), "-c", "import simrank, pathlib; print(pathlib.Path(simrank.__file__).parent)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert (Path(site.stdout.strip()) / "py.typed").exists()
+    assert (installed / "py.typed").exists()
+    written = [p for p in (env_dir / "lib").rglob("*") if p.stat().st_mtime > installed_at]
+    assert not written, f"written into the installed environment: {written[:5]}"

@@ -158,7 +158,7 @@ def test_code_commit_names_the_checkout_or_says_unknown(tmp_path, monkeypatch):
 
 def test_quick_sweep_writes_a_per_query_table_beside_the_results(quick_sweep):
     """per_query.parquet holds one row per model × evaluation query (query ids 0..n_eval_queries − 1, no pair
-    twice), and each model's mean over its rows equals its ndcg10 in results.parquet."""
+    twice), and each model's mean over its rows equals its ndcg10 and rr10 in results.parquet."""
     import json
 
     out, _ = quick_sweep
@@ -167,6 +167,42 @@ def test_quick_sweep_writes_a_per_query_table_beside_the_results(quick_sweep):
     n_eval = [json.loads(c)["data"]["n_eval_queries"] for c in results.config]
     assert len(table) == sum(n_eval) and not table.duplicated(["config_hash", "seed", "query_id"]).any()
     assert set(table.query_id) == set(range(max(n_eval)))
-    means = table.groupby(["config_hash", "seed"])[["nDCG@10"]].mean()
-    expected = results.set_index(["config_hash", "seed"])[["ndcg10"]]
-    np.testing.assert_allclose(means.loc[expected.index].to_numpy(), expected.to_numpy(), atol=1e-6)
+    means = table.groupby(["config_hash", "seed"])[["nDCG@10", "RR@10"]].mean()
+    expected = results.set_index(["config_hash", "seed"])[["ndcg10", "rr10"]]
+    # float32 means of n values in [0, 1]: summation error below n ulp(1)
+    atol = max(n_eval) * np.finfo(np.float32).eps
+    np.testing.assert_allclose(means.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=0, atol=atol)
+    assert set(np.unique(table["RR@10"])) <= {0.0, *(np.float32(1 / r) for r in range(1, 11))}  # 1/rank or 0
+
+
+#: The tiny run at commit 4e6bb67, before the per-query RR@10 arrays were added to the compiled evaluation.
+TINY_REFERENCE = Path(__file__).parent / "data" / "tiny_run_4e6bb67.json"
+
+
+def test_tiny_run_keeps_every_stored_column_bit_identical(tmp_path):
+    """Adding per-query outputs must not move any stored number: every measure column of results.parquet and the
+    per-query nDCG@10 of a tiny run equal, bit for bit, those written at 4e6bb67 (``float.hex`` in
+    tests/data/tiny_run_4e6bb67.json; skipped under another jax, whose compiler may sum in another order). Its new
+    per-query RR@10 averages to the rr10 column within float32 summation error (n ulp(1) for n queries)."""
+    import json
+
+    import jax
+
+    reference = json.loads(TINY_REFERENCE.read_text())
+    if jax.__version__ != reference["jax"]:
+        pytest.skip(f"reference written under jax {reference['jax']}, this is {jax.__version__}")
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    results = run_experiment(load_experiment(str(config)), tmp_path / "run", progress=False, layout="per_loss")
+    for column, stored in reference["columns"].items():
+        values = results[column].tolist()
+        if results[column].dtype.kind == "f":
+            values = [float(v).hex() for v in values]
+        assert values == stored, column
+    table = pd.read_parquet(tmp_path / "run" / "per_query.parquet").set_index(["config_hash", "seed"])
+    rows = list(zip(results.config_hash, results.seed))
+    ndcg = [[float(v).hex() for v in table.loc[key].sort_values("query_id")["nDCG@10"]] for key in rows]
+    assert ndcg == reference["nDCG@10"]
+    rr = np.array([table.loc[key].sort_values("query_id")["RR@10"].mean() for key in rows])
+    n_eval = len(reference["nDCG@10"][0])
+    np.testing.assert_allclose(rr, results["rr10"], rtol=0, atol=n_eval * np.finfo(np.float32).eps)

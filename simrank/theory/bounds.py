@@ -34,6 +34,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +45,9 @@ from scipy.optimize import minimize
 from simrank.losses import get_loss, kl_distill, lce, listnet, margin_mse, ranknet_soft
 from simrank.measures import diameter, kappa, listwise_entropy, pairwise_distances, pairwise_entropy
 from simrank.students import bilinear
+
+#: A number or a numpy array of numbers: what the closed-form bounds compute with elementwise (a float in, a float out).
+Real = float | np.ndarray
 
 __all__ = [
     "NEWTON_STEPS",
@@ -212,7 +216,7 @@ def sharp_listwise_bound(k: int, a: ArrayLike) -> np.ndarray:
     return np.logaddexp(0.0, np.log(k - 1) + a)
 
 
-def margin_mse_bound(lipschitz_student: ArrayLike, lipschitz_teacher_scaled: ArrayLike, delta: ArrayLike) -> np.ndarray:
+def margin_mse_bound(lipschitz_student: Real, lipschitz_teacher_scaled: Real, delta: Real) -> Real:
     """``((L + Lip(g)/τ) Δ)²`` (Theorem 2(d), correction 3).
 
     Examples:
@@ -240,10 +244,10 @@ def t2_margins(
         lip_f, lip_g, delta, losses = (np.asarray(v) for v in _t2_sides(W, A, q, docs, jnp.float64(tau)))
     k = docs.shape[0]
     a = float(lip_f * delta)
-    losses = dict(zip(_T2_LOSSES, losses.tolist()))
-    margins = {name: float(ranknet_bound(a)) - losses[name] for name in ("ranknet_soft", "ranknet_hard")}
-    margins |= {name: float(listwise_bound(k, a)) - losses[name] for name in ("listnet", "kl", "lce")}
-    margins["margin_mse"] = float(margin_mse_bound(lip_f, lip_g, delta)) - losses["margin_mse"]
+    loss = dict(zip(_T2_LOSSES, losses.tolist()))
+    margins = {name: float(ranknet_bound(a)) - loss[name] for name in ("ranknet_soft", "ranknet_hard")}
+    margins |= {name: float(np.asarray(listwise_bound(k, a))) - loss[name] for name in ("listnet", "kl", "lce")}
+    margins["margin_mse"] = float(margin_mse_bound(lip_f, lip_g, delta)) - loss["margin_mse"]
     return margins
 
 
@@ -274,7 +278,7 @@ def t2_extremal_group(k: int, a: float) -> tuple[np.ndarray, np.ndarray, np.ndar
 # ============================================================================ T3: generalisation gap
 
 
-def ranknet_range(B: float, rho_inf: float) -> float:
+def ranknet_range(B: float | np.floating, rho_inf: float) -> float:
     """``c = log(1 + e^{B ρ_∞})``: almost-sure range of soft RankNet in the ball ``‖W‖_F ≤ B``.
 
     Examples:
@@ -351,7 +355,7 @@ def rms_query_diameter(queries: ArrayLike, docs: ArrayLike) -> float:
 # ============================================================================ T4: change of measure, mixtures
 
 
-def kappa_eta(kappa_value: ArrayLike, eta: ArrayLike) -> np.ndarray:
+def kappa_eta(kappa_value: ArrayLike, eta: Real) -> np.ndarray:
     """``κ_η = 1/((1−η)/κ + η)`` (``1/∞ = 0``), exact per query and for the ess sup (correction 7).
 
     Examples:
@@ -366,7 +370,7 @@ def kappa_eta(kappa_value: ArrayLike, eta: ArrayLike) -> np.ndarray:
 
 
 def kappa_eta_error(
-    mu: ArrayLike, nu: ArrayLike, eta: float, formula: Callable[[ArrayLike, float], ArrayLike] = kappa_eta
+    mu: np.ndarray, nu: np.ndarray, eta: float, formula: Callable[[np.ndarray, float], np.ndarray] = kappa_eta
 ) -> float:
     """Max relative error of ``formula(κ(μ, ν), η)`` against ``κ(μ, (1−η)ν + ημ)`` measured directly.
 
@@ -424,7 +428,7 @@ def mixture_gap(eta: float, B: float, rho2_nu: float, rho2_mu: float, rho_inf: f
     return t3_gap_bound(B, rho2, rho_inf, n, delta)
 
 
-def combined_bound(eta: float, kappa_value: float, risk_nu: float, risk_mu: float, **gap: float) -> float:
+def combined_bound(eta: float, kappa_value: float, risk_nu: float, risk_mu: float, **gap: Any) -> float:
     """``F(η) = κ_η (A(η) + Γ(η))`` with ``A(η) = (1−η) R_ν + η R_μ`` (fixed scorer, Theorem 4(c),(e)).
 
     Examples:
@@ -437,7 +441,7 @@ def combined_bound(eta: float, kappa_value: float, risk_nu: float, risk_mu: floa
 
 
 def optimal_eta(
-    kappa_value: float, risk_nu: float, risk_mu: float, grid: ArrayLike = np.linspace(0, 1, 101), **gap: float
+    kappa_value: float, risk_nu: float, risk_mu: float, grid: np.ndarray = np.linspace(0, 1, 101), **gap: Any
 ) -> tuple[float, float]:
     """``η* = argmin_η F(η)`` over ``grid`` and the minimum.
 
@@ -527,7 +531,7 @@ def _risk_hessian(scores, docs, prob, teacher, weights, tau, loss_fn):
 
 
 def minimise_risk(
-    docs: ArrayLike,
+    docs: np.ndarray,
     prob: ArrayLike,
     loss_fn: Callable[..., jax.Array],
     *,
@@ -733,7 +737,7 @@ def mixture_bias_curve(
     nu_moments: tuple[np.ndarray, np.ndarray],
     mix_moments: tuple[np.ndarray, np.ndarray],
     mu_moments: tuple[np.ndarray, np.ndarray],
-    etas: ArrayLike,
+    etas: np.ndarray,
 ) -> np.ndarray:
     """``B_μ(η)`` for ``ν_η = (1−η) ν + η ρ`` (``mix_moments`` = ``(M_ρ, b_ρ)``; ρ = μ is Theorem 6(e))."""
     (M_nu, b_nu), (M_rho, b_rho), (M_mu, b_mu) = nu_moments, mix_moments, mu_moments
@@ -741,7 +745,7 @@ def mixture_bias_curve(
     return np.array([bias(minimiser((1 - e) * M_nu + e * M_rho, (1 - e) * b_nu + e * b_rho), w_mu, M_mu) for e in etas])
 
 
-def counterexample_world() -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+def counterexample_world() -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]]:
     """The world of correction 11: ``q = 1``, ``P = I₂``, ``x⁺ = 0``, negatives ``−e₁, −e₂, −e₁−e₂``,
     teacher margins ``y = (0, 0, 1)``; laws over the corpus ``(x⁺, −e₁, −e₂, −e₁−e₂)``."""
     world = {
@@ -760,7 +764,7 @@ def counterexample_world() -> tuple[dict[str, np.ndarray], np.ndarray, dict[str,
     return world, positive, laws
 
 
-def counterexample_curves(etas: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def counterexample_curves(etas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``B_μ(η)`` of correction 11 mixing ν with μ (monotone) and with ρ (non-monotone).
 
     Examples:
@@ -817,7 +821,7 @@ def pair_features(query: ArrayLike, docs: ArrayLike, teacher: ArrayLike) -> tupl
     return U, teacher[:, i] - teacher[:, j]
 
 
-def draw_losses(w: ArrayLike, U: ArrayLike, y: ArrayLike, tau: float) -> jax.Array:
+def draw_losses(w: jax.Array | np.ndarray, U: ArrayLike, y: ArrayLike, tau: float) -> jax.Array:
     """Soft RankNet of each draw at ``W = unvec(w)``: the mean over its pairs of ``BCE(σ(y/τ), σ(⟨w, u⟩))``,
     computed by :func:`~simrank.losses.ranknet_soft` on the pair scores ``(⟨w, u⟩, 0)``. Returns ``[n]``.
 
@@ -938,7 +942,7 @@ def shell_index(distance: float, r0: float = SHELL_R0, growth: float = SHELL_GRO
 
 
 def localised_t3_bound(
-    losses_at_w0: ArrayLike,
+    losses_at_w0: np.ndarray,
     range_at_w0: float,
     distance: float,
     moments: Callable[[float], tuple[float, float]],

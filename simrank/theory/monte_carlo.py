@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -190,8 +191,8 @@ def t3_monte_carlo(config: T3Config = T3Config()) -> dict:
     train = make_trainer(student, ranknet_soft, TrainConfig(config.steps, None, config.learning_rate))
     losses = jax.jit(T.draw_losses)
     keys = ("risk_S", "risk_S2", "kl_T", "distance", "bound", "at_w0", "uniform", "shell", "radius")
-    out = {key: [] for key in keys}
-    per_set = {"entropy_S": [], "entropy_S2": [], "rho2_hat": [], "h_T": [], "sq_diam_T": []}
+    out: dict[str, list] = {key: [] for key in keys}
+    per_set: dict[str, list] = {"entropy_S": [], "entropy_S2": [], "rho2_hat": [], "h_T": [], "sq_diam_T": []}
     residual, half = 0.0, n // 2
     for start in range(0, config.n_sets, config.chunk):
         size = min(config.chunk, config.n_sets - start)
@@ -215,7 +216,7 @@ def t3_monte_carlo(config: T3Config = T3Config()) -> dict:
             per_set["entropy_S"].append(h_S.mean())
             per_set["entropy_S2"].append(h_S[half:].mean())
             per_set["rho2_hat"].append(T.rms_query_diameter(groups.query, groups.docs))
-            rows = {key: [] for key in keys}
+            rows: dict[str, list] = {key: [] for key in keys}
             for w in (trained[s], w_hat):
                 loss_S = np.asarray(losses(w, U, y, tau))
                 distance = float(np.linalg.norm(w - w0))
@@ -232,7 +233,7 @@ def t3_monte_carlo(config: T3Config = T3Config()) -> dict:
                 out[key].append(rows[key])
     h_all = np.concatenate(per_set.pop("h_T"))
     rho2 = float(np.sqrt(np.mean(np.concatenate(per_set.pop("sq_diam_T")))))
-    res = {key: np.asarray(v, np.float64).T for key, v in out.items()}
+    res: dict[str, Any] = {key: np.asarray(v, np.float64).T for key, v in out.items()}
     res |= {key: np.asarray(v, np.float64) for key, v in per_set.items()}
     entropy = float(h_all.mean())
     population_risk = entropy + res["kl_T"]
@@ -383,7 +384,7 @@ def t3_summary(res: dict, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     cfg = res["config"]
     m, factor = len(res["entropy_S"]), cfg["control_factor"]
-    summary = {"n_sets": m, "allowed": allowed_violations(m, cfg["delta"]), "scorers": {}}
+    summary: dict[str, Any] = {"n_sets": m, "allowed": allowed_violations(m, cfg["delta"]), "scorers": {}}
     entropy_term = res["entropy_nu"] - res["entropy_S2"]
     for row, name in enumerate(SCORERS):
         gap, bound = res["gap_S2"][row], res["bound"][row]
@@ -580,7 +581,8 @@ def lower_bound_localised(
     D, half = d * d, n // 2
     features = -radius * spacing * np.eye(D)[:, None, :]  # u for cell c = (i, j): −R s e_{id+j}
     target = np.full((D, 1), math.log(p0 / (1 - p0)))
-    bounds, gaps = [], []
+    bounds: list[float] = []
+    gaps: list[float] = []
     for _ in range(reps):
         cells = rng.integers(0, D, n)
         U, y = features[cells], target[cells]
@@ -601,12 +603,12 @@ def lower_bound_localised(
         )
         bounds.append(local["bound"])
         gaps.append(population - train)
-    gaps = np.asarray(gaps)
+    gap = np.asarray(gaps)
     return {
         "spacing": spacing,
         "bound": float(np.mean(bounds)),
-        "gap_S2": float(gaps.mean()),
-        "violations": int(np.sum(gaps > np.asarray(bounds))),
+        "gap_S2": float(gap.mean()),
+        "violations": int(np.sum(gap > np.asarray(bounds))),
         "reps": reps,
     }
 
@@ -628,7 +630,7 @@ def t1_monte_carlo(
     """
     world, _, sampler, k = default_world()
     rng = np.random.default_rng(seed)
-    structures = {"diagonal": {}, "full": {}}
+    structures: dict[str, dict[str, Any]] = {"diagonal": {}, "full": {}}
     rows = []
     for tau in taus:
         teacher = Teacher(noise=0.0, tau=tau)
@@ -656,7 +658,7 @@ def t5_world(n_docs: int = 5, n_queries: int = 2, seed: int = 0) -> QuerySet:
     return world_query_set(world, Teacher(noise=0.3, tau=1.0), n_queries, seed + 1)
 
 
-T5_SAMPLERS = {
+T5_SAMPLERS: dict[str, Sampler] = {
     "uniform": Uniform(),
     "tempered": Tempered(2.0, "dense"),
     "teacher_top2_mix": Mixture(Local(2, "teacher"), 0.5),

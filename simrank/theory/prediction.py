@@ -30,6 +30,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -167,9 +168,9 @@ def fit_linear_student(phi: np.ndarray, g: np.ndarray, *, loss: str, tau: float 
     """
     loss_fn = get_loss(loss)
     with x64(True):
-        phi, g = jnp.asarray(phi, jnp.float64), jnp.asarray(g, jnp.float64)
-        fit = _fit if phi.ndim == 3 else jax.vmap(_fit, in_axes=(0, 0, None, None))
-        w, norm = fit(phi, g, jnp.float64(tau), loss_fn)
+        phi64, g64 = jnp.asarray(phi, jnp.float64), jnp.asarray(g, jnp.float64)
+        fit = _fit if phi64.ndim == 3 else jax.vmap(_fit, in_axes=(0, 0, None, None))
+        w, norm = fit(phi64, g64, jnp.float64(tau), loss_fn)
         return np.asarray(w), float(np.max(np.asarray(norm)))
 
 
@@ -429,7 +430,7 @@ def transfer_constant(M_eta: np.ndarray, M_target: np.ndarray, rtol: float = 1e-
         return math.inf
     basis = vectors[:, keep]
     outside = np.asarray(M_target) - basis @ basis.T @ M_target @ basis @ basis.T
-    if np.linalg.norm(outside) > 1e-8 * max(np.linalg.norm(M_target), 1e-300):
+    if np.linalg.norm(outside) > 1e-8 * max(float(np.linalg.norm(M_target)), 1e-300):
         return math.inf
     root = basis / np.sqrt(values[keep])
     return float(np.linalg.eigvalsh(root.T @ M_target @ root)[-1])
@@ -496,7 +497,7 @@ def validation_worlds() -> tuple[ValidationWorld, ...]:
     * ``on-target-kl``: the world of ``nonbilinear-kl`` sampling from the target law itself (teacher top 10), where
       mixing can only add bias.
     """
-    base = dict(n_docs=64, dim=4, sphere=True, signal=3.0)
+    base: dict[str, Any] = dict(n_docs=64, dim=4, sphere=True, signal=3.0)
     hard = Local(8, "dense")
     return (
         ValidationWorld("nonbilinear-kl", WorldConfig(**base, nonbilinear=0.5), Teacher(0.3), hard, "kl", "top10"),
@@ -539,7 +540,7 @@ def validation_table(
     rows = []
     for vw in validation_worlds() if worlds is None else worlds:
         world, projection = vw.world.generate(), vw.projection()
-        common = dict(loss=vw.loss, group_size=vw.group_size, target=vw.target, projection=projection)
+        common: dict[str, Any] = dict(loss=vw.loss, group_size=vw.group_size, target=vw.target, projection=projection)
         size = vw.population if population is None else population
         curve = excess_curve(world, vw.teacher, vw.sampler, etas=etas, population=size, **common)
         for n in n_values:

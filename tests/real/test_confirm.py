@@ -238,23 +238,33 @@ def test_exclude_positive_and_positive_pairs_from_the_real_config(tiny_beir, tmp
 
 def test_tiny_redraw_writes_the_per_query_table_and_a_readable_figure(tiny_run):
     """``redraw`` writes per_query.parquet with one row per model × evaluation query, the BEIR query ids of
-    queries.parquet, and per-model means equal to the results table's ``ndcg10`` / ``val_ndcg10``; the figure is a
+    queries.parquet (test, validation) and of the zero-shot collection's qrels, and per-model means equal to the
+    results table's ``ndcg10`` / ``val_ndcg10`` / ``zs_tiny_ndcg10``; the figure is a
     grid (no side longer than 12 in at 150 dpi) with one panel per student × arm."""
     from PIL import Image
 
     from simrank.real.confirm.report import PER_QUERY_KEYS, redraw, summary_table
+    from simrank.real.data.beir import load_collection
 
-    _, out, results, _ = tiny_run
+    root, out, results, _ = tiny_run
     redraw(out)
     table = pd.read_parquet(out / "per_query.parquet")
     queries = pd.read_parquet(out / "queries.parquet")
-    for name, column in (("test", "ndcg10"), ("val", "val_ndcg10")):
+    qrels = load_collection(root, splits=("test",)).qrels["test"]
+    zero_shot = sorted(set(qrels.query_id[qrels.relevance > 0]))  # the collection's judged test queries
+    assert set(table["set"]) == {"test", "val", "zs_tiny"}
+    for name, column in (("test", "ndcg10"), ("val", "val_ndcg10"), ("zs_tiny", "zs_tiny_ndcg10")):
         part = table[table["set"] == name]
-        ids = queries.loc[queries["set"] == name, "query_id"]
+        ids = queries.loc[queries["set"] == name, "query_id"] if name != "zs_tiny" else pd.Series(zero_shot)
         assert len(part) == len(results) * len(ids) and set(part.query_id) == set(ids)
         assert not part.duplicated([*PER_QUERY_KEYS, "query_id"]).any()
         means = part.groupby(PER_QUERY_KEYS, sort=False)["nDCG@10"].mean()
         np.testing.assert_allclose(means.loc[results.set_index(PER_QUERY_KEYS).index], results[column], atol=1e-6)
+    # the tiny collection is its own zero-shot collection: one model gives a query the same nDCG@10 in both sets,
+    # so the ids are attached to the right values, not only the right set of ids
+    by_query = table.set_index([*PER_QUERY_KEYS, "query_id"])
+    test, zs = by_query[by_query["set"] == "test"], by_query[by_query["set"] == "zs_tiny"]
+    np.testing.assert_allclose(zs.loc[test.index, "nDCG@10"], test["nDCG@10"], atol=1e-6)
     width, height = Image.open(out / "figure.png").size
     assert max(width, height) <= 12 * 150
     assert {"nDCG@10_mean", "nDCG@10_low", "nDCG@10_high"} <= set(summary_table(results).columns)

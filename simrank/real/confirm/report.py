@@ -39,6 +39,7 @@ __all__ = [
     "PER_QUERY_KEYS",
     "PER_QUERY_SETS",
     "per_query_table",
+    "zero_shot_query_ids",
     "redraw",
     "render_markdown",
     "SECTIONS",
@@ -405,24 +406,52 @@ PER_QUERY_SETS = {"test": "ndcg10_q", "val": "val_ndcg10_q"}
 PER_QUERY_KEYS = ["student", "arm", "loss", "label_source", "sampler", "group_size", "seed"]
 
 
-def per_query_table(results: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
-    """The long per-query table of a confirm run: one row per trained model × evaluation set × query, with the
-    model's keys (:data:`PER_QUERY_KEYS`), ``set`` (``test``, ``val``), the BEIR ``query_id`` and the query's
-    ``nDCG@10`` (exponential gain). The mean over a model's ``test`` rows is its ``ndcg10`` column,
-    over its ``val`` rows its ``val_ndcg10``.
+def zero_shot_query_ids(meta: dict) -> dict[str, list[str]]:
+    """The query ids of each zero-shot collection of a confirm run, in its per-query order: ``zs_<folder>`` → the
+    test queries with a relevant document, as :func:`simrank.real.evalsets.load_zero_shot` chose and ordered them,
+    read again from the collection folders of ``meta["eval_data"]``.
 
     Args:
-      results: the run's ``results.parquet`` (per-query arrays in :data:`PER_QUERY_SETS` columns).
-      queries: the run's ``queries.parquet`` (``set``, ``query_id`` in the per-query order).
+      meta: the run's ``meta.json``.
+
+    Raises:
+      DataError: when a zero-shot collection's folder cannot be read.
     """
+    from simrank.real.data.beir import load_collection
+    from simrank.real.evalsets import positive_queries
+
+    folders = {f"zs_{Path(d).name}": d for d in meta.get("eval_data", [])}
+    return {
+        name: positive_queries(load_collection(folders[name], splits=("test",)).qrels["test"])
+        for name in _zero_shot_names(meta)
+    }
+
+
+def per_query_table(
+    results: pd.DataFrame, queries: pd.DataFrame, zero_shot: dict[str, list[str]] | None = None
+) -> pd.DataFrame:
+    """The long per-query table of a confirm run: one row per trained model × evaluation set × query, with the
+    model's keys (:data:`PER_QUERY_KEYS`), ``set`` (``test``, ``val`` or a zero-shot ``zs_<collection>``), the BEIR
+    ``query_id`` and the query's ``nDCG@10`` (exponential gain). The mean over a model's ``test`` rows is its
+    ``ndcg10`` column, over its ``val`` rows its ``val_ndcg10``, over its ``zs_<collection>`` rows its
+    ``zs_<collection>_ndcg10``.
+
+    Args:
+      results: the run's ``results.parquet`` (per-query arrays in :data:`PER_QUERY_SETS` columns, and
+        ``zs_<collection>_ndcg10_q``).
+      queries: the run's ``queries.parquet`` (``set``, ``query_id`` in the per-query order).
+      zero_shot: each zero-shot set's query ids in its per-query order (:func:`zero_shot_query_ids`); None: none.
+    """
+    sets = {
+        name: (column, queries.loc[queries["set"] == name, "query_id"].to_numpy())
+        for name, column in PER_QUERY_SETS.items()
+    }
+    sets |= {name: (f"{name}_ndcg10_q", np.asarray(ids, dtype=object)) for name, ids in (zero_shot or {}).items()}
     parts = []
-    for name, column in PER_QUERY_SETS.items():
-        ids = queries.loc[queries["set"] == name, "query_id"].to_numpy()
+    for name, (column, ids) in sets.items():
         values = np.stack(results[column].to_numpy())
         if values.shape[1] != len(ids):
-            raise ValueError(
-                f"{column}: {values.shape[1]} values a model, but queries.parquet has {len(ids)} {name} ids"
-            )
+            raise ValueError(f"{column}: {values.shape[1]} values a model, but there are {len(ids)} {name} query ids")
         keys = results[PER_QUERY_KEYS].loc[results.index.repeat(len(ids))].reset_index(drop=True)
         parts.append(keys.assign(set=name, query_id=np.tile(ids, len(results)), **{ir_name("ndcg10"): values.ravel()}))
     return pd.concat(parts, ignore_index=True)
@@ -436,5 +465,6 @@ def redraw(out: Path) -> list[Path]:
     paths = confirm_figure(run["results"], run["baselines"], out / "figure") + curves_figure(
         run["results"], out / "curves"
     )
-    per_query_table(run["results"], run["queries"]).to_parquet(out / "per_query.parquet", index=False)
+    table = per_query_table(run["results"], run["queries"], zero_shot_query_ids(run["meta"]))
+    table.to_parquet(out / "per_query.parquet", index=False)
     return [*paths, out / "per_query.parquet"]
