@@ -9,8 +9,9 @@ the corpus, :func:`simrank.real.teacher.zscore_rows`):
 with ``R`` the ``m`` relevant (query, document) pairs of the *train* split's gold qrels and
 ``λ = c · mean_q std_x(qᵀx) / mean_q std_x(qᵀ C x)`` over the training pool's queries (``c = semi.correction``;
 ``c = 1``: the correction moves scores as much as the dense score does).  ``qᵀ M* x`` raises the documents
-relevant to training claims similar to ``q``: a teacher better than the dense retriever on gold qrels, fitted on
-train-split qrels only so that no tune or decide judgment enters it.  The ``full`` student
+relevant to training claims similar to ``q``, fitted on train-split qrels only so that no tune or decide judgment
+enters it (on the decide split it ranks the gold qrels below the dense retriever: the grouped split leaves no
+relevant document shared with training to carry over).  The ``full`` student
 ``f(q, x) = α qᵀx + qᵀ W x`` represents ``qᵀ M* x`` exactly (``α = s``, ``W = s λ C``), so at ``γ = 0`` the
 teacher's ranking is in the student class (its per-query scale ``1/std_x`` is not: softmax targets are, up to a
 per-query temperature); ``γ`` is the teacher's unlearnable (lexical) share, ``γ = 1`` the BM25 teacher alone.
@@ -45,6 +46,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -57,7 +59,7 @@ from simrank.errors import ConfigError, check_positive, check_range
 from simrank.groups import QuerySet, draw_groups
 from simrank.measures import listwise_entropy, ndcg_at, rank_correlation, temperature_for_entropy
 from simrank.paths import experiments_dir
-from simrank.predictions.base import Effect
+from simrank.predictions.base import Effect, markdown_table
 from simrank.real._util import top_k
 from simrank.real.beir import EMBEDDINGS_FILE, data_checksums, load_collection, load_embeddings
 from simrank.real.bm25 import BM25Index
@@ -81,6 +83,10 @@ from simrank.runner import code_commit
 from simrank.samplers import make_sampler
 
 __all__ = [
+    "SECTIONS",
+    "render_semi",
+    "semi_blocks",
+    "share_outcome",
     "MEASURES",
     "SemiConfig",
     "agreement_at",
@@ -153,14 +159,23 @@ class SemiConfig:
 
 def load_semi_config(path: str | Path | None = None, quick: bool = False) -> SemiConfig:
     """Read ``experiments/real-semi.toml`` (or ``path``): the real-data sections by
-    :func:`~simrank.real.design.load_real_config` (``[quick]`` applied with ``quick``), ``[semi]`` here."""
+    :func:`~simrank.real.design.load_real_config` (``[quick]`` applied with ``quick``), ``[semi]`` here.
+
+    Args:
+      path: the TOML file (default ``experiments/real-semi.toml``).
+      quick: apply its ``[quick]`` table.
+
+    Raises:
+      ConfigError: an unknown or invalid key (one line).
+    """
     path = Path(path) if path is not None else experiments_dir() / "real-semi.toml"
     real = load_real_config(path, quick=quick, own=("semi",))
     semi = _read_toml(path).get("semi", {})
     fields = {"gammas", "entropy", "correction", "fractions", "split_seed", "share_target", "share_k"}
     if unknown := sorted(set(semi) - fields):
         raise ConfigError(f"unknown key semi.{unknown[0]} in {path.name}; allowed: {', '.join(sorted(fields))}")
-    return SemiConfig(real, **{k: tuple(v) if isinstance(v, list) else v for k, v in semi.items()})
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in semi.items()}
+    return SemiConfig(real, **values)
 
 
 # ----------------------------------------------------------------------------- the teacher and its labels
@@ -189,7 +204,12 @@ def teacher_map(queries: np.ndarray, positives: np.ndarray, pool: np.ndarray, do
 
 def teacher_labels(g: np.ndarray, cutoff: int = CUTOFF) -> np.ndarray:
     """Binary labels of the teacher's own ranking: ``rel(q, x) = 1`` on the ``cutoff`` top documents of ``g_q``
-    (ties by column index, :func:`simrank.real._util.top_k`), int32 ``[n, N]``."""
+    (ties by column index, :func:`simrank.real._util.top_k`), int32 ``[n, N]``.
+
+    Args:
+      g: ``[n, N]`` teacher scores.
+      cutoff: how many top documents are labelled relevant.
+    """
     labels = np.zeros(g.shape, np.int32)
     np.put_along_axis(labels, top_k(g, cutoff)[0], 1, axis=1)
     return labels
@@ -197,7 +217,13 @@ def teacher_labels(g: np.ndarray, cutoff: int = CUTOFF) -> np.ndarray:
 
 def agreement_at(student_top: np.ndarray, labels: np.ndarray, cutoff: int = CUTOFF) -> np.ndarray:
     """``|top_c(f) ∩ top_c(g)| / c`` per query from the student's ranked document ids ``[..., n, ≥ c]`` and the
-    teacher's :func:`teacher_labels` ``[n, N]``; float64 ``[..., n]``."""
+    teacher's :func:`teacher_labels` ``[n, N]``; float64 ``[..., n]``.
+
+    Args:
+      student_top: ``[..., n, ≥ cutoff]`` document ids, best first.
+      labels: ``[n, N]`` the teacher's top-``cutoff`` labels.
+      cutoff: ``c``.
+    """
     hits = np.take_along_axis(np.broadcast_to(labels, (*student_top.shape[:-1], labels.shape[1])), student_top, -1)
     return hits[..., :cutoff].sum(axis=-1) / cutoff
 
@@ -317,7 +343,15 @@ def run_semi(
     """Per γ: build the teacher, set τ_γ, tune each loss's learning rate on the tune split, train the grid
     (seeds × samplers × group sizes per loss) and measure every model on the decide split; write
     ``results.parquet`` (one row per model, per-query arrays), ``baselines.parquet`` (start, teacher, BM25 per
-    γ), ``tuning.parquet``, ``splits.parquet`` and ``meta.json`` into ``out``.  Returns ``(results, meta)``."""
+    γ), ``tuning.parquet``, ``splits.parquet`` and ``meta.json`` into ``out``.  Returns ``(results, meta)``.
+
+    Args:
+      data_dir: BEIR folder with train and test qrels and cached embeddings.
+      out: output folder.
+      cfg: the design.
+      progress: called with one line per finished step.
+      embeddings_file: the vectors' file in ``data_dir``.
+    """
     start_time = time.perf_counter()
     timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     rc = replace(cfg.real, students=(STUDENT,), supervised=False, demote=False)
@@ -541,3 +575,152 @@ def gap_shares(results: pd.DataFrame, baselines: pd.DataFrame, cfg: dict, k: int
                 }
             )
     return pd.DataFrame(rows)
+
+
+def share_outcome(low: float, high: float, target: float) -> str:
+    """The registered gap-share rule: ``met`` iff the share's interval ``[low, high]`` lies at or above ``target``,
+    ``not met`` iff it lies below, else ``inconclusive``.
+
+    Args:
+      low: the interval's lower end.
+      high: its upper end.
+      target: the registered share (``semi.share_target``).
+
+    Examples:
+      >>> share_outcome(0.6, 0.8, 0.5), share_outcome(0.2, 0.4, 0.5), share_outcome(0.4, 0.6, 0.5)
+      ('met', 'not met', 'inconclusive')
+    """
+    if low >= target:
+        return "met"
+    if high < target:
+        return "not met"
+    return "inconclusive"
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+#: Generated blocks of ``paper/real-semi.md`` and ``report.md``: name -> heading.
+SECTIONS = (
+    ("semi-design", "Design as run"),
+    ("semi-shares", "Gap shares on the decide split"),
+    ("semi-predictions", "P4, P5, P10, P11 by the synthetic rules, per γ"),
+)
+
+
+def _load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    out = Path(out)
+    return (
+        pd.read_parquet(out / "results.parquet"),
+        pd.read_parquet(out / "baselines.parquet"),
+        pd.read_parquet(out / "tuning.parquet"),
+        json.loads((out / "meta.json").read_text()),
+    )
+
+
+def _ci(mean: float, low: float, high: float) -> str:
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def semi_blocks(out: Path) -> dict[str, str]:
+    """The Markdown of every :data:`SECTIONS` block, from the files of a finished semi run in ``out``.
+
+    Args:
+      out: the run's folder (``results.parquet``, ``baselines.parquet``, ``tuning.parquet``, ``meta.json``).
+    """
+    results, baselines, tuning, meta = _load_run(out)
+    cfg, real = meta["config"], meta["config"]["real"]
+    chosen = tuning.groupby(["gamma", "arm", "learning_rate", "steps"]).val_ndcg10.mean()
+    picks = {(g, a): chosen.loc[(g, a)].idxmax() for g, a in dict.fromkeys(zip(tuning.gamma, tuning.arm, strict=True))}
+    entropy = results.groupby(["gamma", "sampler", "group_size"]).entropy_list.mean().unstack(["sampler", "group_size"])
+    entropy.columns = [f"H {s} k={k}" for s, k in entropy.columns]
+    design = pd.DataFrame(
+        {
+            "γ": [float(g) for g in entropy.index],
+            "τ_γ": [meta["taus"][f"{g:g}"] for g in entropy.index],
+            **{c: entropy[c].to_numpy() for c in entropy.columns},
+            **{
+                f"{a}: lr, steps": [f"{picks[(g, a)][0]:g}, {picks[(g, a)][1]}" for g in entropy.index]
+                for a in dict.fromkeys(tuning.arm)
+            },
+        }
+    )
+    split = meta["splits"]
+    design_text = (
+        f"Queries: grouped split (`simrank.real.splits.grouped_query_split`, seed {cfg['split_seed']}) into train "
+        f"{split['train']}, tune {split['tune']} and decide {split['decide']} queries; training pool {meta['pool_queries']} "
+        f"teacher-labelled queries. M* = I + λC fitted on the train split's qrels, ‖M* − I‖_F = {meta['m_star_fro']:.3f}. "
+        f"τ_γ sets the mean listwise entropy of {real['tune_sampler']} k = {real['tune_group_size']} groups to "
+        f"{cfg['entropy']:g} nats (log {real['tune_group_size']} = {np.log(real['tune_group_size']):.2f}); H columns: "
+        f"each cell's measured mean listwise group entropy (nats). {real['seeds']} seeds, {meta['n_models']} models, "
+        f"{meta['timings']['total_s']:.0f} s wall (load average {meta['timings']['load_average_start']:.1f} → "
+        f"{meta['timings']['load_average_end']:.1f}), commit {meta['code_commit']}.\n\n"
+    ) + markdown_table(design)
+
+    shares = gap_shares(results, baselines, real, cfg["share_k"])
+    shares["share [90% CI]"] = [_ci(r.share, r.share_low, r.share_high) for r in shares.itertuples()]
+    target = shares[
+        (shares.gamma == min(cfg["gammas"])) & (shares.loss == "kl") & shares.measure.isin(["agree", "ndcg"])
+    ]
+    verdict = "; ".join(
+        f"{r.measure}: {_ci(r.share, r.share_low, r.share_high)} → {share_outcome(r.share_low, r.share_high, cfg['share_target'])}"
+        for r in target.itertuples()
+    )
+    shares_text = (
+        f"KL and LCE students at k = {cfg['share_k']} (samplers averaged per query within a seed) against their start "
+        f"(the dense retriever) and the teacher, on the {split['decide']} decide queries. `agree`: agreement@10 with the "
+        "teacher's top 10; `ndcg`: nDCG@10 against the teacher's top-10 labels; `gold`: nDCG@10 against the gold "
+        "qrels (the teacher's own gold nDCG@10 in `teacher`). Share = (student − start) / (teacher − start), "
+        "interval: the numerator's 90% two-way bootstrap over queries and seeds over the fixed denominator.\n\n"
+        f"**Registered target** (KL, γ = {min(cfg['gammas']):g}, share ≥ {cfg['share_target']:g}): {verdict}.\n\n"
+    ) + markdown_table(
+        shares[["gamma", "loss", "measure", "start", "student", "teacher", "share [90% CI]"]].rename(
+            columns={"gamma": "γ"}
+        )
+    )
+
+    verdicts = semi_verdicts(results, baselines, real)
+    table = pd.DataFrame(
+        [
+            {"γ": g, "prediction": key, "outcome": v.outcome, "why": v.why}
+            for g, vs in verdicts.items()
+            for key, v in vs.items()
+        ]
+    )
+    cells = pd.concat(
+        [
+            learning_cells(_confirm_view(results, baselines, real, g)).assign(gamma=g)
+            for g in sorted(results.gamma.unique())
+        ]
+    )
+    learn = pd.DataFrame(
+        {
+            "γ": cells.gamma,
+            "arm": cells.arm,
+            "tune gain [95% CI]": [_ci(r.d_val, r.d_val_low, r.d_val_high) for r in cells.itertuples()],
+            "decide gain [95% CI]": [_ci(r.d_test, r.d_test_low, r.d_test_high) for r in cells.itertuples()],
+            "learns": cells.learns,
+        }
+    )
+    predictions_text = (
+        "Teacher-label nDCG@10 plays the synthetic worlds' true nDCG@10 (the teacher is this arm's truth). A rule is "
+        "applied only where its arms learn (tune-split gain on the start, 95% interval above 0 and ≥ "
+        f"{real['learn_min']:g}).\n\n" + markdown_table(learn) + "\n" + markdown_table(table)
+    )
+    return {"semi-design": design_text, "semi-shares": shares_text, "semi-predictions": predictions_text}
+
+
+def render_semi(out: Path, generated: dict[str, str] | None = None) -> str:
+    """``report.md`` of a semi run: every :data:`SECTIONS` block under its heading.
+
+    Args:
+      out: the run's folder.
+      generated: the blocks (default: :func:`semi_blocks` of ``out``).
+    """
+    generated = semi_blocks(out) if generated is None else generated
+    parts = ["# The semi-synthetic arm (real geometry, controlled teacher)\n"]
+    for name, heading in SECTIONS:
+        parts.append(
+            f"\n## {heading}\n\n<!-- BEGIN generated:{name} -->\n{generated[name]}<!-- END generated:{name} -->\n"
+        )
+    return "".join(parts)
