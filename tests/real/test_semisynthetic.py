@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from simrank.cli import main
 from simrank.errors import ConfigError
+from simrank.measures import listwise_entropy, temperature_for_entropy
 from simrank.paths import PAPER_DIR, PROJECT_ROOT
 from simrank.predictions.base import OUTCOMES
 from simrank.predictions.paper import render
@@ -97,6 +99,16 @@ def test_agreement_is_the_top10_overlap_and_one_for_the_teacher_itself(seed):
     got = agreement_at(top_k(f, 10)[0], labels)
     want = [len(set(top_k(f, 10)[0][i]) & set(top_k(g, 10)[0][i])) / 10 for i in range(4)]
     assert np.allclose(got, want)
+
+
+@given(seed=st.integers(0, 2**16), tau=st.floats(0.05, 20.0))
+@settings(max_examples=20, deadline=None)
+def test_listwise_temperature_for_entropy_recovers_tau(seed, tau):
+    g = np.random.default_rng(seed).standard_normal((16, 8)) * 3
+    target = float(np.mean(listwise_entropy(jnp.asarray(g), tau)))
+    assert temperature_for_entropy(g, target, kind="listwise") == pytest.approx(tau, rel=1e-4)
+    with pytest.raises(ValueError, match="kind = 'both'"):
+        temperature_for_entropy(g, target, kind="both")
 
 
 def test_share_outcome_follows_the_registered_rule():
