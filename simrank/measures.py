@@ -165,21 +165,31 @@ def pairwise_entropy(teacher: jax.Array, tau: ArrayLike, where: jax.Array | None
     return jnp.sum(jnp.where(pairs, h, 0.0), (-2, -1)) / jnp.maximum(pairs.sum((-2, -1)), 1)
 
 
-_mean_pairwise_entropy = jax.jit(lambda teacher, tau: jnp.mean(pairwise_entropy(teacher, tau)))
+_MEAN_ENTROPY = {
+    "pairwise": jax.jit(lambda teacher, tau: jnp.mean(pairwise_entropy(teacher, tau))),
+    "listwise": jax.jit(lambda teacher, tau: jnp.mean(listwise_entropy(teacher, tau))),
+}
 
 
 def temperature_for_entropy(
-    teacher: np.ndarray, target: float, low: float = 1e-3, high: float = 1e3, tol: float = 1e-6
+    teacher: np.ndarray,
+    target: float,
+    low: float = 1e-3,
+    high: float = 1e3,
+    tol: float = 1e-6,
+    kind: str = "pairwise",
 ) -> float:
-    """The τ at which the mean pairwise entropy of the groups ``mean_G H_pair(G; τ)`` equals ``target``
-    (nats, in ``(0, log 2)``): bisection on ``log τ`` (``H_pair`` is non-decreasing in τ), clipped to [low, high].
+    """The τ at which the mean entropy of the groups ``mean_G H(G; τ)`` equals ``target`` nats: ``H_pair``
+    (:func:`pairwise_entropy`, target in ``(0, log 2)``) or ``H_list`` (:func:`listwise_entropy`, target in
+    ``(0, log k)``); bisection on ``log τ`` (both are non-decreasing in τ), clipped to [low, high].
 
     Args:
       teacher: ``[n, k]`` teacher scores of ``n`` groups.
-      target: the wanted mean pairwise entropy in nats.
+      target: the wanted mean entropy in nats.
       low: smallest τ searched.
       high: largest τ searched.
       tol: stopping width of the bracket in ``log τ``.
+      kind: ``"pairwise"`` or ``"listwise"``.
 
     Returns:
       τ as a float.
@@ -189,10 +199,12 @@ def temperature_for_entropy(
       >>> round(temperature_for_entropy(g, float(pairwise_entropy(g, 2.0)[0])), 4)  # recovers τ = 2
       2.0
     """
-    g = jnp.asarray(teacher)
+    if kind not in _MEAN_ENTROPY:
+        raise ValueError(f"kind = {kind!r} is not allowed; choose one of {', '.join(_MEAN_ENTROPY)}")
+    g, mean_entropy = jnp.asarray(teacher), _MEAN_ENTROPY[kind]
 
     def h(log_tau: float) -> float:
-        return float(_mean_pairwise_entropy(g, float(np.exp(log_tau))))
+        return float(mean_entropy(g, float(np.exp(log_tau))))
 
     a, b = np.log(low), np.log(high)
     while b - a > tol:

@@ -6,6 +6,8 @@
   split and the report (stats, figures, Markdown);
 * evaluation, also zero-shot on other collections: evaluation sets (:mod:`.evalsets`), ``ir_measures`` and TREC
   files (:mod:`.evaluate`);
+* the grouped query split (:mod:`.splits`) and the semi-synthetic arm ``simrank real semi`` (:mod:`.semisynthetic`,
+  :mod:`.semi_cli`);
 * the ``simrank real`` command line (:mod:`.cli`); ``simrank advise`` lives in :mod:`simrank.advise`.
 
 BM25 and :mod:`.evaluate` need the extra ``real``. The dataset folder defaults to ``$SIMRANK_DATA`` (see

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from simrank.paths import EMBEDDINGS_FILE
+from simrank.real.semi_cli import semi, semi_report
 
 __all__ = [
     "confirm",
@@ -18,6 +19,8 @@ __all__ = [
 ]
 
 real_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Real-data path (BEIR folders).")
+real_app.command("semi")(semi)
+real_app.command("semi-report")(semi_report)
 
 
 @real_app.command()

@@ -336,16 +336,19 @@ class RealConfig:
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
-def load_real_config(path: str | Path | None = None, quick: bool = False, seeds: int | None = None) -> RealConfig:
+def load_real_config(
+    path: str | Path | None = None, quick: bool = False, seeds: int | None = None, own: tuple[str, ...] = ()
+) -> RealConfig:
     """Read a real-confirm TOML (default ``experiments/real-confirm.toml``), apply its ``[quick]`` table with
-    ``quick`` (keys ``"section.key" = value``, ``seeds``) and ``seeds``; validate (one-line ConfigError)."""
+    ``quick`` (keys ``"section.key" = value``, ``seeds``) and ``seeds``; validate (one-line ConfigError).
+    ``own``: sections the caller reads itself (e.g. ``semi`` of :mod:`simrank.real.semisynthetic`), skipped here."""
     path = Path(path) if path is not None else experiments_dir() / "real-confirm.toml"
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     raw = _read_toml(path)
     values: dict = {}
     for key in raw:
-        if key in ("name", "seeds", "description", "quick", "command"):
+        if key in ("name", "seeds", "description", "quick", "command", *own):
             continue
         if key not in {k.split(".")[0] for k in FIELDS} or not isinstance(raw[key], dict):
             raise ConfigError(f"unknown config key {key!r} in {path.name}; allowed sections: {_sections()}")
