@@ -14,39 +14,9 @@ from hypothesis import strategies as st
 
 from simrank.errors import ConfigError
 from simrank.groups import Groups
-from simrank.real.confirm.design import RealConfig, extend_grid, grouped_split
+from simrank.real.confirm.design import RealConfig, extend_grid
 from simrank.real.confirm.run import best_setting, choose
 from simrank.real.confirm.training import mean_entropy, tau_for_entropy, top_overlap
-
-# query -> relevant documents, as small random bipartite graphs
-graphs = st.dictionaries(
-    st.text("abcdefgh", min_size=1, max_size=3),
-    st.sets(st.integers(0, 30).map(str), min_size=1, max_size=3),
-    min_size=3,
-    max_size=40,
-)
-
-
-@given(graphs, st.integers(0, 2**16))
-@settings(max_examples=60, deadline=None)
-def test_grouped_split_partitions_the_queries_and_shares_no_relevant_document(relevant, seed):
-    parts = grouped_split(relevant, (0.6, 0.2, 0.2), seed)
-    assert sorted(q for part in parts for q in part) == sorted(relevant)
-    docs = [set().union(*(relevant[q] for q in part)) if part else set() for part in parts]
-    assert not docs[0] & docs[1] and not docs[0] & docs[2] and not docs[1] & docs[2]
-    assert parts == grouped_split(relevant, (0.6, 0.2, 0.2), seed)  # seeded
-    for part in parts:  # each list keeps the input order
-        assert part == [q for q in relevant if q in set(part)]
-
-
-def test_grouped_split_keeps_a_chain_of_shared_documents_together_and_meets_the_fractions():
-    # q0-q1 share d0, q1-q2 share d1: one component; 300 singletons besides
-    relevant = {"q0": {"d0"}, "q1": {"d0", "d1"}, "q2": {"d1"}} | {f"s{i}": {f"x{i}"} for i in range(300)}
-    parts = grouped_split(relevant, (0.6, 0.2, 0.2), 3)
-    assert [sum(q in part for q in ("q0", "q1", "q2")) for part in parts].count(3) == 1
-    # singleton components: each share is within one component of its target (303 queries)
-    for part, f in zip(parts, (0.6, 0.2, 0.2)):
-        assert abs(len(part) - f * 303) <= 3
 
 
 @given(

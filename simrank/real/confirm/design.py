@@ -10,7 +10,7 @@ supervised reference arm ``lce_gold``.
 Query splits (``split.kind``): ``"beir"`` splits the train-qrels queries into fit and validation
 (``queries.validation_fraction``) and measures on the BEIR test qrels; ``"grouped"`` pools the train and test
 qrels and splits their queries into *train* / *tune* / *decide* (``split.fractions``, seeded by ``split.seed``)
-by connected components of the query–relevant-document graph (:func:`grouped_split`), so that queries sharing a
+by connected components of the query–relevant-document graph (:func:`simrank.real.splits.grouped_query_split`), so that queries sharing a
 relevant document stay in one split. In the files the tune split is the ``val`` set and the decide split the
 ``test`` set.
 
@@ -41,8 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from simrank.config import _read_toml
 from simrank.errors import ConfigError, check_choice, check_nonnegative, check_positive, check_range
 from simrank.losses import LOSS_SPECS, PAIRS, configured_loss
@@ -61,7 +59,6 @@ __all__ = [
     "SPLITS",
     "TAU_FREE_LOSSES",
     "extend_grid",
-    "grouped_split",
     "load_real_config",
     "lowrank_norm_bound",
     "sampler_spec",
@@ -407,49 +404,3 @@ def extend_grid(grid: tuple[float, ...], chosen: float, integer: bool = False) -
         if new in values:
             return None
     return new
-
-
-def grouped_split(
-    relevant: dict[str, set[str]], fractions: tuple[float, float, float], seed: int
-) -> tuple[list[str], list[str], list[str]]:
-    """Train / tune / decide query ids, grouped by connected components of the bipartite graph that joins a query
-    to each of its relevant documents: queries that share a relevant document (directly or through a chain) fall
-    in one split.
-
-    The components are shuffled (``numpy.random.default_rng(seed)``) and laid end to end; a component goes to the
-    split whose share of the query count ``[0, f_1)``, ``[f_1, f_1 + f_2)``, ``[f_1 + f_2, 1]`` (fractions
-    normalised) contains the midpoint of its run of queries. Each list keeps the order of ``relevant``.
-
-    Args:
-      relevant: query id -> the ids of its relevant documents (at least one each).
-      fractions: the train, tune and decide shares of the queries.
-      seed: the shuffle's seed.
-    """
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for query, docs in relevant.items():
-        for doc in docs:
-            parent[find("q:" + query)] = find("d:" + doc)
-    components: dict[str, list[str]] = {}
-    for query in relevant:
-        components.setdefault(find("q:" + query), []).append(query)
-    groups = list(components.values())
-    order = np.random.default_rng(seed).permutation(len(groups))
-    bounds = np.cumsum(np.asarray(fractions, float) / sum(fractions))
-    split_of: dict[str, int] = {}
-    done = 0
-    for i in order:
-        mid = (done + len(groups[i]) / 2) / len(relevant)
-        part = min(int(np.searchsorted(bounds, mid, side="right")), 2)
-        split_of |= dict.fromkeys(groups[i], part)
-        done += len(groups[i])
-    out: tuple[list[str], list[str], list[str]] = ([], [], [])
-    for query in relevant:
-        out[split_of[query]].append(query)
-    return out

@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from simrank.groups import QuerySet
-from simrank.real.confirm.design import RealConfig, grouped_split
+from simrank.real.confirm.design import RealConfig
 from simrank.real.data.beir import EMBEDDINGS_FILE, Collection, DataError, load_collection, load_embeddings
 from simrank.real.data.bm25 import BM25Index
 from simrank.real.data.queryset import judged_queries, real_query_set, teacher_query_set
 from simrank.real.evalsets import EvalSet, eval_set, load_zero_shot, positive_queries
+from simrank.real.splits import grouped_query_split
 
 __all__ = ["Prepared", "prepare"]
 
@@ -124,7 +125,8 @@ def _grouped(
     train_qrels: pd.DataFrame, test_qrels: pd.DataFrame, cfg: RealConfig, data_dir: Path
 ) -> tuple[list[str], list[str], list[str], pd.DataFrame]:
     """``split.kind = "grouped"``: the queries of both qrels files with a relevant document, split into train /
-    tune / decide by :func:`~simrank.real.confirm.design.grouped_split`; also the pooled judgments."""
+    tune / decide by :func:`~simrank.real.splits.grouped_query_split` (fractions normalised to sum to 1); also the
+    pooled judgments."""
     if shared := sorted(set(train_qrels.query_id) & set(test_qrels.query_id)):
         raise DataError(
             f"--data {data_dir}: queries {shared[:5]} are judged in both qrels/train.tsv and qrels/test.tsv; "
@@ -133,7 +135,10 @@ def _grouped(
     qrels = pd.concat([train_qrels, test_qrels], ignore_index=True)
     positive = qrels[qrels.relevance > 0]
     relevant = {q: set(docs) for q, docs in positive.groupby("query_id", sort=False).doc_id}
-    fit_ids, val_ids, decide_ids = grouped_split(relevant, cfg.split_fractions, cfg.split_seed)
+    total = sum(cfg.split_fractions)
+    fractions = {name: f / total for name, f in zip(("train", "tune", "decide"), cfg.split_fractions)}
+    parts = grouped_query_split(qrels, fractions, cfg.split_seed)
+    fit_ids, val_ids, decide_ids = parts["train"], parts["tune"], parts["decide"]
     if not fit_ids or not val_ids or not decide_ids:
         raise DataError(
             f"--data {data_dir}: {len(relevant)} queries with a relevant document give an empty split under "
