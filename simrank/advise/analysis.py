@@ -19,7 +19,7 @@ temperatures τ and mixing weights η to consider. For each source ``ν`` it mea
   (default), or Theorem 3(a)'s ess-sup form ``2Bρ₂(ν_η)/√n + c √(log(|E|/δ)/2n)``; the T4(c)
   bound ``F(η) = κ_η (A(η) + Γ(η))``, ``A(η) = (1−η) A_ν + η A_μ``, ``η* = argmin F``, and the T4(e)
   marginal condition (does a little of μ lower the bound at η = 0?).
-Every problem with the inputs raises :class:`~simrank.real.beir.DataError` (one line, exit 2) before anything
+Every problem with the inputs raises :class:`~simrank.real.data.beir.DataError` (one line, exit 2) before anything
 is written.
 """
 
@@ -40,10 +40,11 @@ from simrank._version import __version__
 from simrank.errors import check_positive, check_range
 from simrank.groups import QuerySet, draw_groups
 from simrank.measures import diameter, kappa, listwise_entropy, pairwise_entropy
-from simrank.real.beir import EMBEDDINGS_FILE, DataError, load_collection, load_embeddings
-from simrank.real.confirm import ALPHA_INIT, group_diagnostics
+from simrank.real.confirm.design import ALPHA_INIT
+from simrank.real.confirm.training import group_diagnostics
+from simrank.real.data.beir import EMBEDDINGS_FILE, DataError, load_collection, load_embeddings
+from simrank.real.data.queryset import judged_queries, real_query_set
 from simrank.real.evaluate import read_trec_run
-from simrank.real.queryset import judged_queries, real_query_set
 from simrank.samplers import Sampler, SamplingContext, Uniform, make_sampler
 from simrank.theory.bounds import (
     SHELL_GROWTH,
@@ -214,7 +215,7 @@ def load_inputs(
     ``embeddings_file``: the vectors' file in ``data_dir`` (any encoder's, in ``load_embeddings``' format)."""
     if missing_teacher not in MISSING_TEACHER:
         raise DataError(f"--missing-teacher = {missing_teacher!r} is not allowed; choose one of fatal, skip")
-    from simrank.real.bm25 import BM25Index
+    from simrank.real.data.bm25 import BM25Index
 
     collection = load_collection(data_dir, splits=(split,))
     embeddings = load_embeddings(Path(data_dir) / embeddings_file, collection)

@@ -176,10 +176,10 @@ def bm25_run_cmd(
     """Write the BM25 top-DEPTH of each query of SPLIT as a TREC run (simrank's bm25s index and TREC writer)."""
     from simrank.errors import check_positive
     from simrank.paths import data_folder
-    from simrank.real.beir import load_collection
-    from simrank.real.bm25 import BM25Index
+    from simrank.real.data.beir import load_collection
+    from simrank.real.data.bm25 import BM25Index
+    from simrank.real.data.queryset import judged_queries
     from simrank.real.evaluate import run_from_scores, write_trec_run
-    from simrank.real.queryset import judged_queries
 
     check_positive("--depth", depth)
     collection = load_collection(data_folder(data), splits=(split,))

@@ -2,7 +2,7 @@
 
 The documents, queries and BM25 are the collection's; the teacher is built so that a known share of it is in the
 student class.  For a query ``q`` and a document ``x`` (unit MiniLM vectors; ``z`` the per-query z-score over
-the corpus, :func:`simrank.real.teacher.zscore_rows`):
+the corpus, :func:`simrank.real.data.teacher.zscore_rows`):
 
     g_γ(q, x) = (1 − γ) · z(qᵀ M* x) + γ · z(BM25(q, x)),      M* = I + λ C,   C = (1/m) Σ_{(q', x') ∈ R} q' x'ᵀ
 
@@ -24,7 +24,7 @@ groups of ``tune.sampler`` drawn on the training pool equals ``semi.entropy`` na
 Queries: every query with a relevant document in the train or test qrels, split by
 :func:`simrank.real.splits.grouped_query_split` into ``train`` / ``tune`` / ``decide`` (queries sharing a
 relevant document stay together).  Training pool: the train split's queries and the unlabelled claims,
-teacher-labelled (positive = the teacher's top document, :func:`simrank.real.queryset.teacher_positives`);
+teacher-labelled (positive = the teacher's top document, :func:`simrank.real.data.queryset.teacher_positives`);
 ``tune`` chooses each (γ, loss)'s learning rate and decides "learns"; ``decide`` gives every reported number.
 
 Measures per decide query (the student's full-corpus ranking):
@@ -61,11 +61,10 @@ from simrank.measures import listwise_entropy, ndcg_at, rank_correlation, temper
 from simrank.paths import experiments_dir
 from simrank.predictions.base import Effect, markdown_table
 from simrank.real._util import top_k
-from simrank.real.beir import EMBEDDINGS_FILE, data_checksums, load_collection, load_embeddings
-from simrank.real.bm25 import BM25Index
-from simrank.real.confirm import (
-    DEPTH,
-    choose,
+from simrank.real.confirm.design import DEPTH, RealConfig, load_real_config
+from simrank.real.confirm.run import choose
+from simrank.real.confirm.stats import RealVerdict, learning_cells, query_effect, real_p4, real_p5, real_p10, real_p11
+from simrank.real.confirm.training import (
     group_diagnostics,
     make_measure,
     make_real_student,
@@ -74,11 +73,11 @@ from simrank.real.confirm import (
     tune_batch,
     tuning_groups,
 )
-from simrank.real.design import RealConfig, load_real_config
-from simrank.real.queryset import grade_matrix, teacher_positives
-from simrank.real.report import RealVerdict, learning_cells, query_effect, real_p4, real_p5, real_p10, real_p11
+from simrank.real.data.beir import EMBEDDINGS_FILE, data_checksums, load_collection, load_embeddings
+from simrank.real.data.bm25 import BM25Index
+from simrank.real.data.queryset import grade_matrix, teacher_positives
+from simrank.real.data.teacher import hybrid_teacher_scores
 from simrank.real.splits import grouped_query_split
-from simrank.real.teacher import hybrid_teacher_scores
 from simrank.runner import code_commit
 from simrank.samplers import make_sampler
 
@@ -108,7 +107,7 @@ class SemiConfig:
     """The semi-synthetic design: the shared real-data settings and the ``[semi]`` table.
 
     Attributes:
-      real: training, grid, tuning and rule settings (:class:`~simrank.real.design.RealConfig`).
+      real: training, grid, tuning and rule settings (:class:`~simrank.real.confirm.design.RealConfig`).
       gammas: the teacher's unlearnable shares γ ∈ [0, 1].
       entropy: target mean listwise group entropy (nats) that sets τ_γ.
       correction: ``c`` in λ (the correction's strength relative to the dense score).
@@ -159,7 +158,7 @@ class SemiConfig:
 
 def load_semi_config(path: str | Path | None = None, quick: bool = False) -> SemiConfig:
     """Read ``experiments/real-semi.toml`` (or ``path``): the real-data sections by
-    :func:`~simrank.real.design.load_real_config` (``[quick]`` applied with ``quick``), ``[semi]`` here.
+    :func:`~simrank.real.confirm.design.load_real_config` (``[quick]`` applied with ``quick``), ``[semi]`` here.
 
     Args:
       path: the TOML file (default ``experiments/real-semi.toml``).
@@ -286,7 +285,7 @@ def _load(data_dir: Path, cfg: SemiConfig, embeddings_file: str) -> _Data:
 
 
 def _teacher(bm25: np.ndarray, mapped: np.ndarray, gamma: float) -> np.ndarray:
-    """``g_γ = γ z(BM25) + (1 − γ) z(qᵀ M* x)`` (:func:`~simrank.real.teacher.hybrid_teacher_scores`)."""
+    """``g_γ = γ z(BM25) + (1 − γ) z(qᵀ M* x)`` (:func:`~simrank.real.data.teacher.hybrid_teacher_scores`)."""
     return hybrid_teacher_scores(bm25, mapped, (gamma, 1.0 - gamma))
 
 
@@ -399,8 +398,8 @@ def run_semi(
         tuning = []
         for arm in rc.arms:
             for steps in rc.tune_steps:
-                batch = [(lr, s) for s in range(rc.tune_seeds) for lr in rc.learning_rates[STUDENT]]
-                val, risk = tune_batch(trainer(arm.loss, steps), measure, {"val": sets["val"]}, groups, batch, tau)
+                batch = [(lr, tau, s) for s in range(rc.tune_seeds) for lr in rc.learning_rates[STUDENT]]
+                val, risk = tune_batch(trainer(arm.loss, steps), measure, {"val": sets["val"]}, groups, batch)
                 tuning += [
                     {
                         "gamma": gamma,
@@ -414,7 +413,7 @@ def run_semi(
                         "val_start": float(start["tune_q"].mean()),
                         "train_risk": float(risk[i]),
                     }
-                    for i, (lr, s) in enumerate(batch)
+                    for i, (lr, _, s) in enumerate(batch)
                 ]
         tuning = pd.DataFrame(tuning)
         chosen, _ = choose(tuning, rc)
@@ -435,7 +434,7 @@ def run_semi(
                 drawn.append((pad_groups(grp, rc.k_max), group_diagnostics(grp, nu, tau) | {"entropy_list": entropy}))
             stacked = jax.tree_util.tree_map(lambda *xs: np.stack(xs), *[d[0] for d in drawn])
             for arm in rc.arms:
-                lr, steps = chosen[(STUDENT, arm.name)]
+                lr, steps, _ = chosen[(STUDENT, arm.name)]
                 taus_b = jnp.full(len(cells), tau, jnp.float32)
                 keys = jax.random.split(jax.random.PRNGKey(seed), len(cells))
                 params, _, risk = trainer(arm.loss, steps)(keys, stacked, jnp.full(len(cells), lr), taus_b)
@@ -510,8 +509,8 @@ def _confirm_view(results: pd.DataFrame, baselines: pd.DataFrame, cfg: dict, gam
 
 def semi_verdicts(results: pd.DataFrame, baselines: pd.DataFrame, cfg: dict) -> dict[float, dict[str, RealVerdict]]:
     """Per γ: P4, P5, P10 and P11 decided by the real-data adapters of their synthetic rules
-    (:func:`simrank.real.report.real_p4` …, which call ``simrank.predictions.pNN.decide``) on teacher-label
-    nDCG@10 of the decide split, with "learns" from the tune split (:func:`~simrank.real.report.learning_cells`).
+    (:func:`simrank.real.confirm.stats.real_p4` …, which call ``simrank.predictions.pNN.decide``) on teacher-label
+    nDCG@10 of the decide split, with "learns" from the tune split (:func:`~simrank.real.confirm.stats.learning_cells`).
 
     Args:
       results: ``results.parquet`` of a semi run.
@@ -537,7 +536,7 @@ def gap_shares(results: pd.DataFrame, baselines: pd.DataFrame, cfg: dict, k: int
     """Per γ, loss and measure (``agree``, ``ndcg``, ``gold``): the student's gap share on the decide split,
     ``(m_student − m_start) / (m_teacher − m_start)``, on the cells at group size ``k`` (all of them when None)
     averaged per query within a seed; the numerator's 90% two-way bootstrap interval
-    (:func:`~simrank.real.report.query_effect`) divided by the fixed denominator gives the share's interval.
+    (:func:`~simrank.real.confirm.stats.query_effect`) divided by the fixed denominator gives the share's interval.
 
     Args:
       results: ``results.parquet`` of a semi run.

@@ -19,7 +19,7 @@ from simrank.paths import PAPER_DIR, PROJECT_ROOT
 from simrank.predictions.base import OUTCOMES
 from simrank.predictions.paper import render
 from simrank.real._util import top_k
-from simrank.real.beir import EMBEDDINGS_FILE
+from simrank.real.data.beir import EMBEDDINGS_FILE
 from simrank.real.semisynthetic import (
     SECTIONS,
     agreement_at,

@@ -29,11 +29,8 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "tuning_groups",
     ),
 }
-_EVALSETS = ("EvalSet", "load_zero_shot")  # moved to simrank.real.evalsets; re-exported under the old name
-__all__ = sorted([*(n for names in EXPORTS.values() for n in names), *_EVALSETS], key=str.lower)
-_WHERE = {name: f"simrank.real.confirm.{module}" for module, names in EXPORTS.items() for name in names} | {
-    name: "simrank.real.evalsets" for name in _EVALSETS
-}
+__all__ = sorted([n for names in EXPORTS.values() for n in names], key=str.lower)
+_WHERE = {name: f"simrank.real.confirm.{module}" for module, names in EXPORTS.items() for name in names}
 
 
 def __getattr__(name: str) -> object:

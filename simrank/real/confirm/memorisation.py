@@ -28,7 +28,7 @@ PRIOR_MODEL = "dense+prior"  # its name in baselines.parquet
 
 
 class JudgedQueries(Protocol):
-    """What this module reads of an evaluation set (:class:`simrank.real.confirm.EvalSet` is one; that module
+    """What this module reads of an evaluation set (:class:`simrank.real.evalsets.EvalSet` is one; that module
     imports this one, so the type is structural): ``grades`` ``[n, N]``, the dense baseline's scores
     ``proxies["dense"]`` ``[n, N]`` and the judgments ``qrels``."""
 
@@ -73,8 +73,8 @@ def prior_baseline(
     ``val`` and ``test``.
 
     Args:
-      val: the validation :class:`~simrank.real.confirm.EvalSet`.
-      test: the test :class:`~simrank.real.confirm.EvalSet`.
+      val: the validation :class:`~simrank.real.evalsets.EvalSet`.
+      test: the test :class:`~simrank.real.evalsets.EvalSet`.
       seen: ``[N]`` :func:`seen_documents`.
       depth: run depth.
       out: if given, the runs are written to ``out/runs/baseline-<set>-dense+prior-full.trec``.
