@@ -280,13 +280,17 @@ def training_flops(point: Point) -> float:
 def evaluation_flops(point: Point) -> float:
     """FLOP of one model's evaluation counted from the shapes: the forward scores of the corpus
     (``n_eval_queries × N`` items) and of the risk groups (train once, test twice, target once:
-    ``(n_train + 3 n_test) · k`` items), per query ``2d²`` plus per item ``2d`` (bilinear) or per item
-    ``2(3dh + h² + h)`` (MLP).  Rank measures and the Lipschitz gradient are not counted: a lower bound."""
+    ``(n_train + 3 n_test) · k`` items), per query ``2d²`` plus per item ``2d`` (bilinear); for the MLP
+    per group item ``2(3dh + h² + h)`` and, for the corpus (the first layer split, ``x W_x`` once per
+    document: :func:`simrank.students.mlp`), ``2dh`` per document and per query plus ``2(dh + h² + h)``
+    per (query, document).  Rank measures and the Lipschitz gradient are not counted: a lower bound."""
     d, k, data = point.world.dim, point.data.group_size, point.data
-    items = data.n_eval_queries * point.world.n_docs + (data.n_train + 3 * data.n_test) * k
+    corpus, group_items = data.n_eval_queries * point.world.n_docs, (data.n_train + 3 * data.n_test) * k
+    items = corpus + group_items
     if point.sections["student"]["kind"] == "mlp":
         h = point.sections["student"].get("hidden", 32)
-        return 2.0 * items * (3 * d * h + h * h + h)
+        shared = 2.0 * (point.world.n_docs + data.n_eval_queries) * d * h + 2.0 * corpus * (d * h + h * h + h)
+        return 2.0 * group_items * (3 * d * h + h * h + h) + shared
     queries = data.n_eval_queries + data.n_train + 3 * data.n_test
     return 2.0 * queries * d * d + 2.0 * items * d
 
@@ -326,8 +330,16 @@ def roofline(exp: Experiment, peak_flops_per_s: float, width: int) -> dict:
 def mlp_layouts(exp: Experiment, width: int) -> dict:
     """Training-only CPU ms per model of the MLP student's listwise-KL chunk (``width`` models, compiled
     beforehand, best of 2) with the hand-written backward (``manual``, the default) and with JAX's autodiff
-    (``autodiff``, the reference layout), same run, same data; ``speedup`` = autodiff / manual."""
-    from simrank.runner import static_loss
+    (``autodiff``, the reference layout), same run, same data; ``speedup`` = autodiff / manual.
+
+    Also the corpus scores of evaluation (``n_eval_queries × N``, the runner's ``lax.map`` over models,
+    best of 2): ``eval_shared_ms`` with the split first layer (``x W_x`` once per document, the default)
+    and ``eval_rows_ms`` with the corpus copied into one group per query (the feature rows
+    ``[q; x; q⊙x]`` of every pair, the old path); ``eval_speedup`` = rows / shared."""
+    import jax
+    import jax.numpy as jnp
+
+    from simrank.runner import eval_batch_size, static_loss
     from simrank.students import MLP_BACKWARDS, mlp
     from simrank.trainer import make_trainer
 
@@ -337,7 +349,29 @@ def mlp_layouts(exp: Experiment, width: int) -> dict:
     for backward in MLP_BACKWARDS:
         train = make_trainer(mlp(point.world.dim, hidden, backward), static_loss("kl"), point.train)
         ms[backward] = 1000 * _training_cpu_seconds(train, keys, arrays["train"], hyper, 2) / width
-    return {"models": width, **{f"{b}_ms": v for b, v in ms.items()}, "speedup": ms["autodiff"] / ms["manual"]}
+    student = mlp(point.world.dim, hidden)
+    params = jax.vmap(student.init)(keys)
+    n = arrays["eval_queries"].shape[1]
+    for layout in ("shared", "rows"):
+
+        def scores(p, queries, docs, layout=layout):
+            docs = docs[None] if layout == "shared" else jnp.broadcast_to(docs, (n, *docs.shape))
+            return student.apply(p, queries, docs)
+
+        corpus = jax.jit(
+            lambda p, q, x, scores=scores: jax.lax.map(
+                lambda a: scores(*a), (p, q, x), batch_size=eval_batch_size(width)
+            )
+        )
+        call = functools.partial(corpus, params, arrays["eval_queries"], arrays["docs"])
+        jax.block_until_ready(call())
+        ms[f"eval_{layout}"] = 1000 * _best_of(lambda call=call: jax.block_until_ready(call()), 2) / width
+    return {
+        "models": width,
+        **{f"{b}_ms": v for b, v in ms.items()},
+        "speedup": ms["autodiff"] / ms["manual"],
+        "eval_speedup": ms["eval_rows"] / ms["eval_shared"],
+    }
 
 
 def data_build_timing(exp: Experiment, n_points: int) -> dict:
@@ -711,13 +745,16 @@ def bench_cmd(
         report["mlp_layouts"] = layouts = mlp_layouts(exp, COST_WIDTH[mode])
         report["mlp_ms_per_model"] = layouts["manual_ms"]
         report["mlp_speedup"] = layouts["speedup"]
+        report["mlp_eval_speedup"] = layouts["eval_speedup"]
         echo(
             f"[mlp] training CPU ms per model: hand-written backward {layouts['manual_ms']:.2f}, autodiff "
             f"reference {layouts['autodiff_ms']:.2f}: mlp_speedup = {layouts['speedup']:.2f}x "
-            f"({_verdict('mlp_speedup', layouts['speedup'])})"
+            f"({_verdict('mlp_speedup', layouts['speedup'])}); corpus scores of evaluation: x W_x once per "
+            f"document {layouts['eval_shared_ms']:.2f}, feature rows per pair {layouts['eval_rows_ms']:.2f}: "
+            f"mlp_eval_speedup = {layouts['eval_speedup']:.2f}x"
         )
     else:
-        report["mlp_ms_per_model"] = report["mlp_speedup"] = None
+        report["mlp_ms_per_model"] = report["mlp_speedup"] = report["mlp_eval_speedup"] = None
         echo("[mlp] skipped: no MLP student in this grid")
     report["data_build"] = build = data_build_timing(exp, 4)
     echo(

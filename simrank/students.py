@@ -139,12 +139,34 @@ def _mlp_features(query: jax.Array, docs: jax.Array) -> jax.Array:
     return jnp.concatenate([q, x, q * x], axis=-1)
 
 
+def _mlp_head(params: dict, pre1: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Scores ``s = a₂ w₃`` from the first layer's pre-activations ``pre1 = z W₁ + b₁`` ``[..., h]``, with
+    ``a₁ = relu(pre1)``, ``a₂ = relu(a₁ W₂ + b₂)``; returns ``(s [...], a₁ [..., h], a₂ [..., h])``."""
+    a1 = jax.nn.relu(pre1)
+    a2 = jax.nn.relu(a1 @ params["w2"] + params["b2"])
+    return a2 @ params["w3"], a1, a2
+
+
 def _mlp_forward(params: dict, z: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Scores ``s = a₂ w₃`` of feature rows ``z`` ``[n, 3d]`` with ``a₁ = relu(z W₁ + b₁)``,
     ``a₂ = relu(a₁ W₂ + b₂)``; returns ``(s [n], a₁ [n, h], a₂ [n, h])``."""
-    a1 = jax.nn.relu(z @ params["w1"] + params["b1"])
-    a2 = jax.nn.relu(a1 @ params["w2"] + params["b2"])
-    return a2 @ params["w3"], a1, a2
+    return _mlp_head(params, z @ params["w1"] + params["b1"])
+
+
+def _mlp_shared_docs(params: dict, query: jax.Array, docs: jax.Array) -> jax.Array:
+    """Scores of ``n`` queries ``[n, d]`` against one shared document set ``[N, d]``: ``[n, N]``.
+
+    The first layer is split by feature block, ``[q; x; q⊙x] W₁ = q W_q + x W_x + x (diag(q) W_qx)``
+    (``W₁ = [W_q; W_x; W_qx]``), so the document half ``x W_x`` is formed once per document, not once per
+    (query, document) pair, and the ``[n, N, 3d]`` features are never built: one ``[N, d] × [d, (n+1) h]``
+    product gives ``x W_x`` and every query's ``x (diag(q) W_qx)``.  The same scores as :func:`_mlp_forward`
+    on the features, to float32 round-off (the sums are ordered differently)."""
+    d, h = docs.shape[-1], params["w1"].shape[-1]
+    w_q, w_x, w_qx = params["w1"][:d], params["w1"][d : 2 * d], params["w1"][2 * d :]
+    right = jnp.concatenate([w_x[None], query[:, :, None] * w_qx[None]], axis=0)  # [n + 1, d, h]
+    products = (docs @ right.transpose(1, 0, 2).reshape(d, -1)).reshape(docs.shape[0], -1, h)  # [N, n + 1, h]
+    pre1 = (query @ w_q + params["b1"])[:, None, :] + products[None, :, 0] + products[:, 1:].transpose(1, 0, 2)
+    return _mlp_head(params, pre1)[0]
 
 
 @jax.custom_vjp
@@ -184,7 +206,10 @@ def mlp(dim: int, hidden: int = 32, backward: str = "manual") -> Student:
     The scores of both ``backward`` options are the same computation; their gradients agree to float32
     round-off: ``"manual"`` (the default) differentiates by the hand-written chain rule of
     :func:`_mlp_rows_backward` on the flattened ``[n·k, 3d]`` feature rows, ``"autodiff"`` (the reference
-    it is tested and benchmarked against) lets JAX differentiate the forward pass.
+    it is tested and benchmarked against) lets JAX differentiate the forward pass.  Queries ``[n, d]``
+    against one shared document set ``[1, N, d]`` (a corpus, as in evaluation) are scored by
+    :func:`_mlp_shared_docs`: the first layer split as ``q W_q + x W_x + x (diag(q) W_qx)``, with the
+    document half ``x W_x`` formed once per document instead of once per (query, document) pair.
 
     Args:
       dim: dimension ``d`` of queries and documents.
@@ -213,6 +238,8 @@ def mlp(dim: int, hidden: int = 32, backward: str = "manual") -> Student:
         }
 
     def apply(params, query, docs, query_id=None, doc_id=None):
+        if query.ndim == 2 and docs.ndim == 3 and docs.shape[0] == 1 < query.shape[0]:
+            return _mlp_shared_docs(params, query, docs[0])  # one corpus for every query: x W_x formed once
         z = _mlp_features(query, docs)
         if backward == "autodiff":
             return _mlp_forward(params, z)[0]

@@ -155,11 +155,12 @@ def test_bench_quick_reports_every_measurement(tmp_path):
 def test_flop_counts_from_shapes_known_answers():
     """The default point (d = 8, k = 8, hidden 32, 32 evaluation queries, N = 1000, 512 train and test
     groups), counted by hand: bilinear 3·(2·64 + 2·64) = 768 FLOP per group and step; MLP
-    2·8·(6·8·32 + 3·32² + 2·32) = 16·4672 = 74752; evaluation of the MLP 2·(32·1000 + 2048·8)·(768 + 1024 + 32)."""
+    2·8·(6·8·32 + 3·32² + 2·32) = 16·4672 = 74752; evaluation of the MLP 2·2048·8·(768 + 1024 + 32) for the
+    groups plus, for the corpus (x W_x once per document), 2·(1000 + 32)·256 + 2·32·1000·(256 + 1024 + 32)."""
     from simrank.bench import evaluation_flops, training_flops
 
     points = {p.sections["student"]["kind"]: p for p in experiment({"single": False}).points()}
     assert training_flops(points["bilinear"]) == 768
     assert training_flops(points["mlp"]) == 74752
-    assert evaluation_flops(points["mlp"]) == 2 * (32 * 1000 + 2048 * 8) * 1824
+    assert evaluation_flops(points["mlp"]) == 2 * 2048 * 8 * 1824 + 2 * 1032 * 256 + 2 * 32 * 1000 * 1312
     assert evaluation_flops(points["bilinear"]) == 2 * (32 + 2048) * 64 + 2 * (32 * 1000 + 2048 * 8) * 8

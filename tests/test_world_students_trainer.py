@@ -187,6 +187,33 @@ def test_mlp_hand_written_backward_equals_autodiff(dim, hidden, shape, k, seed):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@settings(max_examples=10, deadline=None)
+@given(
+    dim=st.integers(1, 6),
+    hidden=st.integers(1, 9),
+    n=st.integers(2, 6),
+    n_docs=st.integers(1, 40),
+    backward=st.sampled_from(MLP_BACKWARDS),
+    seed=st.integers(0, 2**16),
+)
+def test_mlp_shared_corpus_scores_equal_the_feature_rows(dim, hidden, n, n_docs, backward, seed):
+    """Queries ``[n, d]`` against one corpus ``[1, N, d]`` (the evaluation path: ``x W_x`` once per document,
+    ``[q; x; q⊙x]`` never built) score as the same corpus copied into one group per query (``[n, N, d]``:
+    the feature rows ``[q; x; q⊙x]`` through the whole network), to
+    float32 round-off: the first layer's ``3d`` products are summed in another order, a few ulps of the
+    largest term (rtol 1e-5, atol 1e-5)."""
+    rng = np.random.default_rng(seed)
+    query = jnp.asarray(rng.normal(size=(n, dim)), jnp.float32)
+    docs = jnp.asarray(rng.normal(size=(1, n_docs, dim)), jnp.float32)
+    student = mlp(dim, hidden, backward)
+    params = student.init(jax.random.key(seed))
+    want = student.apply(params, query, jnp.broadcast_to(docs, (n, n_docs, dim)))  # one group per query: the rows
+    got = student.apply(params, query, docs)
+    assert got.shape == (n, n_docs)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(jax.jit(student.apply)(params, query, docs), want, rtol=1e-5, atol=1e-5)
+
+
 def test_mlp_layouts_train_to_the_same_parameters(groups):
     """100 vmapped Adam steps of both MLP layouts end at the same parameters and scores to float32 round-off:
     the two programs' gradients differ by a few ulps (test above), which Adam's normalised steps carry
