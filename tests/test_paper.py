@@ -10,11 +10,11 @@ import pytest
 from simrank.errors import ConfigError
 from simrank.paths import FIGURES_DIR, RESULTS_DIR
 from simrank.predictions.base import load_results
+from simrank.predictions.families import FAMILIES
 from simrank.predictions.paper import (
     BLOCK,
     PAPER,
     PREDICTIONS,
-    ROBUSTNESS,
     experiments_needed,
     generated_blocks,
     render,
@@ -102,8 +102,8 @@ def test_theory_t3_blocks_match_a_fresh_full_run():
 def robustness_summaries() -> dict[str, dict[str, str]]:
     """Per robustness world, per prediction run there, the summary of the rule's verdict on those results."""
     out: dict[str, dict[str, str]] = {}
-    for label, folder in ROBUSTNESS.items():
-        base = Path(RESULTS_DIR) / folder
+    for label, fam in FAMILIES.items():
+        base = Path(RESULTS_DIR) / fam.folder
         out[label] = {
             key: p.analyse({n: load_results(n, base) for n in p.experiments}).summary
             for key, p in PREDICTIONS.items()
