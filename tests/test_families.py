@@ -136,3 +136,23 @@ def test_no_verdict_from_an_unconverged_family(tmp_path, monkeypatch):
         "cone": "not run",
     }
     assert called == [{name}]  # once: for clustered only
+
+
+def test_a_training_free_prediction_needs_no_convergence(tmp_path, monkeypatch):
+    """P7 is decided on Δ̂, a property of the sampled groups: results without convergence statistics still decide."""
+    import dataclasses
+
+    from simrank.predictions.families import TRAINING_FREE
+
+    assert TRAINING_FREE == {"P7"}
+    verdict = type("V", (), {"outcome": "conditional", "effect": type("E", (), {"mean": 0.25})()})()
+    pred = dataclasses.replace(paper.PREDICTIONS["P7"], analyse=lambda tables: verdict)
+    (name,) = pred.experiments
+    folder = tmp_path / FAMILIES["large"].folder / name
+    folder.mkdir(parents=True)
+    pd.DataFrame({"config_hash": ["c0"], "delta_hat": [1.0]}).to_parquet(folder / "results.parquet")
+    monkeypatch.setattr(paper, "load_results", lambda n, root: pd.read_parquet(root / n / "results.parquet"))
+    monkeypatch.setattr(paper, "PREDICTIONS", {"P7": pred})
+    out = paper.family_outcomes(tmp_path, {"P7": verdict})["P7"]
+    assert out["main"] == out["large"] == "conditional (0.250)"
+    assert out["clustered"] == out["cone"] == "n/a (a factor of the design)"

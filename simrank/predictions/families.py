@@ -10,7 +10,7 @@ Convergence (:mod:`simrank.runner`: ``loss_plateau``, ``ndcg_plateau``, ``conver
 (one grid point, all its seeds) is converged when the seed means of both plateau statistics are within the
 model-level tolerances (``LOSS_PLATEAU``, ``NDCG_PLATEAU``): seed noise averages out, a systematic drift does not.
 :func:`family_outcome` gives ``unconverged`` instead of a verdict when any cell of a prediction's experiments is not
-converged, or when the results carry no convergence statistics.
+converged, or when the results carry no convergence statistics (except for :data:`TRAINING_FREE` predictions).
 """
 
 from __future__ import annotations
@@ -27,7 +27,16 @@ from simrank.config import Experiment, load_experiment
 from simrank.errors import check_choice
 from simrank.runner import LOSS_PLATEAU, NDCG_PLATEAU
 
-__all__ = ["BUDGET", "FAMILIES", "LARGE_BUDGET", "Family", "cell_convergence", "family_experiment", "unconverged_cells"]
+__all__ = [
+    "BUDGET",
+    "FAMILIES",
+    "LARGE_BUDGET",
+    "TRAINING_FREE",
+    "Family",
+    "cell_convergence",
+    "family_experiment",
+    "unconverged_cells",
+]
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,11 @@ FAMILIES: dict[str, Family] = {
         ),
     )
 }
+
+
+#: Predictions decided on data-only measures (P7: the sampled diameter Δ̂ of the training groups), which no training
+#: budget changes: their cells need no convergence.
+TRAINING_FREE = frozenset({"P7"})
 
 
 def _scale_pools(values: list, factor: float) -> list:

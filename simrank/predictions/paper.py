@@ -26,7 +26,7 @@ from simrank.figures import save
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
 from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12
 from simrank.predictions.base import OUTCOMES, Prediction, Verdict, fmt, load_results, markdown_table
-from simrank.predictions.families import FAMILIES, unconverged_cells
+from simrank.predictions.families import FAMILIES, TRAINING_FREE, unconverged_cells
 from simrank.predictions.robustness import FOLDERS, run
 from simrank.predictions.worlds import CONTRASTS, worlds_table
 from simrank.sweep import run_experiment
@@ -103,7 +103,8 @@ def family_outcomes(root: Path = RESULTS_DIR, results: dict[str, Verdict] | None
     rule on ``root/robustness-<family>/``.  No verdict is given from an unconverged cell
     (:func:`simrank.predictions.families.unconverged_cells`): such a family reads ``unconverged`` (for ``main``, with
     the registered outcome beside it, audited on the ``robustness-main`` re-runs), and a family's results that carry
-    no convergence statistics read ``unconverged (not recorded)``.  ``n/a`` where the family's world setting is a
+    no convergence statistics read ``unconverged (not recorded)`` (a :data:`~simrank.predictions.families.TRAINING_FREE`
+    prediction needs no convergence).  ``n/a`` where the family's world setting is a
     factor of the design; ``not run`` where results are missing.
 
     Args:
@@ -125,7 +126,7 @@ def family_outcomes(root: Path = RESULTS_DIR, results: dict[str, Verdict] | None
                 continue
             if name == "main":
                 v = results[key]
-                bad = unconverged_cells(_tables(p, base)) if have else None
+                bad = 0 if key in TRAINING_FREE else unconverged_cells(_tables(p, base)) if have else None
                 text = f"{v.outcome} ({fmt(v.effect.mean)})"
                 out[key][name] = text if bad == 0 else f"unconverged{_cells(bad)} (registered: {text})"
                 continue
@@ -133,7 +134,7 @@ def family_outcomes(root: Path = RESULTS_DIR, results: dict[str, Verdict] | None
                 out[key][name] = "not run"
                 continue
             tables = _tables(p, base)
-            bad = unconverged_cells(tables)
+            bad = 0 if key in TRAINING_FREE else unconverged_cells(tables)
             if bad == 0:
                 v = p.analyse(tables)
                 out[key][name] = f"{v.outcome} ({fmt(v.effect.mean)})"
