@@ -80,7 +80,7 @@ def test_a_cell_converges_on_its_seed_means():
     cells = cell_convergence(pd.concat([noisy, drifting]))
     assert cells.loc["c0", "converged"] and not cells.loc["c1", "converged"]
     assert cells.loc["c0", "models"] == pytest.approx(1 / 3)
-    assert unconverged_cells({"a": noisy}) == 0 and unconverged_cells({"a": noisy, "b": drifting}) == 1
+    assert unconverged_cells({"a": noisy}) == (0, 1) and unconverged_cells({"a": noisy, "b": drifting}) == (1, 2)
     assert unconverged_cells({"a": noisy.drop(columns="converged")}) is None
 
 
@@ -131,7 +131,7 @@ def test_no_verdict_from_an_unconverged_family(tmp_path, monkeypatch):
     out = paper.family_outcomes(tmp_path, {"P4": verdict})["P4"]
     assert out == {
         "main": "unconverged (not recorded) (registered: refuted (-0.100))",
-        "large": "unconverged (1 cells)",
+        "large": "unconverged (1 of 1 cells)",
         "clustered": "refuted (-0.100)",
         "cone": "not run",
     }

@@ -162,9 +162,10 @@ def cell_convergence(df: pd.DataFrame) -> pd.DataFrame:
     return cells.assign(converged=ok)
 
 
-def unconverged_cells(tables: Mapping[str, pd.DataFrame]) -> int | None:
-    """How many cells of ``tables`` (``{experiment: results}``) are not converged; None when a table carries no
+def unconverged_cells(tables: Mapping[str, pd.DataFrame]) -> tuple[int, int] | None:
+    """``(unconverged, all)`` cells of ``tables`` (``{experiment: results}``); None when a table carries no
     convergence statistics (results from before the ``converged`` column)."""
     if any("converged" not in df for df in tables.values()):
         return None
-    return int(sum((~cell_convergence(df)["converged"]).sum() for df in tables.values()))
+    cells = [cell_convergence(df)["converged"] for df in tables.values()]
+    return int(sum((~c).sum() for c in cells)), sum(len(c) for c in cells)

@@ -124,18 +124,17 @@ def family_outcomes(root: Path = RESULTS_DIR, results: dict[str, Verdict] | None
             if not all(fam.applies(load_experiment(n)) for n in p.experiments):
                 out[key][name] = "n/a (a factor of the design)"
                 continue
+            bad = (0, 0) if key in TRAINING_FREE else unconverged_cells(_tables(p, base)) if have else None
             if name == "main":
                 v = results[key]
-                bad = 0 if key in TRAINING_FREE else unconverged_cells(_tables(p, base)) if have else None
                 text = f"{v.outcome} ({fmt(v.effect.mean)})"
-                out[key][name] = text if bad == 0 else f"unconverged{_cells(bad)} (registered: {text})"
+                out[key][name] = text if bad and not bad[0] else f"unconverged{_cells(bad)} (registered: {text})"
                 continue
             if not have:
                 out[key][name] = "not run"
                 continue
             tables = _tables(p, base)
-            bad = 0 if key in TRAINING_FREE else unconverged_cells(tables)
-            if bad == 0:
+            if bad and not bad[0]:
                 v = p.analyse(tables)
                 out[key][name] = f"{v.outcome} ({fmt(v.effect.mean)})"
             else:
@@ -143,8 +142,8 @@ def family_outcomes(root: Path = RESULTS_DIR, results: dict[str, Verdict] | None
     return out
 
 
-def _cells(bad: int | None) -> str:
-    return " (not recorded)" if bad is None else f" ({bad} cells)"
+def _cells(bad: tuple[int, int] | None) -> str:
+    return " (not recorded)" if bad is None else f" ({bad[0]} of {bad[1]} cells)"
 
 
 def headline(per_family: dict[str, str]) -> str:
