@@ -156,3 +156,13 @@ def test_a_training_free_prediction_needs_no_convergence(tmp_path, monkeypatch):
     out = paper.family_outcomes(tmp_path, {"P7": verdict})["P7"]
     assert out["main"] == out["large"] == "conditional (0.250)"
     assert out["clustered"] == out["cone"] == "n/a (a factor of the design)"
+
+
+@pytest.mark.parametrize(("args", "bad"), [(["moon"], "'moon'"), (["cone", "--only", "P4,P13"], "'P13'")])
+def test_robustness_bad_family_or_prediction_is_one_line(args, bad, tmp_path):
+    from tests.test_cli import simrank_script
+
+    proc = simrank_script("robustness", *args, "--results", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert bad in proc.stderr and "not allowed" in proc.stderr
+    assert not any(tmp_path.iterdir())  # nothing was run
