@@ -41,7 +41,7 @@ def test_committed_paper_blocks_match_the_committed_results():
     assert not missing, f"committed results missing: {missing}"
     text = PAPER.read_text()
     blocks = generated_blocks()
-    assert set(blocks) == {"verdicts", "worlds", "deviations", *PREDICTIONS}
+    assert set(blocks) == {"verdicts", "families", "worlds", "deviations", *PREDICTIONS}
     assert all(f"<!-- BEGIN generated:{name} -->" in text for name in blocks)
     assert render(text, blocks) == text, "paper/paper.md is stale: run `simrank paper` (or `make paper`)"
 
