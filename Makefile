@@ -48,8 +48,10 @@ paper: $(STAMP)
 
 # The exploratory re-checks of every verdict (large and clustered worlds, between-world variance); not in `paper`.
 robustness: $(STAMP)
+	$(BIN)/simrank robustness main --seeds 3
 	$(BIN)/simrank robustness large
 	$(BIN)/simrank robustness clustered
+	$(BIN)/simrank robustness cone
 	$(BIN)/simrank robustness worlds --seeds 40
 	$(BIN)/simrank paper
 

@@ -76,7 +76,9 @@ __all__ = [
     "compile_cache_dir",
     "compile_chunk_runner",
     "config_hash",
+    "early_stop_schedule",
     "eval_batch_size",
+    "loss_plateau",
     "plan",
     "point_trainer",
     "PART_COLUMNS",
@@ -125,6 +127,9 @@ RESULT_COLUMNS = [
     "ndcg10",
     "rr10",
     "kendall_teacher",
+    "loss_plateau",
+    "ndcg_plateau",
+    "converged",
     "simrank_version",
     "code_commit",
     "run_time",
@@ -145,6 +150,16 @@ RUN_COLUMNS = ["code_commit", "run_time"]
 CHUNK_SIZE = 128
 EVAL_BATCH = 16  # models evaluated at once (bounds the memory of corpus-wide measures)
 LAYOUTS = ("per_loss", "switch")
+#: The convergence criterion of every trained model (the ``converged`` column): with w = ``PLATEAU_SHARE`` · steps,
+#: ``loss_plateau`` = (mean minibatch loss over the w steps before the last w − mean over the last w) / |mean over the
+#: first w| (:func:`loss_plateau`)
+#: and ``ndcg_plateau`` = nDCG@10 after the last step − nDCG@10 of the same run stopped after (1 − PLATEAU_SHARE) ·
+#: steps (:func:`early_stop_schedule`); converged iff |loss_plateau| ≤ ``LOSS_PLATEAU`` and |ndcg_plateau| ≤
+#: ``NDCG_PLATEAU``.  The loss part says the optimiser has stopped descending; the nDCG part says the last fifth of
+#: the budget no longer moves the measure the verdicts read by more than a quarter of the smallest nDCG SESOI (0.02).
+PLATEAU_SHARE = 0.2
+LOSS_PLATEAU = 0.01
+NDCG_PLATEAU = 0.005
 #: Environment variable: ``0`` turns the persistent compilation cache off, ``1`` (the default) on.
 COMPILE_CACHE_ENV = "SIMRANK_COMPILE_CACHE"
 
@@ -333,6 +348,21 @@ def eval_batch_size(width: int) -> int:
     return max(b for b in range(1, min(width, EVAL_BATCH) + 1) if width % b == 0)
 
 
+def early_stop_schedule(steps: int) -> jax.Array:
+    """The ``lr_scale`` schedule ``[steps]`` that is 1 for the first ``round((1 − PLATEAU_SHARE) · steps)`` steps and
+    0 after: the same run (same minibatches) stopped there."""
+    return (jnp.arange(steps) < round((1 - PLATEAU_SHARE) * steps)).astype(jnp.float32)
+
+
+def loss_plateau(curves: jax.Array) -> jax.Array:
+    """``(mean(L[T−2w:T−w]) − mean(L[T−w:T])) / |mean(L[0:w])|`` of each loss curve ``L`` (``[m, T]``), w =
+    ``max(1, round(PLATEAU_SHARE · T))``: how much the mean training loss still fell over the last w steps, as a
+    share of the initial loss (scale-free, and it tends to 0 also for a loss whose floor is 0)."""
+    w = max(1, round(PLATEAU_SHARE * curves.shape[-1]))
+    first, before, last = curves[..., :w].mean(-1), curves[..., -2 * w : -w].mean(-1), curves[..., -w:].mean(-1)
+    return (before - last) / jnp.abs(first)
+
+
 def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     """Jitted ``run(keys, hyper, arrays) -> measures`` (dict of ``[m]`` arrays) for a stack of m models;
     ``hyper = {"tau": [m], "loss_id": [m] or a scalar}`` indexes ``loss_names``: a scalar loss index is
@@ -341,11 +371,13 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
 
     Corpus measures are means over the evaluation queries, except ``kl_ndcg_corr``: Spearman's ρ (average
     ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
-    ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries."""
+    ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries.
+    ``loss_plateau`` and ``ndcg_plateau`` are the convergence statistics (:data:`PLATEAU_SHARE`): the second
+    needs each model trained a second time with :func:`early_stop_schedule`."""
     student, loss_fn, train = point_trainer(point, loss_names)
     floor_of = jnp.asarray([FLOOR_COLUMNS.index(get_loss_spec(n).floor) for n in loss_names])
 
-    def evaluate(params, hyper, a):
+    def evaluate(params, early, hyper, a):
         tau = hyper["tau"]
         train_risk = mean_loss(student, loss_fn, params, a["train"], hyper)
         test_risk = mean_loss(student, loss_fn, params, a["test"], hyper)
@@ -385,21 +417,28 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
             "ndcg10_q": ndcg_per_query,
             "rr10_q": rr_per_query,
             "kendall_teacher": jnp.mean(kendall_tau(scores[:, idx], a["eval_teacher_scores"][:, idx])),
+            "ndcg_plateau": jnp.mean(ndcg_per_query)
+            - jnp.mean(ndcg_at(student.apply(early, a["eval_queries"], a["docs"][None]), a["eval_grades"], 10)),
             "lipschitz": lipschitz(student.apply, params, a["eval_queries"], a["docs"][idx]),
         }
 
     @jax.jit
     def run(keys, hyper, arrays):
         axes = hyper_axes(hyper)
-        params, _ = jax.vmap(train, in_axes=(0, 0, axes))(keys, arrays["train"], hyper)
+        params, curves = jax.vmap(train, in_axes=(0, 0, axes))(keys, arrays["train"], hyper)
+        stop = jnp.broadcast_to(early_stop_schedule(curves.shape[1]), curves.shape)
+        early, _ = jax.vmap(train, in_axes=(0, 0, axes | {"lr_scale": 0}))(
+            keys, arrays["train"], hyper | {"lr_scale": stop}
+        )
         shared = {k: v for k, v in hyper.items() if axes[k] is None}
         per_model = {k: v for k, v in hyper.items() if axes[k] is not None}
         batch = eval_batch_size(keys.shape[0])
-        return jax.lax.map(
-            lambda args: evaluate(args[0], {**args[1], **shared}, args[2]),
-            (params, per_model, arrays),
+        measures = jax.lax.map(
+            lambda args: evaluate(args[0], args[1], {**args[2], **shared}, args[3]),
+            (params, early, per_model, arrays),
             batch_size=batch,
         )
+        return measures | {"loss_plateau": loss_plateau(curves)}
 
     return run
 
@@ -462,6 +501,9 @@ def _rows(exp: Experiment, jobs: list[Job], stats: list[dict], measures: dict) -
             "locality": st["locality"],
             **{k: float(v[i]) for k, v in measures.items() if k not in PER_QUERY_COLUMNS},
             **{k: np.asarray(measures[k][i], np.float32) for k in PER_QUERY_COLUMNS},
+            "converged": bool(
+                abs(measures["loss_plateau"][i]) <= LOSS_PLATEAU and abs(measures["ndcg_plateau"][i]) <= NDCG_PLATEAU
+            ),
             "simrank_version": __version__,
             "code_commit": code_commit(),
             "run_time": run_time,

@@ -10,11 +10,11 @@ import pytest
 from simrank.errors import ConfigError
 from simrank.paths import FIGURES_DIR, RESULTS_DIR
 from simrank.predictions.base import load_results
+from simrank.predictions.families import FAMILIES
 from simrank.predictions.paper import (
     BLOCK,
     PAPER,
     PREDICTIONS,
-    ROBUSTNESS,
     experiments_needed,
     generated_blocks,
     render,
@@ -41,7 +41,7 @@ def test_committed_paper_blocks_match_the_committed_results():
     assert not missing, f"committed results missing: {missing}"
     text = PAPER.read_text()
     blocks = generated_blocks()
-    assert set(blocks) == {"verdicts", "worlds", "deviations", *PREDICTIONS}
+    assert set(blocks) == {"verdicts", "families", "worlds", "deviations", *PREDICTIONS}
     assert all(f"<!-- BEGIN generated:{name} -->" in text for name in blocks)
     assert render(text, blocks) == text, "paper/paper.md is stale: run `simrank paper` (or `make paper`)"
 
@@ -103,8 +103,8 @@ def test_theory_t3_blocks_match_a_fresh_full_run():
 def robustness_summaries() -> dict[str, dict[str, str]]:
     """Per robustness world, per prediction run there, the summary of the rule's verdict on those results."""
     out: dict[str, dict[str, str]] = {}
-    for label, folder in ROBUSTNESS.items():
-        base = Path(RESULTS_DIR) / folder
+    for label, fam in FAMILIES.items():
+        base = Path(RESULTS_DIR) / fam.folder
         out[label] = {
             key: p.analyse({n: load_results(n, base) for n in p.experiments}).summary
             for key, p in PREDICTIONS.items()

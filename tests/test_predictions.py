@@ -526,14 +526,20 @@ def test_results_of_another_design_are_a_pilot_and_never_refute():
 
 
 def test_robustness_worlds_scale_pools_with_the_corpus():
+    from simrank.config import load_experiment
+    from simrank.predictions.families import FAMILIES
     from simrank.predictions.robustness import robustness_experiment
 
     large = robustness_experiment(p04.EXPERIMENT, "large", seeds=3)
     assert (large.base["world"]["n_docs"], large.base["world"]["dim"], large.seeds) == (10_000, 32, 3)
     assert sorted(large.grid["sampler.pool_size"]) == [200, 10_000]  # uniform stays uniform, local stays 2%
     assert robustness_experiment(p05.EXPERIMENT, "large").grid["sampler.offset"] == [0, 100]  # ranks 101-200
-    clustered = robustness_experiment(p07.EXPERIMENT, "clustered")
-    assert clustered.base["world"]["geometry"] == "clustered" and "world.geometry" not in clustered.grid
+    assert large.base["train"] == load_experiment(p04.EXPERIMENT).base["train"] | dict(FAMILIES["large"].train)
+    clustered = robustness_experiment(p04.EXPERIMENT, "clustered")
+    assert clustered.base["world"]["geometry"] == "clustered"
+    assert not FAMILIES["clustered"].applies(load_experiment(p07.EXPERIMENT))  # P7 varies the geometry
+    main = robustness_experiment(p04.EXPERIMENT, "main")
+    assert (main.base, main.grid) == (load_experiment(p04.EXPERIMENT).base, load_experiment(p04.EXPERIMENT).grid)
 
 
 def test_between_worlds_splits_a_paired_effect_by_world():
@@ -565,7 +571,7 @@ def test_between_worlds_splits_a_paired_effect_by_world():
         between_worlds(df[df.seed != 0], contrast)
 
 
-@pytest.mark.parametrize("label", ["large", "clustered", "worlds"])
+@pytest.mark.parametrize("label", ["main", "large", "clustered", "cone", "worlds"])
 def test_robustness_command_runs_each_registered_experiment_once(label, monkeypatch):
     """``simrank robustness LABEL`` re-runs every prediction's registered experiments (clustered: not those whose
     grid varies the geometry; worlds: the experiments with a between-world contrast), each moved to its world."""
@@ -582,10 +588,11 @@ def test_robustness_command_runs_each_registered_experiment_once(label, monkeypa
         assert names == list(CONTRASTS) and seeds == 40
         assert robustness_experiment(names[0], label, seeds).base["data"]["seeds_per_world"] == 5
     else:
-        expected = [n for n in paper.experiments_needed() if not (label == "clustered" and n.startswith("p07"))]
+        geometric = label in ("clustered", "cone")
+        expected = [n for n in paper.experiments_needed() if not (geometric and n.startswith("p07"))]
         assert names == expected and seeds == 10
         exp = robustness_experiment("p04-hard-negatives", label)
         if label == "large":
             assert exp.base["world"]["n_docs"] == 10_000 and exp.grid["sampler.pool_size"] == [10_000, 200]
-        else:
-            assert exp.base["world"]["geometry"] == "clustered"
+        elif geometric:
+            assert exp.base["world"]["geometry"] == label

@@ -25,8 +25,9 @@ from simrank.errors import ConfigError, check_choice
 from simrank.figures import save
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
 from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12
-from simrank.predictions.base import Prediction, Verdict, fmt, load_results, markdown_table
-from simrank.predictions.robustness import FOLDERS, ROBUSTNESS, run
+from simrank.predictions.base import OUTCOMES, Prediction, Verdict, fmt, load_results, markdown_table
+from simrank.predictions.families import FAMILIES, TRAINING_FREE, unconverged_cells
+from simrank.predictions.robustness import FOLDERS, run
 from simrank.predictions.worlds import CONTRASTS, worlds_table
 from simrank.sweep import run_experiment
 
@@ -35,9 +36,11 @@ __all__ = [
     "PAPER",
     "PREDICTIONS",
     "deviations_block",
-    "ROBUSTNESS",
     "ensure_results",
     "experiments_needed",
+    "families_block",
+    "family_outcomes",
+    "headline",
     "figures_cmd",
     "generated_blocks",
     "is_pilot",
@@ -93,41 +96,104 @@ def verdicts(root: Path = RESULTS_DIR) -> dict[str, Verdict]:
     return {key: registered_verdict(p, _tables(p, root)) for key, p in PREDICTIONS.items()}
 
 
-def _geometry_is_a_factor(p: Prediction) -> bool:
-    return any("world.geometry" in load_experiment(n).grid for n in p.experiments)
+def family_outcomes(root: Path = RESULTS_DIR, results: dict[str, Verdict] | None = None) -> dict[str, dict[str, str]]:
+    """Per prediction, per world family: its outcome there, with the primary effect's mean.
 
+    ``main`` is the registered verdict (``results``, default :func:`verdicts` of ``root``); the other families are the
+    rule on ``root/robustness-<family>/``.  No verdict is given from an unconverged cell
+    (:func:`simrank.predictions.families.unconverged_cells`): such a family reads ``unconverged`` (for ``main``, with
+    the registered outcome beside it, audited on the ``robustness-main`` re-runs), and a family's results that carry
+    no convergence statistics read ``unconverged (not recorded)`` (a :data:`~simrank.predictions.families.TRAINING_FREE`
+    prediction needs no convergence).  ``n/a`` where the family's world setting is a
+    factor of the design; ``not run`` where results are missing.
 
-def robustness(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
-    """Per prediction, per robustness world: the rule's outcome there, or ``not run``."""
+    Args:
+      root: the prediction results folder.
+      results: the registered verdicts (computed from ``root`` when None).
+
+    Returns:
+      ``{prediction key: {family: outcome text}}``.
+    """
+    results = verdicts(root) if results is None else results
     out: dict[str, dict[str, str]] = {}
     for key, p in PREDICTIONS.items():
         out[key] = {}
-        for label, folder in ROBUSTNESS.items():
-            base = Path(root) / folder
-            if label == "clustered" and _geometry_is_a_factor(p):
-                out[key][label] = "n/a (geometry is a factor)"
-            elif all((base / name / "results.parquet").exists() for name in p.experiments):
-                out[key][label] = p.analyse(_tables(p, base)).outcome
+        for name, fam in FAMILIES.items():
+            base = Path(root) / fam.folder
+            have = all((base / n / "results.parquet").exists() for n in p.experiments)
+            if not all(fam.applies(load_experiment(n)) for n in p.experiments):
+                out[key][name] = "n/a (a factor of the design)"
+                continue
+            bad = (0, 0) if key in TRAINING_FREE else unconverged_cells(_tables(p, base)) if have else None
+            if name == "main":
+                v = results[key]
+                text = f"{v.outcome} ({fmt(v.effect.mean)})"
+                out[key][name] = text if bad and not bad[0] else f"unconverged{_cells(bad)} (registered: {text})"
+                continue
+            if not have:
+                out[key][name] = "not run"
+                continue
+            tables = _tables(p, base)
+            if bad and not bad[0]:
+                v = p.analyse(tables)
+                out[key][name] = f"{v.outcome} ({fmt(v.effect.mean)})"
             else:
-                out[key][label] = "not run"
+                out[key][name] = f"unconverged{_cells(bad)}"
     return out
 
 
-def verdict_table(results: dict[str, Verdict], robust: dict[str, dict[str, str]]) -> str:
-    """Markdown table: prediction, claim, outcome, SESOI, seeds, achieved power, effect with interval, robustness."""
+def _cells(bad: tuple[int, int] | None) -> str:
+    return " (not recorded)" if bad is None else f" ({bad[0]} of {bad[1]} cells)"
+
+
+def headline(per_family: dict[str, str]) -> str:
+    """The outcome across families: ``holds in every family`` (one outcome, every applicable family decided),
+    ``world-dependent`` (decided families disagree; each family's outcome listed), else the common outcome of the
+    decided families with how many of the applicable ones it rests on.
+
+    Args:
+      per_family: family -> outcome text (as :func:`family_outcomes` writes it).
+
+    Returns:
+      One cell of text.
+    """
+    applicable = {f: t for f, t in per_family.items() if not t.startswith("n/a")}
+    decided = {f: t.split(" ")[0] for f, t in applicable.items() if t.split(" ")[0] in OUTCOMES}
+    if not decided:
+        return "no converged family"
+    if len(set(decided.values())) > 1:
+        return "world-dependent (" + ", ".join(f"{f}: {o}" for f, o in decided.items()) + ")"
+    (outcome,) = set(decided.values())
+    if len(decided) == len(applicable):
+        return f"{outcome}: holds in every family"
+    return f"{outcome} in {len(decided)} of {len(applicable)} families ({', '.join(decided)}; the others undecided)"
+
+
+def families_block(outcomes: dict[str, dict[str, str]]) -> str:
+    """Markdown table: per prediction, its outcome (primary effect) in every world family and the :func:`headline`."""
     lines = [
-        "| | prediction | outcome | SESOI | seeds | power | primary effect [90% CI] | " + " | ".join(ROBUSTNESS) + " |",
-        "|---|---|---|---|---|---|---|" + "---|" * len(ROBUSTNESS),
+        "| | " + " | ".join(FAMILIES) + " | across families |",
+        "|---|" + "---|" * (len(FAMILIES) + 1),
+    ]
+    for key, per in outcomes.items():
+        lines.append(f"| {key} | " + " | ".join(per[f] for f in FAMILIES) + f" | {headline(per)} |")
+    return "\n".join(lines) + "\n"
+
+
+def verdict_table(results: dict[str, Verdict]) -> str:
+    """Markdown table: prediction, claim, outcome, SESOI, seeds, achieved power, effect with interval."""
+    lines = [
+        "| | prediction | outcome | SESOI | seeds | power | primary effect [90% CI] |",
+        "|---|---|---|---|---|---|---|",
     ]
     for key, v in results.items():
         p = PREDICTIONS[key]
         outcome = f"**{v.outcome}**" + (f" (pilot: {v.pilot_outcome})" if v.pilot else "")
         outcome += f" (original registration: {v.original})" if v.original else ""
         seeds = f"{v.seeds}" + (f" (of {p.seeds})" if v.pilot else "")
-        checks = " | ".join(robust[key][label] for label in ROBUSTNESS)
         effect = f"{fmt(v.effect.mean)} [{fmt(v.effect.low)}, {fmt(v.effect.high)}]"
         power = fmt(v.power, 2) if math.isfinite(v.power) else "n/a"
-        lines.append(f"| {key} | {p.claim} | {outcome} | {v.sesoi:g} | {seeds} | {power} | {effect} | {checks} |")
+        lines.append(f"| {key} | {p.claim} | {outcome} | {v.sesoi:g} | {seeds} | {power} | {effect} |")
     return "\n".join(lines) + "\n"
 
 
@@ -175,7 +241,8 @@ def generated_blocks(root: Path = RESULTS_DIR, deviations: Path = DEVIATIONS) ->
     """Every generated block's text from the results under ``root`` (and the deviations from ``deviations``)."""
     results = verdicts(root)
     return {
-        "verdicts": verdict_table(results, robustness(root)),
+        "verdicts": verdict_table(results),
+        "families": families_block(family_outcomes(root, results)),
         "worlds": worlds_block(root),
         "deviations": deviations_block(deviations),
         **{k: prediction_block(k, v) for k, v in results.items()},
@@ -241,17 +308,24 @@ def figures_cmd(
 
 
 def robustness_cmd(
-    label: str = typer.Argument(..., help="large, clustered or worlds"),
-    seeds: int = typer.Option(10, help="seeds per experiment (worlds: 40 = 8 worlds x 5 seeds)"),
+    label: str = typer.Argument(..., help=f"a world family ({', '.join(FAMILIES)}) or worlds"),
+    seeds: int = typer.Option(10, help="seeds per experiment (worlds: 40 = 8 worlds x 5 seeds; main: an audit)"),
     results: Annotated[Path, typer.Option(help="prediction results folder (default: ./results/paper)")] = CLI_RESULTS,
+    only: Annotated[str, typer.Option(help="comma-separated predictions (P4,P5) or experiments; default: all")] = "",
 ) -> None:
     """Run the robustness re-checks of every prediction on one world (results already there are kept)."""
     check_choice("label", label, list(FOLDERS))
     if label == "worlds":
         names = list(CONTRASTS)
     else:
-        keep = [p for p in PREDICTIONS.values() if not (label == "clustered" and _geometry_is_a_factor(p))]
-        names = [name for p in keep for name in p.experiments]
+        fam = FAMILIES[label]
+        names = [n for n in experiments_needed() if fam.applies(load_experiment(n))]
+    if only:
+        by_key = {n: k for k, p in PREDICTIONS.items() for n in p.experiments}
+        wanted = [w.strip() for w in only.split(",")]
+        for w in wanted:
+            check_choice("--only", w, list(PREDICTIONS) + list(by_key))
+        names = [n for n in names if n in wanted or by_key[n] in wanted]
     run(label, names, seeds, root=results)
     typer.echo(f"{label}: {len(names)} experiments in {Path(results) / FOLDERS[label]}")
 

@@ -1,0 +1,171 @@
+"""World families: the worlds every prediction's pre-registered experiment is decided on, each with its own budget.
+
+A family (:class:`Family`) moves a registered experiment to another world (``[world]`` overrides, pools scaled
+with the corpus where it says so) and gives it a training budget (``[train]`` overrides: ``steps``,
+``learning_rate``, ``batch_size``) under which the models converge there.  :data:`FAMILIES` is the registry; adding
+a family is one entry.  ``main`` is the registered world and budget of each experiment (its verdict is the
+registered one; its re-runs only audit convergence).
+
+Convergence (:mod:`simrank.runner`: ``loss_plateau``, ``ndcg_plateau``, ``converged`` of every model): a *cell*
+(one grid point, all its seeds) is converged when the seed means of both plateau statistics are within the
+model-level tolerances (``LOSS_PLATEAU``, ``NDCG_PLATEAU``): seed noise averages out, a systematic drift does not.
+:func:`family_outcome` gives ``unconverged`` instead of a verdict when any cell of a prediction's experiments is not
+converged, or when the results carry no convergence statistics (except for :data:`TRAINING_FREE` predictions).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from simrank.config import Experiment, load_experiment
+from simrank.errors import check_choice
+from simrank.runner import LOSS_PLATEAU, NDCG_PLATEAU
+
+__all__ = [
+    "BUDGET",
+    "FAMILIES",
+    "LARGE_BUDGET",
+    "TRAINING_FREE",
+    "Family",
+    "cell_convergence",
+    "family_experiment",
+    "unconverged_cells",
+]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A world family.
+
+    Attributes:
+      name: its label (results go to ``robustness-<name>/``).
+      description: one line for the paper.
+      world: ``[world]`` overrides applied to every experiment.
+      train: ``[train]`` overrides (the family's converging budget); empty: the registered budget.
+      scale_pools: scale every ``pool_size`` and ``offset`` by new ``n_docs`` / registered ``n_docs`` (a pool keeps
+        its share of the corpus; pool N stays uniform).
+    """
+
+    name: str
+    description: str
+    world: Mapping[str, Any] = field(default_factory=dict)
+    train: Mapping[str, Any] = field(default_factory=dict)
+    scale_pools: bool = False
+
+    @property
+    def folder(self) -> str:
+        """The results folder under the prediction results: ``robustness-<name>``."""
+        return f"robustness-{self.name}"
+
+    def applies(self, exp: Experiment) -> bool:
+        """False when the family overrides a ``[world]`` setting that ``exp`` varies (e.g. its geometry)."""
+        return not any(f"world.{key}" in exp.grid for key in self.world)
+
+
+#: The budgets (pilots of P4's design, 3 seeds each: ``results/pilots/README.md``).  ``BUDGET``: full-batch AdamW (256
+#: groups, the training set of most designs) at learning rate 0.02 for 3,000 steps, the budget under which most P4
+#: cells converged on the clustered and cone worlds (4/8 and 6/8 against 3/8 at 4,000 minibatch steps);
+#: ``LARGE_BUDGET``: 4,000 steps of 64-group minibatches at 0.05, as many converged cells on the large world as
+#: ``BUDGET`` (6/8) at a quarter of its time (N = 10,000 makes every step of the large world dear).
+BUDGET = {"steps": 3000, "learning_rate": 0.02, "batch_size": 256}
+LARGE_BUDGET = {"steps": 4000, "learning_rate": 0.05, "batch_size": 64}
+
+#: The registry: name -> family.  The budgets are the pilots' (``results/pilots/README.md``).
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("main", "the registered world (N = 1,000, d = 8, sphere) and budget of each experiment"),
+        Family(
+            "large",
+            "N = 10,000, d = 32, pools scaled by 10",
+            world={"n_docs": 10_000, "dim": 32},
+            train=LARGE_BUDGET,
+            scale_pools=True,
+        ),
+        Family(
+            "clustered",
+            "clustered (topic) geometry",
+            world={"geometry": "clustered"},
+            train=BUDGET,
+        ),
+        Family(
+            "cone",
+            "cone geometry",
+            world={"geometry": "cone"},
+            train=BUDGET,
+        ),
+    )
+}
+
+
+#: Predictions decided on data-only measures (P7: the sampled diameter Δ̂ of the training groups), which no training
+#: budget changes: their cells need no convergence.
+TRAINING_FREE = frozenset({"P7"})
+
+
+def _scale_pools(values: list, factor: float) -> list:
+    return [None if v in (None, "none") else round(v * factor) for v in values]
+
+
+def family_experiment(
+    name: str, family: str, seeds: int | None = None, train: Mapping[str, Any] | None = None
+) -> Experiment:
+    """The registered experiment ``name`` moved to the world family ``family``, with the family's budget.
+
+    Args:
+      name: an experiment config name.
+      family: a key of :data:`FAMILIES`.
+      seeds: seeds to run (default: the registered ones).
+      train: ``[train]`` overrides replacing the family's budget (the pilots' candidate budgets).
+
+    Returns:
+      The modified :class:`simrank.config.Experiment` (its name gets ``@family``).
+    """
+    check_choice("world family", family, list(FAMILIES))
+    fam = FAMILIES[family]
+    exp = load_experiment(name)
+    base, grid = copy.deepcopy(exp.base), copy.deepcopy(exp.grid)
+    if fam.scale_pools:
+        factor = fam.world["n_docs"] / base["world"]["n_docs"]
+        for key in ("pool_size", "offset"):
+            if key in base.get("sampler", {}):
+                base["sampler"][key] = round(base["sampler"][key] * factor)
+            if f"sampler.{key}" in grid:
+                grid[f"sampler.{key}"] = _scale_pools(grid[f"sampler.{key}"], factor)
+    base["world"].update(fam.world)
+    base.setdefault("train", {}).update(fam.train if train is None else train)
+    return dataclasses.replace(
+        exp, name=f"{name}@{family}", base=base, grid=grid, seeds=seeds if seeds is not None else exp.seeds
+    )
+
+
+def cell_convergence(df: pd.DataFrame) -> pd.DataFrame:
+    """Per cell (``config_hash``): the seed means of ``loss_plateau`` and ``ndcg_plateau``, the share of converged
+    models, and ``converged`` = both means within ``LOSS_PLATEAU`` / ``NDCG_PLATEAU`` (see the module docstring).
+
+    Args:
+      df: a results table with the convergence columns.
+
+    Returns:
+      One row per cell, indexed by ``config_hash``.
+    """
+    cells = df.groupby("config_hash").agg(
+        loss_plateau=("loss_plateau", "mean"), ndcg_plateau=("ndcg_plateau", "mean"), models=("converged", "mean")
+    )
+    ok = (cells["loss_plateau"].abs() <= LOSS_PLATEAU) & (cells["ndcg_plateau"].abs() <= NDCG_PLATEAU)
+    return cells.assign(converged=ok)
+
+
+def unconverged_cells(tables: Mapping[str, pd.DataFrame]) -> tuple[int, int] | None:
+    """``(unconverged, all)`` cells of ``tables`` (``{experiment: results}``); None when a table carries no
+    convergence statistics (results from before the ``converged`` column)."""
+    if any("converged" not in df for df in tables.values()):
+        return None
+    cells = [cell_convergence(df)["converged"] for df in tables.values()]
+    return int(sum((~c).sum() for c in cells)), sum(len(c) for c in cells)

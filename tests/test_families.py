@@ -1,0 +1,168 @@
+"""World families and the convergence criterion: plateau statistics, cell convergence, no verdict unconverged."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simrank.predictions import paper
+from simrank.predictions.families import FAMILIES, cell_convergence, family_experiment, unconverged_cells
+from simrank.runner import LOSS_PLATEAU, NDCG_PLATEAU, PLATEAU_SHARE, early_stop_schedule, loss_plateau
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(5, 400))
+def test_early_stop_schedule_trains_the_first_eighty_percent(steps):
+    s = np.asarray(early_stop_schedule(steps))
+    stop = round((1 - PLATEAU_SHARE) * steps)
+    assert s.shape == (steps,) and s[:stop].min(initial=1) == 1 and s[stop:].max(initial=0) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.1, 10.0), st.floats(-1.0, 1.0), st.integers(10, 200))
+def test_loss_plateau_of_known_curves(level, slope, steps):
+    """A flat curve has plateau 0; a linear one ``level + slope · t`` falls by ``−slope · w`` between the last two
+    windows of w steps, over an initial window mean of ``level + slope · (w − 1) / 2``."""
+    t = np.arange(steps, dtype=np.float64)
+    assert float(loss_plateau(jnp.full((1, steps), level))[0]) == pytest.approx(0.0, abs=1e-6)
+    w = max(1, round(PLATEAU_SHARE * steps))
+    curve = level + slope * t / steps
+    expected = -slope * w / steps / abs(level + slope * (w - 1) / 2 / steps)
+    assert float(loss_plateau(jnp.asarray(curve[None]))[0]) == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_a_schedule_that_stops_leaves_the_parameters_there():
+    """``lr_scale`` 0 from step n on: the run's parameters stay at step n's (the nDCG trajectory's early model)."""
+    from simrank.groups import Groups
+    from simrank.losses import listnet
+    from simrank.students import bilinear
+    from simrank.trainer import TrainConfig, make_trainer
+
+    rng = np.random.default_rng(0)
+    n, k, d = 16, 4, 3
+    groups = Groups(
+        query=rng.normal(size=(n, d)), docs=rng.normal(size=(n, k, d)), query_id=np.arange(n),
+        doc_id=np.tile(np.arange(k), (n, 1)), teacher_scores=rng.normal(size=(n, k)),
+        log_nu=np.zeros((n, k)), where=np.ones((n, k), bool),
+    )  # fmt: skip
+    train = jax.jit(make_trainer(bilinear(d), listnet, TrainConfig(steps=10, batch_size=None)))
+    key = jax.random.key(0)
+    stopped, _ = train(key, groups, {"tau": 1.0, "lr_scale": early_stop_schedule(10)})
+    short = jax.jit(make_trainer(bilinear(d), listnet, TrainConfig(steps=8, batch_size=None)))
+    eight, _ = short(key, groups, {"tau": 1.0})  # full batch: the first 8 steps are the same steps
+    full, _ = train(key, groups, {"tau": 1.0})
+    np.testing.assert_allclose(stopped["w"], eight["w"], rtol=1e-6)
+    assert not np.allclose(full["w"], eight["w"])
+
+
+def _table(loss_plateaus, ndcg_plateaus, cell="c0"):
+    return pd.DataFrame(
+        {
+            "config_hash": cell,
+            "loss_plateau": loss_plateaus,
+            "ndcg_plateau": ndcg_plateaus,
+            "converged": [
+                abs(a) <= LOSS_PLATEAU and abs(b) <= NDCG_PLATEAU for a, b in zip(loss_plateaus, ndcg_plateaus)
+            ],
+        }
+    )
+
+
+def test_a_cell_converges_on_its_seed_means():
+    """Symmetric seed noise beyond the model tolerance averages out; a drift shared by the seeds does not."""
+    noisy = _table([0.02, -0.02, 0.0], [0.008, -0.008, 0.0])
+    drifting = _table([0.0, 0.0, 0.0], [0.006, 0.007, 0.008], cell="c1")
+    cells = cell_convergence(pd.concat([noisy, drifting]))
+    assert cells.loc["c0", "converged"] and not cells.loc["c1", "converged"]
+    assert cells.loc["c0", "models"] == pytest.approx(1 / 3)
+    assert unconverged_cells({"a": noisy}) == (0, 1) and unconverged_cells({"a": noisy, "b": drifting}) == (1, 2)
+    assert unconverged_cells({"a": noisy.drop(columns="converged")}) is None
+
+
+def test_family_experiment_applies_the_world_and_the_budget():
+    exp = family_experiment("p04-hard-negatives", "cone", seeds=2, train={"steps": 7})
+    assert (exp.name, exp.seeds, exp.base["world"]["geometry"], exp.base["train"]["steps"]) == (
+        "p04-hard-negatives@cone",
+        2,
+        "cone",
+        7,
+    )
+    assert family_experiment("p04-hard-negatives", "large").base["train"]["steps"] == FAMILIES["large"].train["steps"]
+    with pytest.raises(Exception, match="world family"):
+        family_experiment("p04-hard-negatives", "moon")
+
+
+@pytest.mark.parametrize(
+    ("per_family", "expected"),
+    [
+        ({"main": "refuted (-0.1)", "large": "refuted (0.2)"}, "refuted: holds in every family"),
+        ({"main": "refuted (-0.1)", "large": "supported (0.2)"}, "world-dependent (main: refuted, large: supported)"),
+        (
+            {"main": "refuted (-0.1)", "large": "unconverged (2 cells)", "cone": "n/a (a factor of the design)"},
+            "refuted in 1 of 2 families (main; the others undecided)",
+        ),
+        ({"main": "unconverged (not recorded) (registered: refuted (1))", "large": "not run"}, "no converged family"),
+    ],
+)
+def test_headline(per_family, expected):
+    assert paper.headline(per_family) == expected
+
+
+def test_no_verdict_from_an_unconverged_family(tmp_path, monkeypatch):
+    """A family whose results have an unconverged cell reads ``unconverged`` and its rule is never called; a
+    converged family gets the rule's outcome; results without the statistics read ``not recorded``."""
+    import dataclasses
+
+    verdict = type("V", (), {"outcome": "refuted", "effect": type("E", (), {"mean": -0.1})()})()
+    called = []
+    pred = dataclasses.replace(paper.PREDICTIONS["P4"], analyse=lambda tables: called.append(set(tables)) or verdict)
+    (name,) = pred.experiments
+    for fam, plateau in (("large", 0.5), ("clustered", 0.0)):
+        folder = tmp_path / FAMILIES[fam].folder / name
+        folder.mkdir(parents=True)
+        _table([plateau, plateau], [0.0, 0.0]).to_parquet(folder / "results.parquet")
+    monkeypatch.setattr(paper, "load_results", lambda n, root: pd.read_parquet(root / n / "results.parquet"))
+    monkeypatch.setattr(paper, "PREDICTIONS", {"P4": pred})
+    out = paper.family_outcomes(tmp_path, {"P4": verdict})["P4"]
+    assert out == {
+        "main": "unconverged (not recorded) (registered: refuted (-0.100))",
+        "large": "unconverged (1 of 1 cells)",
+        "clustered": "refuted (-0.100)",
+        "cone": "not run",
+    }
+    assert called == [{name}]  # once: for clustered only
+
+
+def test_a_training_free_prediction_needs_no_convergence(tmp_path, monkeypatch):
+    """P7 is decided on Δ̂, a property of the sampled groups: results without convergence statistics still decide."""
+    import dataclasses
+
+    from simrank.predictions.families import TRAINING_FREE
+
+    assert TRAINING_FREE == {"P7"}
+    verdict = type("V", (), {"outcome": "conditional", "effect": type("E", (), {"mean": 0.25})()})()
+    pred = dataclasses.replace(paper.PREDICTIONS["P7"], analyse=lambda tables: verdict)
+    (name,) = pred.experiments
+    folder = tmp_path / FAMILIES["large"].folder / name
+    folder.mkdir(parents=True)
+    pd.DataFrame({"config_hash": ["c0"], "delta_hat": [1.0]}).to_parquet(folder / "results.parquet")
+    monkeypatch.setattr(paper, "load_results", lambda n, root: pd.read_parquet(root / n / "results.parquet"))
+    monkeypatch.setattr(paper, "PREDICTIONS", {"P7": pred})
+    out = paper.family_outcomes(tmp_path, {"P7": verdict})["P7"]
+    assert out["main"] == out["large"] == "conditional (0.250)"
+    assert out["clustered"] == out["cone"] == "n/a (a factor of the design)"
+
+
+@pytest.mark.parametrize(("args", "bad"), [(["moon"], "'moon'"), (["cone", "--only", "P4,P13"], "'P13'")])
+def test_robustness_bad_family_or_prediction_is_one_line(args, bad, tmp_path):
+    from tests.test_cli import simrank_script
+
+    proc = simrank_script("robustness", *args, "--results", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert bad in proc.stderr and "not allowed" in proc.stderr
+    assert not any(tmp_path.iterdir())  # nothing was run
