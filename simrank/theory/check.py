@@ -115,7 +115,7 @@ def tightness_cmd(
     paper: Path = typer.Option(None, "--paper", help="regenerate the T3-TIGHTNESS block of this markdown file"),
 ) -> None:
     """Simulate the tightness of Theorem 3L (d_eff as a trace, the gap's skewness and q95/mean floor at n = 10k, 40k,
-    60k, its variance split, the smallest failing factor over thousands of sets; minutes) and write the results."""
+    60k, its variance split, the smallest failing factor over hundreds of sets; tens of minutes) and write the results."""
     if paper is not None and not paper.is_file():
         raise ConfigError(f"--paper {paper} is not a file")
     from simrank.theory import rows as R

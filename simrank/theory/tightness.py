@@ -56,7 +56,7 @@ class TightnessConfig:
 
     pool: int = 100_000
     sizes: tuple[int, ...] = (10_000, 40_000, 60_000)
-    n_sets: tuple[int, ...] = (1000, 100, 100)
+    n_sets: tuple[int, ...] = (400, 50, 50)
     chunk: int = 100
     norm_bound: float = 4.0
     delta: float = 0.05
