@@ -87,6 +87,18 @@ def test_theory_p8_block_matches_the_committed_results():
     assert theory_block(P8_START) == p8_block(), "paper/theory.md's P8 block is stale: run simrank theory check --paper"
 
 
+def test_theory_tightness_block_matches_the_committed_run():
+    """The T3-TIGHTNESS block against the committed run (``simrank theory tightness`` writes both; the run itself is
+    reproduced by the slow test in tests/test_theory_tightness.py)."""
+    from simrank.theory.rows import TIGHTNESS_START
+    from simrank.theory.tightness import read_run, tightness_block
+
+    run = read_run(THEORY.parent.parent / "results" / "theory" / "tightness")
+    assert theory_block(TIGHTNESS_START) == tightness_block(*run), (
+        "paper/theory.md's T3-TIGHTNESS block is stale: run simrank theory tightness --paper paper/theory.md"
+    )
+
+
 @pytest.mark.slow
 def test_theory_t3_blocks_match_a_fresh_full_run():
     """The T3 numbers, floor and lower-bound blocks of theory.md against the full run that writes them (minutes)."""

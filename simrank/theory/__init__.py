@@ -5,6 +5,8 @@
 * :mod:`~simrank.theory.rows`: every statement as a row of ``simrank theory check`` that can fail, each with a
   negative control that does fail, and the generated blocks of ``paper/theory.md`` (markers, writer).
 * :mod:`~simrank.theory.prediction`: the training-aware excess prediction (T7) and its validation.
+* :mod:`~simrank.theory.tightness`: how tight Theorem 3L can be: ``d_eff`` as a trace, the gap's shape and q95/mean
+  floor at several ``n``, its variance split, and the power of the violation check (theory.md §4.5).
 * :mod:`~simrank.theory.check`: the ``simrank theory check`` command (typer and the standard library only).
 
 The submodules are imported on first use of one of their names (PEP 562), so that importing the package (or the
@@ -125,6 +127,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "P8_START",
         "paper_blocks",
         "PAPER_START",
+        "TIGHTNESS_START",
         "ROUND_OFF",
         "run_checks",
         "update_paper",
@@ -149,6 +152,21 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "validation_table",
         "validation_worlds",
         "ValidationWorld",
+    ),
+    "tightness": (
+        "chunks",
+        "gap_summary",
+        "population_pool",
+        "read_run",
+        "sandwich_trace",
+        "simulate_gaps",
+        "size_summary",
+        "skewness_se",
+        "tightness_block",
+        "tightness_run",
+        "TightnessConfig",
+        "variance_split",
+        "write_run",
     ),
     "check": (
         "check_cmd",

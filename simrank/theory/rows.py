@@ -37,6 +37,7 @@ __all__ = [
     "MARKERS",
     "P8_START",
     "PAPER_START",
+    "TIGHTNESS_START",
     "update_paper",
     "FORMULA_RTOL",
     "GLOBAL_CONTROL_FACTOR",
@@ -495,8 +496,15 @@ LOWER_START, LOWER_END = "<!-- T3-LOWER -->", "<!-- /T3-LOWER -->"
 P8_START, P8_END = "<!-- P8-ETA -->", "<!-- /P8-ETA -->"
 FLOOR_START, FLOOR_END = "<!-- T3-FLOOR -->", "<!-- /T3-FLOOR -->"
 EXCESS_START, EXCESS_END = "<!-- T7-EXCESS -->", "<!-- /T7-EXCESS -->"
+TIGHTNESS_START, TIGHTNESS_END = "<!-- T3-TIGHTNESS -->", "<!-- /T3-TIGHTNESS -->"
 #: The generated blocks of theory.md: start marker -> end marker.
-MARKERS = {PAPER_START: PAPER_END, FLOOR_START: FLOOR_END, LOWER_START: LOWER_END, P8_START: P8_END}
+MARKERS = {
+    PAPER_START: PAPER_END,
+    FLOOR_START: FLOOR_END,
+    LOWER_START: LOWER_END,
+    P8_START: P8_END,
+    TIGHTNESS_START: TIGHTNESS_END,
+}
 
 
 def update_paper(path: Path, block: str, start: str = PAPER_START, end: str = PAPER_END) -> None:
