@@ -42,12 +42,12 @@ def confirm(
         EMBEDDINGS_FILE, help="the vectors' file in each data folder (any encoder, see `simrank real encode`)"
     ),
 ) -> None:
-    """Tune, train and measure the design on DATA; write results, tuning and baseline tables, figures and report.md."""
+    """Tune, train and measure the design on DATA; write results, tuning and baseline tables, per_query.parquet,
+    figures and report.md."""
     from simrank.errors import check_positive
     from simrank.paths import data_folder
     from simrank.real.confirm.design import load_real_config
-    from simrank.real.confirm.figures import confirm_figure, curves_figure
-    from simrank.real.confirm.report import render_markdown
+    from simrank.real.confirm.report import redraw, render_markdown
     from simrank.real.confirm.run import run_confirm
 
     if seeds is not None:
@@ -57,7 +57,7 @@ def confirm(
         cfg = replace(cfg, query_sources=tuple(q.strip() for q in queries.split(",") if q.strip()))
     data = data_folder(data)
     out = Path(out) if out is not None else Path("results") / ("real-confirm-quick" if quick else "real-confirm")
-    results, meta = run_confirm(
+    _, meta = run_confirm(
         data,
         out,
         cfg,
@@ -66,10 +66,7 @@ def confirm(
         cpu=f"{os.cpu_count()} CPU cores",
         embeddings_file=embeddings,
     )
-    import pandas as pd
-
-    confirm_figure(results, pd.read_parquet(out / "baselines.parquet"), out / "figure")
-    curves_figure(results, out / "curves")
+    redraw(out)  # the figures and per_query.parquet
     report = render_markdown(out)
     (out / "report.md").write_text(report)
     typer.echo("\n" + report)

@@ -279,3 +279,22 @@ def test_per_query_table_refuses_ids_that_do_not_match(tiny_run):
     short = queries.drop(queries.index[queries["set"] == "test"][:1])
     with pytest.raises(ValueError, match="ndcg10_q"):
         per_query_table(results, short)
+
+
+def test_the_confirm_command_writes_the_per_query_table_beside_its_results(tiny_beir, tmp_path, monkeypatch):
+    """``simrank real confirm`` itself (not only ``simrank real report``) leaves per_query.parquet next to
+    results.parquet, with the test and zero-shot query ids."""
+    out = tmp_path / "out"
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["simrank", "real", "confirm", "--config", str(TINY), "--data", str(tiny_beir), "--eval-data", str(tiny_beir)]
+        + ["--out", str(out)],
+    )
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 0
+    table = pd.read_parquet(out / "per_query.parquet")
+    results = pd.read_parquet(out / "results.parquet")
+    assert set(table["set"]) == {"test", "val", f"zs_{tiny_beir.name}"}
+    assert len(table[table["set"] == "test"]) == len(results) * len(results.ndcg10_q.iloc[0])
