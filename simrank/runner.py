@@ -76,9 +76,9 @@ __all__ = [
     "compile_cache_dir",
     "compile_chunk_runner",
     "config_hash",
-    "early_stop_schedule",
     "eval_batch_size",
     "loss_plateau",
+    "plateau_step",
     "plan",
     "point_trainer",
     "PART_COLUMNS",
@@ -154,7 +154,7 @@ LAYOUTS = ("per_loss", "switch")
 #: ``loss_plateau`` = (mean minibatch loss over the w steps before the last w − mean over the last w) / |mean over the
 #: first w| (:func:`loss_plateau`)
 #: and ``ndcg_plateau`` = nDCG@10 after the last step − nDCG@10 of the same run stopped after (1 − PLATEAU_SHARE) ·
-#: steps (:func:`early_stop_schedule`); converged iff |loss_plateau| ≤ ``LOSS_PLATEAU`` and |ndcg_plateau| ≤
+#: steps (:func:`plateau_step`, kept during the one training run); converged iff |loss_plateau| ≤ ``LOSS_PLATEAU`` and |ndcg_plateau| ≤
 #: ``NDCG_PLATEAU``.  The loss part says the optimiser has stopped descending; the nDCG part says the last fifth of
 #: the budget no longer moves the measure the verdicts read by more than a quarter of the smallest nDCG SESOI (0.02).
 PLATEAU_SHARE = 0.2
@@ -331,15 +331,16 @@ def switch_loss(names: tuple[str, ...], options: dict | None = None) -> Callable
     return loss
 
 
-def point_trainer(point: Point, loss_names: tuple[str, ...]) -> tuple:
+def point_trainer(point: Point, loss_names: tuple[str, ...], snapshot_step: int | None = None) -> tuple:
     """``(student, loss_fn, train)`` of a grid point, the loss chosen among ``loss_names`` by ``hyper["loss_id"]``
-    (a static loss when there is only one: nothing is selected at run time)."""
+    (a static loss when there is only one: nothing is selected at run time); ``snapshot_step``: see
+    :func:`simrank.trainer.make_trainer`."""
     s = point.sections
     options = {k: v for k, v in s["student"].items() if k != "kind"}
     student = make_student(s["student"]["kind"], point.world.dim, **options)
     options = point.loss_options
     loss_fn = static_loss(loss_names[0], options) if len(loss_names) == 1 else switch_loss(loss_names, options)
-    return student, loss_fn, make_trainer(student, loss_fn, point.train)
+    return student, loss_fn, make_trainer(student, loss_fn, point.train, snapshot_step=snapshot_step)
 
 
 def eval_batch_size(width: int) -> int:
@@ -348,10 +349,10 @@ def eval_batch_size(width: int) -> int:
     return max(b for b in range(1, min(width, EVAL_BATCH) + 1) if width % b == 0)
 
 
-def early_stop_schedule(steps: int) -> jax.Array:
-    """The ``lr_scale`` schedule ``[steps]`` that is 1 for the first ``round((1 − PLATEAU_SHARE) · steps)`` steps and
-    0 after: the same run (same minibatches) stopped there."""
-    return (jnp.arange(steps) < round((1 - PLATEAU_SHARE) * steps)).astype(jnp.float32)
+def plateau_step(steps: int) -> int:
+    """The step ``round((1 − PLATEAU_SHARE) · steps)`` (at least 1) after which a run's parameters are kept for
+    ``ndcg_plateau``: the same run (same minibatches), its last ``PLATEAU_SHARE`` of the steps not taken."""
+    return max(1, round((1 - PLATEAU_SHARE) * steps))
 
 
 def loss_plateau(curves: jax.Array) -> jax.Array:
@@ -373,8 +374,8 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
     ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries.
     ``loss_plateau`` and ``ndcg_plateau`` are the convergence statistics (:data:`PLATEAU_SHARE`): the second
-    needs each model trained a second time with :func:`early_stop_schedule`."""
-    student, loss_fn, train = point_trainer(point, loss_names)
+    evaluates the parameters each run had after :func:`plateau_step` steps (kept during its one training)."""
+    student, loss_fn, train = point_trainer(point, loss_names, plateau_step(point.train.steps))
     floor_of = jnp.asarray([FLOOR_COLUMNS.index(get_loss_spec(n).floor) for n in loss_names])
 
     def evaluate(params, early, hyper, a):
@@ -425,11 +426,7 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     @jax.jit
     def run(keys, hyper, arrays):
         axes = hyper_axes(hyper)
-        params, curves = jax.vmap(train, in_axes=(0, 0, axes))(keys, arrays["train"], hyper)
-        stop = jnp.broadcast_to(early_stop_schedule(curves.shape[1]), curves.shape)
-        early, _ = jax.vmap(train, in_axes=(0, 0, axes | {"lr_scale": 0}))(
-            keys, arrays["train"], hyper | {"lr_scale": stop}
-        )
+        params, curves, early = jax.vmap(train, in_axes=(0, 0, axes))(keys, arrays["train"], hyper)
         shared = {k: v for k, v in hyper.items() if axes[k] is None}
         per_model = {k: v for k, v in hyper.items() if axes[k] is not None}
         batch = eval_batch_size(keys.shape[0])

@@ -110,7 +110,8 @@ def make_trainer(
     loss_fn: Callable[..., jax.Array],
     config: TrainConfig,
     weights_fn: Callable[[Groups], jax.Array] | None = None,
-) -> Callable[[jax.Array, Groups, dict[str, ArrayLike]], tuple[Any, jax.Array]]:
+    snapshot_step: int | None = None,
+) -> Callable[[jax.Array, Groups, dict[str, ArrayLike]], tuple[Any, ...]]:
     """Return ``train(key, groups, hyper) -> (params, loss_curve[steps])``; pure, jit- and vmap-able.
 
     ``weights_fn(groups) -> [n, k]`` optionally gives per-item loss weights (e.g. importance weights).
@@ -121,10 +122,12 @@ def make_trainer(
       loss_fn: a loss of :mod:`simrank.losses`.
       config: steps, batch size and optimiser.
       weights_fn: optional ``groups -> [n, k]`` per-item loss weights.
+      snapshot_step: with a step ``s`` (``1 ≤ s ≤ steps``), ``train`` also returns the parameters after the first
+        ``s`` steps of the same run (the loop runs as two scans, ``[0, s)`` and ``[s, steps)``: no second training).
 
     Returns:
       ``train(key, groups, hyper) -> (params, loss_curve)``, with ``loss_curve`` of shape ``[steps]`` (the
-        minibatch loss before each step).
+        minibatch loss before each step); ``(params, loss_curve, params_at_s)`` with ``snapshot_step``.
 
     Examples:
       >>> import numpy as np
@@ -142,6 +145,8 @@ def make_trainer(
       >>> params["w"].shape, curve.shape, bool(curve[-1] < curve[0])
       ((3, 3), (50,), True)
     """
+    if snapshot_step is not None and not 1 <= snapshot_step <= config.steps:
+        raise ValueError(f"snapshot_step = {snapshot_step} is not allowed; it must lie in [1, {config.steps}]")
     opt = config.optimizer_transform()
 
     def objective(params, batch, hyper):
@@ -172,8 +177,17 @@ def make_trainer(
             params = student.project(optax.apply_updates(params, updates))
             return (params, opt_state), value
 
-        (params, _), curve = jax.lax.scan(step, (params, opt.init(params)), (batch_idx, lr_scale))
-        return params, curve
+        carry = (params, opt.init(params))
+        if snapshot_step is None:
+            (params, _), curve = jax.lax.scan(step, carry, (batch_idx, lr_scale))
+            return params, curve
+        head, tail = (None, None) if batch_idx is None else (batch_idx[:snapshot_step], batch_idx[snapshot_step:])
+        carry, first = jax.lax.scan(step, carry, (head, lr_scale[:snapshot_step]))
+        snapshot = carry[0]
+        (params, _), rest = jax.lax.scan(
+            step, carry, (tail, lr_scale[snapshot_step:]), length=config.steps - snapshot_step
+        )
+        return params, jnp.concatenate([first, rest]), snapshot
 
     return train
 

@@ -12,15 +12,14 @@ from hypothesis import strategies as st
 
 from simrank.predictions import paper
 from simrank.predictions.families import FAMILIES, cell_convergence, family_experiment, unconverged_cells
-from simrank.runner import LOSS_PLATEAU, NDCG_PLATEAU, PLATEAU_SHARE, early_stop_schedule, loss_plateau
+from simrank.runner import LOSS_PLATEAU, NDCG_PLATEAU, PLATEAU_SHARE, loss_plateau, plateau_step
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(5, 400))
-def test_early_stop_schedule_trains_the_first_eighty_percent(steps):
-    s = np.asarray(early_stop_schedule(steps))
-    stop = round((1 - PLATEAU_SHARE) * steps)
-    assert s.shape == (steps,) and s[:stop].min(initial=1) == 1 and s[stop:].max(initial=0) == 0
+@given(st.integers(1, 400))
+def test_the_plateau_step_leaves_the_last_fifth_of_the_steps(steps):
+    s = plateau_step(steps)
+    assert 1 <= s <= steps and abs(s - (1 - PLATEAU_SHARE) * steps) <= 0.5 + (steps == 1)
 
 
 @settings(max_examples=30, deadline=None)
@@ -36,8 +35,9 @@ def test_loss_plateau_of_known_curves(level, slope, steps):
     assert float(loss_plateau(jnp.asarray(curve[None]))[0]) == pytest.approx(expected, rel=1e-4, abs=1e-6)
 
 
-def test_a_schedule_that_stops_leaves_the_parameters_there():
-    """``lr_scale`` 0 from step n on: the run's parameters stay at step n's (the nDCG trajectory's early model)."""
+def test_the_snapshot_is_the_run_after_its_first_steps_and_leaves_the_run_unchanged():
+    """``snapshot_step = 8`` of 10: the kept parameters are those of an 8-step run (full batch: the same first 8
+    steps), and the final parameters and loss curve are bit-identical to the run without a snapshot."""
     from simrank.groups import Groups
     from simrank.losses import listnet
     from simrank.students import bilinear
@@ -50,14 +50,24 @@ def test_a_schedule_that_stops_leaves_the_parameters_there():
         doc_id=np.tile(np.arange(k), (n, 1)), teacher_scores=rng.normal(size=(n, k)),
         log_nu=np.zeros((n, k)), where=np.ones((n, k), bool),
     )  # fmt: skip
-    train = jax.jit(make_trainer(bilinear(d), listnet, TrainConfig(steps=10, batch_size=None)))
     key = jax.random.key(0)
-    stopped, _ = train(key, groups, {"tau": 1.0, "lr_scale": early_stop_schedule(10)})
+    for batch_size in (None, 4):
+        config = TrainConfig(steps=10, batch_size=batch_size)
+        full, curve = jax.jit(make_trainer(bilinear(d), listnet, config))(key, groups, {"tau": 1.0})
+        kept_full, kept_curve, snapshot = jax.jit(make_trainer(bilinear(d), listnet, config, snapshot_step=8))(
+            key, groups, {"tau": 1.0}
+        )
+        np.testing.assert_array_equal(kept_full["w"], full["w"])
+        np.testing.assert_array_equal(kept_curve, curve)
+        assert not np.allclose(snapshot["w"], full["w"])
     short = jax.jit(make_trainer(bilinear(d), listnet, TrainConfig(steps=8, batch_size=None)))
-    eight, _ = short(key, groups, {"tau": 1.0})  # full batch: the first 8 steps are the same steps
-    full, _ = train(key, groups, {"tau": 1.0})
-    np.testing.assert_allclose(stopped["w"], eight["w"], rtol=1e-6)
-    assert not np.allclose(full["w"], eight["w"])
+    eight, _ = short(key, groups, {"tau": 1.0})
+    _, _, snapshot = jax.jit(
+        make_trainer(bilinear(d), listnet, TrainConfig(steps=10, batch_size=None), snapshot_step=8)
+    )(key, groups, {"tau": 1.0})
+    np.testing.assert_allclose(snapshot["w"], eight["w"], rtol=1e-6)
+    with pytest.raises(ValueError, match="snapshot_step = 11"):
+        make_trainer(bilinear(d), listnet, TrainConfig(steps=10), snapshot_step=11)
 
 
 def _table(loss_plateaus, ndcg_plateaus, cell="c0"):
