@@ -598,12 +598,13 @@ def _p13_table(bonus: dict[int, float], sigma: float = SIGMA) -> pd.DataFrame:
     """Rows of P13's design for :data:`p13.PREDICTED`: nDCG@10 = 0.6 + ``bonus[rank]`` for the sampler the theory
     ranks ``rank`` (1 = predicted best) in every condition, + N(0, σ²) per row."""
     rng = np.random.default_rng(0)
-    spec = {"uniform": (1, None), "stratified": (8, None)}
+    spec = {"uniform": (1, None), "top-50": (1, 50), "stratified": (8, None), "stratified top-50": (8, 50)}
     rows = []
     for cond, order in p13.PREDICTED.items():
         geometry, loss = cond.split()
         for rank, label in enumerate(order, start=1):
-            strata, pool = spec.get(label, (8 if label.startswith("stratified") else 1, int(label.split("-")[-1])))
+            strata, pool = spec[label]
+            assert p13.sampler_label(strata, pool) == label
             config = json.dumps({"world": {"geometry": geometry}, "sampler": {"strata": strata}})
             for s in range(SEEDS):
                 value = 0.6 + bonus.get(rank, 0.0) + sigma * rng.standard_normal()
