@@ -14,6 +14,7 @@ the predicted top-10 target excess ``Bias + (V + D)/n`` at the design's ``n`` an
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -40,7 +41,7 @@ from simrank.predictions.base import (
     seeds_change,
 )
 from simrank.predictions.plots import LEVEL, design_note, effect_panel
-from simrank.theory import rank_samplers
+from simrank.theory.prediction import rank_samplers
 
 __all__ = [
     "EXPERIMENT",
@@ -157,7 +158,7 @@ def margins(
     return out
 
 
-def decide(effects: Mapping[object, Mapping[str, Effect]], sesoi: float = SESOI, k: int = 1) -> Decision:
+def decide(effects: Mapping[Any, Mapping[str, Effect]], sesoi: float = SESOI, k: int = 1) -> Decision:
     """P13's rule.  Per condition (world family × loss), the theory's best sampler ``X`` is within ``sesoi`` of
     the best: for each other sampler ``Y`` the margin ``m = nDCG@10(X) − nDCG@10(Y) + sesoi`` (:func:`margins`) is
     decided by ``decide_increase`` at ``sesoi``: *supported* when its interval lies above 0 (``X`` is not worse than
