@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simrank.predictions import p01, p03, p04, p05, p06, p07, p09, p10, p11, p12
+from simrank.predictions import p01, p03, p04, p05, p06, p07, p09, p10, p11, p12, p13
 from simrank.predictions.base import (
     Effect,
     across_conditions,
@@ -596,3 +596,41 @@ def test_robustness_command_runs_each_registered_experiment_once(label, monkeypa
             assert exp.base["world"]["n_docs"] == 10_000 and exp.grid["sampler.pool_size"] == [10_000, 200]
         elif geometric:
             assert exp.base["world"]["geometry"] == label
+
+
+# ------------------------------------------------------------------------------------------ P13
+
+
+def _p13_table(bonus: dict[int, float], sigma: float = SIGMA) -> pd.DataFrame:
+    """Rows of P13's design for :data:`p13.PREDICTED`: nDCG@10 = 0.6 + ``bonus[rank]`` for the sampler the theory
+    ranks ``rank`` (1 = predicted best) in every condition, + N(0, σ²) per row."""
+    rng = np.random.default_rng(0)
+    spec = {"uniform": (1, None), "top-50": (1, 50), "stratified": (8, None), "stratified top-50": (8, 50)}
+    rows = []
+    for cond, order in p13.PREDICTED.items():
+        geometry, loss = cond.split()
+        for rank, label in enumerate(order, start=1):
+            strata, pool = spec[label]
+            assert p13.sampler_label(strata, pool) == label
+            config = json.dumps({"world": {"geometry": geometry}, "sampler": {"strata": strata}})
+            for s in range(SEEDS):
+                value = 0.6 + bonus.get(rank, 0.0) + sigma * rng.standard_normal()
+                rows.append({"loss": loss, "pool_size": pool, "seed": s, "ndcg10": value, "config": config})
+    return pd.DataFrame(rows).astype({"pool_size": float})
+
+
+def test_p13_the_predicted_best_within_the_sesoi_is_supported_a_better_other_refutes():
+    # the predicted best ahead by 0.02: every margin ≈ 0.04, far above 0 → supported, a hit in every condition
+    v = p13.analyse({p13.EXPERIMENT: _p13_table({1: 0.02})})
+    assert v.outcome == "supported" and v.numbers["hits"] == len(p13.PREDICTED)
+    # the predicted best 0.01 behind rank 2, measured precisely: within the SESOI, but rank 2 is shown better
+    # (margin ≈ 0.01 < SESOI on the Bonferroni interval) → refuted, and no hit
+    v = p13.analyse({p13.EXPERIMENT: _p13_table({2: 0.01}, sigma=1e-4)})
+    assert v.outcome == "refuted" and v.numbers["hits"] == 0
+    # rank 2 better by 0.05: margin ≈ −0.03 < SESOI on the Bonferroni interval → refuted in every condition
+    v = p13.analyse({p13.EXPERIMENT: _p13_table({2: 0.05})})
+    assert v.outcome == "refuted" and set(v.table["outcome"]) == {"refuted"}
+    assert v.effect.mean == pytest.approx(-0.03, abs=0.005)
+    # all equal with seed noise 0.1: margins 0.02 ± ~0.1 decide nothing → inconclusive
+    v = p13.analyse({p13.EXPERIMENT: _p13_table({}, sigma=0.1)})
+    assert v.outcome == "inconclusive"

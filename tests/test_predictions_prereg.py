@@ -42,6 +42,8 @@ REGISTRATION = PAPER_DIR / "registration"
 MANIFEST = REGISTRATION / "MANIFEST.sha256"
 SOURCES = tomllib.loads((REGISTRATION / "registration.toml").read_text())
 ORIGINAL, ADDENDUM = "preregistration-648deb6.md", "preregistration-ec9c0f3.md"
+#: P13's registration (an addendum registered on its own, before P13's deciding run) and its heading.
+P13_REGISTRATION, P13_HEADING = "preregistration-8b28cdb.md", "## Addendum 2026-12-07"
 MISSING = "<missing>"  # the flattened value of a key that one side does not have
 KINDS = {"change": base.decide_change, "increase": base.decide_increase, "equivalence": base.decide_equivalence}
 
@@ -115,6 +117,7 @@ def registration() -> dict[str, object]:
     rows = _table_rows((REGISTRATION / ORIGINAL).read_text())
     addendum = (REGISTRATION / ADDENDUM).read_text()
     rows |= _table_rows(addendum[addendum.index("## Addendum") :])
+    rows |= _table_rows(p13_addendum())
     flat: dict[str, object] = {k: v for row in rows.values() for k, v in row.items()}
     for frozen in SOURCES["sources"]:
         if frozen.startswith("experiments/"):
@@ -122,6 +125,12 @@ def registration() -> dict[str, object]:
             flat |= _flat_config(name, load_experiment(str(REGISTRATION / frozen)))
     flat |= {f"{k}.conditions": sorted(v) for k, v in SOURCES["conditions"].items()}
     return flat | {f"{k}.parts": v for k, v in SOURCES["parts"].items()}
+
+
+def p13_addendum() -> str:
+    """The P13 addendum of the frozen P13 registration (from its heading on)."""
+    text = (REGISTRATION / P13_REGISTRATION).read_text()
+    return text[text.index(P13_HEADING) :]
 
 
 def deviations() -> list[dict]:
@@ -178,6 +187,7 @@ DECIDED: dict[str, Callable[[pd.DataFrame], list[str]]] = {
     "P10": lambda t: list(t.loc[t["outcome"] != "not decided", "loss"]),
     "P11": lambda t: [f"pool={_label(p)}" for p in t.loc[t["outcome"] != "not decided", "pool_size"]],
     "P12": lambda t: [],
+    "P13": lambda t: list(t["condition"]),
 }
 
 
@@ -366,6 +376,7 @@ DROPPED_LEVEL = {
     "P10": ("p10-kl-ndcg", "loss.name", "ranknet_soft"),
     "P11": ("p11-group-size", "sampler.pool_size", 20),
     "P12": ("p12-seed-noise", "sampler.pool_size", 250),
+    "P13": ("p13-stratified", "world.geometry", "clustered"),
 }
 
 
@@ -413,6 +424,7 @@ KNOWN_ANSWER_TESTS = {
     "P10": ["test_p10_decides_on_distillation_losses_only"],
     "P11": ["test_p11_difference_in_differences_decides_per_local_pool"],
     "P12": ["test_p12_noise_ranking_is_supported_and_unequal_samplers_are_untested"],
+    "P13": ["test_p13_the_predicted_best_within_the_sesoi_is_supported_a_better_other_refutes"],
 }
 
 
@@ -488,3 +500,27 @@ def test_the_committed_pilots_give_the_registered_seeds():
     assert max(need7) == p07.SEEDS == registration()["P7.seeds"]
     for df in (p5, p7):
         assert df["code_commit"].str.fullmatch(r"[0-9a-f]{40}").all()  # produced by committed, clean code
+
+
+def test_p13_predicted_order_is_the_registered_one():
+    """The order of the samplers per condition in ``p13.PREDICTED`` is the theory's table of the frozen P13
+    registration (rows ``| condition | rank | sampler | ...``), rank by rank."""
+    from simrank.predictions import p13
+
+    frozen: dict[str, list[str]] = {}
+    for line in p13_addendum().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0] in p13.PREDICTED and cells[1].isdigit():
+            frozen.setdefault(cells[0], []).append(cells[2])
+    assert {c: tuple(v) for c, v in frozen.items()} == p13.PREDICTED
+    assert sorted(p13.PREDICTED) == registration()["P13.conditions"]
+
+
+def test_the_committed_p13_pilot_gives_the_registered_seeds():
+    """P13's seeds: the largest sample size at 80% power over the 12 decided margins, with the per-seed SDs of the
+    committed 5-seed pilot (results/pilots/p13-stratified/)."""
+    from simrank.predictions import p13
+
+    pilot = pd.read_parquet(PILOTS / p13.EXPERIMENT / "results.parquet")
+    assert pilot["seed"].nunique() == 5 and pilot["code_commit"].str.fullmatch(r"[0-9a-f]{40}").all()
+    assert p13.pilot_seeds(pilot) == p13.SEEDS == registration()["P13.seeds"]

@@ -1,8 +1,8 @@
-"""The registry of the predictions P1-P12 and the paper's generated parts.
+"""The registry of the predictions P1-P13 and the paper's generated parts.
 
 Runs missing prediction experiments, draws the figures, and rewrites the marked blocks
 ``<!-- BEGIN generated:NAME -->`` … ``<!-- END generated:NAME -->`` of ``paper/paper.md`` (``verdicts``: the
-table of P1-P12; ``P1`` … ``P12``: each prediction's verdict and numbers; ``deviations``: the table of
+table of P1-P13; ``P1`` … ``P13``: each prediction's verdict and numbers; ``deviations``: the table of
 ``paper/deviations.toml``) from the committed results in ``results/paper/``.  Results whose config differs from the pre-registered ``experiments/<name>.toml`` (or that
 have fewer seeds than pre-registered) are *pilots*: reported as inconclusive with the pilot's own outcome.
 Commands: ``simrank figures [--only P3]``, ``simrank paper``.
@@ -24,7 +24,7 @@ from simrank.config import load_experiment
 from simrank.errors import ConfigError, check_choice
 from simrank.figures import save
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
-from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12
+from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13
 from simrank.predictions.base import OUTCOMES, Prediction, Verdict, fmt, load_results, markdown_table
 from simrank.predictions.families import FAMILIES, TRAINING_FREE, unconverged_cells
 from simrank.predictions.robustness import FOLDERS, run
@@ -56,7 +56,7 @@ __all__ = [
 PAPER = PAPER_DIR / "paper.md"
 DEVIATIONS = PAPER_DIR / "deviations.toml"
 PREDICTIONS: dict[str, Prediction] = {
-    m.PREDICTION.key: m.PREDICTION for m in (p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12)
+    m.PREDICTION.key: m.PREDICTION for m in (p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13)
 }
 BLOCK = re.compile(
     r"(<!-- BEGIN generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END generated:(?P=name) -->)", re.S
@@ -289,7 +289,7 @@ CLI_PAPER = Path("paper") / "paper.md"
 
 
 def figures_cmd(
-    only: str = typer.Option(None, help="one prediction (P1 … P12) or experiment name; default: all"),
+    only: str = typer.Option(None, help="one prediction (P1 … P13) or experiment name; default: all"),
     out: Path = typer.Option(CLI_FIGURES, help="output folder (default: ./figures)"),
     results: Annotated[Path, typer.Option(help="prediction results folder; missing experiments are run into it")] = (
         CLI_RESULTS
