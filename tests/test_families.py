@@ -168,7 +168,7 @@ def test_a_training_free_prediction_needs_no_convergence(tmp_path, monkeypatch):
     assert out["clustered"] == out["cone"] == "n/a (a factor of the design)"
 
 
-@pytest.mark.parametrize(("args", "bad"), [(["moon"], "'moon'"), (["cone", "--only", "P4,P13"], "'P13'")])
+@pytest.mark.parametrize(("args", "bad"), [(["moon"], "'moon'"), (["cone", "--only", "P4,P14"], "'P14'")])
 def test_robustness_bad_family_or_prediction_is_one_line(args, bad, tmp_path):
     from tests.test_cli import simrank_script
 
