@@ -588,8 +588,14 @@ def test_robustness_command_runs_each_registered_experiment_once(label, monkeypa
         assert names == list(CONTRASTS) and seeds == 40
         assert robustness_experiment(names[0], label, seeds).base["data"]["seeds_per_world"] == 5
     else:
+        from simrank.config import load_experiment
+        from simrank.predictions.families import FAMILIES
+
         geometric = label in ("clustered", "cone")
-        expected = [n for n in paper.experiments_needed() if not (geometric and n.startswith("p07"))]
+        varies_geometry = {n for n in paper.experiments_needed() if "world.geometry" in load_experiment(n).grid}
+        assert varies_geometry == {"p07-diameter-geometry", "p13-stratified"}
+        assert all(FAMILIES[label].applies(load_experiment(n)) != geometric for n in varies_geometry)
+        expected = [n for n in paper.experiments_needed() if not (geometric and n in varies_geometry)]
         assert names == expected and seeds == 10
         exp = robustness_experiment("p04-hard-negatives", label)
         if label == "large":
