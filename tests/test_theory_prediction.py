@@ -162,3 +162,65 @@ def test_theory_excess_rejects_a_missing_paper_file_in_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [f"error: --paper {missing} is not a file"]
+
+
+# ------------------------------------------------------------------ a student on the ball ‖w‖ ≤ B (theory.md §10(d))
+
+
+def _gaussian_design(m: int, rng: np.random.Generator, a: np.ndarray, sigma: float):
+    """MarginMSE with one negative whose features are 0: the loss is (zᵀw − y)², z ~ N(0, I), y = zᵀa + N(0, σ²)."""
+    z = rng.normal(size=(m, a.size))
+    phi = np.zeros((m, 2, a.size))
+    phi[:, 0] = z
+    return phi, np.stack([z @ a + rng.normal(0, sigma, m), np.zeros(m)], 1)
+
+
+A_BALL, SIGMA_BALL, B_BALL = np.array([2.0, 0.0, 0.0, 0.0]), 0.5, 1.0  # ‖a‖ = 2B: the constraint binds
+
+
+def test_ball_variance_is_the_tangent_sandwich_with_the_multiplier_and_not_the_unconstrained_one():
+    # R(w) = ‖w − a‖² + σ², w* = B a/‖a‖, λ = 2(‖a‖/B − 1), c = w* − a: on the tangent space H + λI = 2‖a‖/B and
+    # G = 4(‖c‖² + σ²), so V = ½ tr(K G) = (D − 1)(‖c‖² + σ²) B/‖a‖; without λ it would be (D − 1)(‖c‖² + σ²)
+    m, D = 100_000, A_BALL.size
+    phi, g = _gaussian_design(m, np.random.default_rng(0), A_BALL, SIGMA_BALL)
+    terms = PR.excess_terms(phi, g, phi, g, loss="margin_mse", norm_bound=B_BALL)
+    c2 = (np.linalg.norm(A_BALL) - B_BALL) ** 2
+    closed = (D - 1) * (c2 + SIGMA_BALL**2) * B_BALL / np.linalg.norm(A_BALL)
+    # Monte Carlo error of the plug-in: the tangent trace of Cov ψ is a mean of m terms ‖z_t‖²(zᵀc − ε)² (relative sd
+    # √(15·3 − 9)/3 = 2: ‖z_t‖² ~ χ²₃, (zᵀc − ε)² a scaled χ²₁), the tangent Hessian's trace a mean of m terms ‖z_t‖²
+    # (relative sd √6/3): 4 standard errors of each
+    tol = 4 * (2 + math.sqrt(6) / 3) / math.sqrt(m)
+    assert terms["active"] and np.linalg.norm(terms["w"]) == pytest.approx(B_BALL, rel=1e-9)
+    assert terms["variance"] == pytest.approx(closed, rel=tol)
+    assert abs(terms["variance"] / (closed * np.linalg.norm(A_BALL) / B_BALL) - 1) > 10 * tol  # the control
+    assert abs(terms["drift"]) < 1e-8  # ∇R(w*) is normal to the sphere: no tangent gradient, no drift
+    inside = PR.excess_terms(phi, g, phi, g, loss="margin_mse", norm_bound=10.0)  # an inactive ball: unconstrained
+    assert not inside["active"] and inside["variance"] == pytest.approx(D * SIGMA_BALL**2, rel=tol)
+
+
+def test_ball_prediction_matches_constrained_fits():
+    # 400 fits of n = 200 on the ball against the exact excess ‖ŵ − a‖² − ‖w* − a‖²: V/n within EXCESS_RTOL + 3 se
+    rng = np.random.default_rng(1)
+    phi, g = _gaussian_design(100_000, rng, A_BALL, SIGMA_BALL)
+    variance = PR.excess_terms(phi, g, phi, g, loss="margin_mse", norm_bound=B_BALL)["variance"]
+    n, reps = 200, 400
+    sets = [_gaussian_design(n, rng, A_BALL, SIGMA_BALL) for _ in range(reps)]
+    w, grad_norm = PR.fit_linear_student(np.stack([s[0] for s in sets]), np.stack([s[1] for s in sets]),
+                                         loss="margin_mse", norm_bound=B_BALL)  # fmt: skip
+    assert grad_norm < 1e-9 and np.allclose(np.linalg.norm(w, axis=1), B_BALL)
+    excess = ((w - A_BALL) ** 2).sum(1) - (np.linalg.norm(A_BALL) - B_BALL) ** 2
+    mean, se = excess.mean(), excess.std(ddof=1) / math.sqrt(reps)
+    assert abs(variance / n / mean - 1) <= PR.EXCESS_RTOL + 3 * se / mean
+    unconstrained = A_BALL.size * SIGMA_BALL**2 / n  # the unconstrained student's V/n: the control misses
+    assert abs(unconstrained / mean - 1) > PR.EXCESS_RTOL + 3 * se / mean
+
+
+def test_ball_prediction_matches_trained_students_in_a_world():
+    # the tiny world with ‖W‖_F ≤ 1 (the constraint binds): bias, tangent V and D against 200 fits on the ball
+    world, teacher = _tiny()
+    common = dict(loss="kl", group_size=3, target="uniform", norm_bound=1.0)
+    (p,) = PR.excess_curve(world, teacher, Local(4, "dense"), etas=(0.3,), population=5000, **common)
+    m = PR.measure_excess(world, teacher, Local(4, "dense"), n_groups=60, eta=0.3, reps=200, test=5000, **common)
+    assert p.active and m["grad_norm"] < 1e-8
+    tol = PR.EXCESS_RTOL + 3 * m["se"] / m["mean"]
+    assert abs(p.at(60) / m["mean"] - 1) <= tol  # (the controls are the constructed case's, above)

@@ -137,6 +137,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "excess_exact_rows",
         "excess_monte_carlo_rows",
         "excess_paper_block",
+        "excess_terms",
         "EXCESS_RTOL",
         "ExcessPrediction",
         "fit_linear_student",

@@ -20,6 +20,10 @@ teacher's 10 highest-scored documents of the query, the documents that compete f
 loss on exactly the comparisons that decide the top of the ranking (for MarginMSE: the mean squared margin error
 against the teacher's top 10).
 
+A student on the ball ``‖w‖ ≤ B`` (``norm_bound``, P8's ``‖W‖_F ≤ B``): where the constraint binds at ``w*_η``, every
+term is taken in the sphere's coordinates ``w = B u/‖u‖``, i.e. on its tangent space with the multiplier
+``λ = −⟨∇R, w*⟩/B²`` added to each Hessian there (``V = ½ tr(G K J K)``, theory.md §10(d)).
+
 MarginMSE (quadratic) also has an exact finite statement (:func:`margin_mse_transfer`):
 ``J_T(w) − min J_T ≤ (√(λ_η [J_η(w) − min J_η]) + √Bias(η))²``, ``λ_η = λ_max(M_η^{+½} M_T M_η^{+½}) ≤ κ(T ‖ ν_η)``.
 """
@@ -55,6 +59,7 @@ __all__ = [
     "excess_exact_rows",
     "excess_monte_carlo_rows",
     "excess_paper_block",
+    "excess_terms",
     "excess_curve",
     "fit_linear_student",
     "linear_features",
@@ -87,6 +92,8 @@ class ExcessPrediction:
       target_risk_min: ``min R_T``.
       n_groups, eta, loss, target, tau: the inputs.
       population: groups per Monte Carlo population mean (training law and target law each).
+      norm_bound: ``B`` of the student's ball ``‖w‖ ≤ B`` (None: unconstrained).
+      active: the constraint binds at ``w*_η`` (the terms are then on the sphere's tangent space).
     """
 
     excess: float
@@ -100,6 +107,8 @@ class ExcessPrediction:
     target: str
     tau: float
     population: int
+    norm_bound: float | None = None
+    active: bool = False
 
     def at(self, n_groups: int) -> float:
         """The prediction for another training-set size: ``Bias + (V + D)/n``."""
@@ -135,69 +144,150 @@ def _sample(world, teacher, sampler, n, group_size, seed, projection) -> tuple[n
     return linear_features(groups.query, groups.docs, projection), np.asarray(groups.teacher_scores, np.float64)
 
 
-def _risk(w, phi, g, tau, loss_fn):
-    return jnp.mean(loss_fn(phi @ w, g, tau=tau))
+def _weights(u, radius):
+    """The student's ``w`` from its coordinates ``u``: ``u`` itself (``radius`` None) or ``B u/‖u‖`` on the sphere
+    ``‖w‖ = B`` (``radius = B``; the loss is then constant along ``u``, an invariance the pseudo-inverses ignore)."""
+    return u if radius is None else radius * u / jnp.linalg.norm(u)
 
 
-@partial(jax.jit, static_argnames="loss_fn")
-def _fit(phi, g, tau, loss_fn):
+def _risk(w, phi, g, tau, loss_fn, radius=None):
+    return jnp.mean(loss_fn(phi @ _weights(w, radius), g, tau=tau))
+
+
+def _saddle_free_inverse(h):
+    """``V |Λ|⁺ Vᵀ`` of a symmetric ``h``: the Newton matrix on the sphere, where the chart's Hessian can be indefinite
+    away from the minimiser (``|Λ|⁺``: the eigenvalues below ``pinv``'s cut-off are dropped, as ``pinv`` does)."""
+    values, vectors = jnp.linalg.eigh(h)
+    size = jnp.abs(values)
+    keep = size > 10 * h.shape[0] * jnp.finfo(h.dtype).eps * size.max()
+    return (vectors * jnp.where(keep, 1.0 / jnp.where(keep, size, 1.0), 0.0)) @ vectors.T
+
+
+@partial(jax.jit, static_argnames=("loss_fn", "radius"))
+def _fit(phi, g, tau, start, loss_fn, radius=None):
     def step(w, _):
-        value, grad = jax.value_and_grad(_risk)(w, phi, g, tau, loss_fn)
-        direction = -jnp.linalg.pinv(jax.hessian(_risk)(w, phi, g, tau, loss_fn), hermitian=True) @ grad
+        value, grad = jax.value_and_grad(_risk)(w, phi, g, tau, loss_fn, radius)
+        hessian = jax.hessian(_risk)(w, phi, g, tau, loss_fn, radius)
+        inverse = jnp.linalg.pinv(hessian, hermitian=True) if radius is None else _saddle_free_inverse(hessian)
+        direction = -inverse @ grad
         steps = jnp.asarray(_STEPS)
-        values = jax.vmap(lambda t: _risk(w + t * direction, phi, g, tau, loss_fn))(steps)
+        values = jax.vmap(lambda t: _risk(w + t * direction, phi, g, tau, loss_fn, radius))(steps)
         best = jnp.argmin(values)
         return w + jnp.where(values[best] <= value, steps[best], 0.0) * direction, None
 
-    w, _ = jax.lax.scan(step, jnp.zeros(phi.shape[-1]), None, length=NEWTON_ITERS)
-    return w, jnp.linalg.norm(jax.grad(_risk)(w, phi, g, tau, loss_fn))
+    w, _ = jax.lax.scan(step, start, None, length=NEWTON_ITERS)
+    return _weights(w, radius), jnp.linalg.norm(jax.grad(_risk)(w, phi, g, tau, loss_fn, radius))
 
 
-def fit_linear_student(phi: np.ndarray, g: np.ndarray, *, loss: str, tau: float = 1.0) -> tuple[np.ndarray, float]:
-    """The empirical minimiser ``ŵ = argmin (1/n) Σ_i ℓ(Φ_i w, g_i)`` by damped Newton (pseudo-inverse steps, the best
-    of 12 halvings), in float64, and the final gradient norm ``‖∇R̂(ŵ)‖`` (the convergence check).
+def _fit_ball(phi, g, tau, loss_fn, norm_bound):
+    """One fit: unconstrained; if its norm exceeds ``norm_bound``, the constrained minimiser on the sphere from there
+    (for a convex loss the minimiser over the ball then lies on its boundary)."""
+    w, norm = _fit(phi, g, tau, jnp.zeros(phi.shape[-1]), loss_fn)
+    if norm_bound is None:
+        return w, norm
+    w_sphere, norm_sphere = _fit(phi, g, tau, w, loss_fn, norm_bound)
+    inside = jnp.linalg.norm(w) <= norm_bound
+    return jnp.where(inside, w, w_sphere), jnp.where(inside, norm, norm_sphere)
+
+
+def fit_linear_student(
+    phi: np.ndarray, g: np.ndarray, *, loss: str, tau: float = 1.0, norm_bound: float | None = None
+) -> tuple[np.ndarray, float]:
+    """The empirical minimiser ``ŵ = argmin_{‖w‖ ≤ B} (1/n) Σ_i ℓ(Φ_i w, g_i)`` by damped Newton (pseudo-inverse steps,
+    the best of 12 halvings), in float64, and the final gradient norm ``‖∇R̂(ŵ)‖`` (the convergence check; on the
+    sphere ``‖w‖ = B`` the gradient along it). Where the unconstrained minimiser lies outside the ball, Newton's method
+    continues in the sphere's coordinates ``w = B u/‖u‖`` (saddle-free steps ``−V|Λ|⁺Vᵀ∇``).
 
     Args:
       phi: ``[n, k, D]`` features (:func:`linear_features`), or ``[reps, n, k, D]`` for ``reps`` independent fits.
       g: ``[n, k]`` (or ``[reps, n, k]``) teacher scores.
       loss: a name of :data:`simrank.losses.LOSSES` (convex in the scores).
       tau: label temperature.
+      norm_bound: ``B`` of the ball ``‖w‖ ≤ B`` (``‖W‖_F ≤ B``); None: unconstrained.
 
     Returns:
       ``(ŵ [D] or [reps, D], gradient norm, or its maximum over the fits)``.
     """
     loss_fn = get_loss(loss)
+    radius = None if norm_bound is None else float(norm_bound)
     with x64(True):
         phi64, g64 = jnp.asarray(phi, jnp.float64), jnp.asarray(g, jnp.float64)
-        fit = _fit if phi64.ndim == 3 else jax.vmap(_fit, in_axes=(0, 0, None, None))
-        w, norm = fit(phi64, g64, jnp.float64(tau), loss_fn)
+        fit = partial(_fit_ball, loss_fn=loss_fn, norm_bound=radius)
+        fit = fit if phi64.ndim == 3 else jax.vmap(fit, in_axes=(0, 0, None))
+        w, norm = fit(phi64, g64, jnp.float64(tau))
         return np.asarray(w), float(np.max(np.asarray(norm)))
 
 
 _risks = jax.jit(jax.vmap(_risk, in_axes=(0, None, None, None, None)), static_argnums=4)
 
 
-@partial(jax.jit, static_argnames="loss_fn")
-def _sandwich(w, phi, g, phi_t, g_t, tau, loss_fn):
-    """``(V, D, R_T(w))`` at ``w = w*_η`` from the training sample ``(phi, g)`` and the target sample ``(phi_t, g_t)``."""
+def _active(w: np.ndarray, norm_bound: float | None) -> float | None:
+    """The sphere's radius where the fit ``w`` lies on it (the constraint is active), else None."""
+    if norm_bound is None or np.linalg.norm(w) < norm_bound * (1 - 1e-9):
+        return None
+    return float(norm_bound)
+
+
+@partial(jax.jit, static_argnames=("loss_fn", "radius"))
+def _sandwich(w, phi, g, phi_t, g_t, tau, loss_fn, radius=None):
+    """``(V, D, R_T(w))`` at ``w = w*_η`` from the training sample ``(phi, g)`` and the target sample ``(phi_t, g_t)``;
+    with ``radius`` in the sphere's coordinates ``u`` at ``u = w`` (the tangent-space terms, theory.md §10(d))."""
+
+    def risk(v, phi_, g_):
+        return _risk(v, phi_, g_, tau, loss_fn, radius)
 
     def group_loss(v, phi_i, g_i):
-        return loss_fn(phi_i @ v, g_i, tau=tau)
+        return loss_fn(phi_i @ _weights(v, radius), g_i, tau=tau)
 
-    H_plus = jnp.linalg.pinv(jax.hessian(_risk)(w, phi, g, tau, loss_fn), hermitian=True)
+    H_plus = jnp.linalg.pinv(jax.hessian(risk)(w, phi, g), hermitian=True)
     psi = jax.vmap(jax.grad(group_loss), in_axes=(None, 0, 0))(w, phi, g)  # [n, D]
     psi_c = psi - psi.mean(0)
     sigma = H_plus @ (psi_c.T @ psi_c / psi.shape[0]) @ H_plus
-    h_t = jax.hessian(_risk)(w, phi_t, g_t, tau, loss_fn)
-    grad_t = jax.grad(_risk)(w, phi_t, g_t, tau, loss_fn)
+    h_t = jax.hessian(risk)(w, phi_t, g_t)
+    grad_t = jax.grad(risk)(w, phi_t, g_t)
 
     def hvp(phi_i, g_i, v):  # Ψ_i v
         return jax.jvp(lambda u: jax.grad(group_loss)(u, phi_i, g_i), (w,), (v,))[1]
 
     psi_h_psi = jax.vmap(hvp)(phi, g, psi @ H_plus).mean(0)
-    third = jax.grad(lambda u: jnp.sum(jax.hessian(_risk)(u, phi, g, tau, loss_fn) * sigma))(w)
+    third = jax.grad(lambda u: jnp.sum(jax.hessian(risk)(u, phi, g) * sigma))(w)
     beta = H_plus @ (psi_h_psi - third / 2)
-    return jnp.sum(h_t * sigma) / 2, grad_t @ beta, _risk(w, phi_t, g_t, tau, loss_fn)
+    return jnp.sum(h_t * sigma) / 2, grad_t @ beta, risk(w, phi_t, g_t)
+
+
+def excess_terms(
+    phi: np.ndarray,
+    g: np.ndarray,
+    phi_t: np.ndarray,
+    g_t: np.ndarray,
+    *,
+    loss: str,
+    tau: float = 1.0,
+    norm_bound: float | None = None,
+) -> dict[str, Any]:
+    """Theorem 7(b, d) from two samples: the fit ``w*`` on the training sample (:func:`fit_linear_student`) and, at it,
+    ``V = ½ tr(H_T Σ)``, ``D = ∇R_Tᵀ β`` and ``R_T(w*)`` with ``R_T`` the target sample's mean loss.  Where the fit
+    lies on the sphere ``‖w‖ = B`` every term is taken in the sphere's coordinates, i.e. on its tangent space with
+    the multiplier ``λ = −⟨∇R, w⟩/B²`` added to each Hessian there (§10(d)).
+
+    Args:
+      phi: ``[m, k, D]`` training-law features.
+      g: ``[m, k]`` their teacher scores.
+      phi_t: ``[m', k, D]`` target-law features.
+      g_t: ``[m', k]`` their teacher scores.
+      loss: a loss of :data:`simrank.losses.LOSSES`.
+      tau: label temperature.
+      norm_bound: ``B`` of the student's ball (None: unconstrained).
+
+    Returns:
+      ``{"w", "variance", "drift", "target_risk", "active"}`` (``active``: the constraint binds at ``w*``).
+    """
+    w, _ = fit_linear_student(phi, g, loss=loss, tau=tau, norm_bound=norm_bound)
+    radius = _active(w, norm_bound)
+    with x64(True):
+        args = (jnp.asarray(phi), jnp.asarray(g), jnp.asarray(phi_t), jnp.asarray(g_t), jnp.float64(tau))
+        variance, drift, risk = (float(v) for v in _sandwich(jnp.asarray(w), *args, get_loss(loss), radius))
+    return {"w": w, "variance": variance, "drift": drift, "target_risk": risk, "active": radius is not None}
 
 
 @dataclass(frozen=True)
@@ -209,19 +299,17 @@ class _Target:
     risk_min: float
 
 
-def _sample_minimum(phi, g, *, loss, tau) -> float:
-    """``min R`` estimated from one sample of ``m`` groups: ``R̂(ŵ) + ½ tr(H⁺ G)/m``, the in-sample minimum plus its
-    optimism (``E R̂(ŵ) = min R − ½ tr(H⁺G)/m + o(1/m)``, the ``V`` of the sample's own law at ``η``-free ``w*``)."""
-    w, _ = fit_linear_student(phi, g, loss=loss, tau=tau)
-    with x64(True):
-        args = (jnp.asarray(phi), jnp.asarray(g))
-        optimism, _, risk = _sandwich(jnp.asarray(w), *args, *args, jnp.float64(tau), get_loss(loss))
-    return float(risk) + float(optimism) / len(phi)
+def _sample_minimum(phi, g, *, loss, tau, norm_bound=None) -> float:
+    """``min R`` (over the ball ``‖w‖ ≤ B`` if ``norm_bound``) estimated from one sample of ``m`` groups:
+    ``R̂(ŵ) + ½ tr(H⁺ G)/m``, the in-sample minimum plus its optimism (``E R̂(ŵ) = min R − ½ tr(H⁺G)/m + o(1/m)``,
+    the ``V`` of the sample's own law at ``η``-free ``w*``)."""
+    terms = excess_terms(phi, g, phi, g, loss=loss, tau=tau, norm_bound=norm_bound)
+    return terms["target_risk"] + terms["variance"] / len(phi)
 
 
-def _target(world, teacher, target, group_size, population, seed, projection, loss, tau) -> _Target:
+def _target(world, teacher, target, group_size, population, seed, projection, loss, tau, norm_bound) -> _Target:
     phi, g = _sample(world, teacher, TARGETS[target], population, group_size, seed, projection)
-    return _Target(phi, g, _sample_minimum(phi, g, loss=loss, tau=tau))
+    return _Target(phi, g, _sample_minimum(phi, g, loss=loss, tau=tau, norm_bound=norm_bound))
 
 
 def _mixture(sampler: Sampler, eta: float) -> Sampler:
@@ -229,12 +317,10 @@ def _mixture(sampler: Sampler, eta: float) -> Sampler:
 
 
 def _predict(world, teacher, sampler, target_state, *, loss, n_groups, group_size, target, eta, tau, population, seed,
-             projection) -> ExcessPrediction:  # fmt: skip
+             projection, norm_bound) -> ExcessPrediction:  # fmt: skip
     phi, g = _sample(world, teacher, _mixture(sampler, eta), population, group_size, seed, projection)
-    w, _ = fit_linear_student(phi, g, loss=loss, tau=tau)
-    with x64(True):
-        args = (jnp.asarray(target_state.phi), jnp.asarray(target_state.g), jnp.float64(tau), get_loss(loss))
-        variance, drift, risk = (float(v) for v in _sandwich(jnp.asarray(w), jnp.asarray(phi), jnp.asarray(g), *args))
+    terms = excess_terms(phi, g, target_state.phi, target_state.g, loss=loss, tau=tau, norm_bound=norm_bound)
+    variance, drift, risk = terms["variance"], terms["drift"], terms["target_risk"]
     # R_T at the population fit ŵ_η exceeds R_T(w*_η) by (V + D)/population in expectation: removed
     b = max(risk - (variance + drift) / population - target_state.risk_min, 0.0)
     return ExcessPrediction(
@@ -249,6 +335,8 @@ def _predict(world, teacher, sampler, target_state, *, loss, n_groups, group_siz
         target=target,
         tau=float(tau),
         population=int(population),
+        norm_bound=norm_bound,
+        active=terms["active"],
     )
 
 
@@ -266,6 +354,7 @@ def predict_excess(
     projection: np.ndarray | None = None,
     population: int = 40_000,
     seed: int = 0,
+    norm_bound: float | None = None,
 ) -> ExcessPrediction:
     """Predicted ``E R_T(ŵ_η) − min R_T`` for the empirical minimiser over ``n_groups`` groups from
     ``ν_η = (1 − η) ν + η μ`` (``ν`` = ``sampler``, any object with ``.distribution(ctx)``; ``μ`` uniform):
@@ -285,13 +374,16 @@ def predict_excess(
       projection: ``P`` of the student ``qᵀ W P x`` (None: the full bilinear student).
       population: size of the Monte Carlo populations.
       seed: their seed (training law: ``seed``, target: ``seed + 1``).
+      norm_bound: ``B`` of a student on the ball ``‖W‖_F ≤ B`` (None: unconstrained); where the constraint binds at
+        ``w*_η`` the terms are taken on the sphere's tangent space (theory.md §10(d)), and ``min R_T`` is over the ball.
 
     Returns:
       :class:`ExcessPrediction`.
     """
-    state = _target(world, teacher, target, group_size, population, seed + 1, projection, loss, tau)
+    state = _target(world, teacher, target, group_size, population, seed + 1, projection, loss, tau, norm_bound)
     return _predict(world, teacher, sampler, state, loss=loss, n_groups=n_groups, group_size=group_size,
-                    target=target, eta=eta, tau=tau, population=population, seed=seed, projection=projection)  # fmt: skip
+                    target=target, eta=eta, tau=tau, population=population, seed=seed, projection=projection,
+                    norm_bound=norm_bound)  # fmt: skip
 
 
 def excess_curve(
@@ -307,10 +399,11 @@ def excess_curve(
     projection: np.ndarray | None = None,
     population: int = 40_000,
     seed: int = 0,
+    norm_bound: float | None = None,
 ) -> list[ExcessPrediction]:
     """:func:`predict_excess` at every ``η`` of ``etas`` (one target population shared; ``n_groups = 1``, so
     :meth:`ExcessPrediction.at` gives any ``n``)."""
-    state = _target(world, teacher, target, group_size, population, seed + 1, projection, loss, tau)
+    state = _target(world, teacher, target, group_size, population, seed + 1, projection, loss, tau, norm_bound)
     return [
         _predict(
             world,
@@ -326,6 +419,7 @@ def excess_curve(
             population=population,
             seed=seed,
             projection=projection,
+            norm_bound=norm_bound,
         )  # fmt: skip
         for e in etas
     ]
@@ -390,10 +484,12 @@ def measure_excess(
     reps: int = 100,
     test: int = 40_000,
     seed: int = 1000,
+    norm_bound: float | None = None,
 ) -> dict:
     """Measured ``E R_T(ŵ_η) − min R_T``: ``reps`` training sets of ``n_groups`` groups from ``ν_η``, each fitted to
     convergence (:func:`fit_linear_student`), evaluated on ``test`` independent target groups (seeds disjoint from
-    :func:`predict_excess`'s), minus the minimum over that test sample.
+    :func:`predict_excess`'s), minus the minimum over that test sample (over the ball ``‖w‖ ≤ norm_bound`` if given,
+    the class the students are fitted in).
 
     Returns:
       ``{"mean", "se", "grad_norm"}``: the mean excess (against the test sample's debiased minimum, see
@@ -401,11 +497,11 @@ def measure_excess(
       final gradient norm of the fits.
     """
     phi_t, g_t = _sample(world, teacher, TARGETS[target], test, group_size, seed, projection)
-    risk_min = _sample_minimum(phi_t, g_t, loss=loss, tau=tau)
+    risk_min = _sample_minimum(phi_t, g_t, loss=loss, tau=tau, norm_bound=norm_bound)
     mixed = _mixture(sampler, eta)
     samples = [_sample(world, teacher, mixed, n_groups, group_size, seed + 1 + r, projection) for r in range(reps)]
     w_hat, grad_norm = fit_linear_student(np.stack([s[0] for s in samples]), np.stack([s[1] for s in samples]),
-                                          loss=loss, tau=tau)  # fmt: skip
+                                          loss=loss, tau=tau, norm_bound=norm_bound)  # fmt: skip
     with x64(True):
         risks = _risks(jnp.asarray(w_hat), jnp.asarray(phi_t), jnp.asarray(g_t), jnp.float64(tau), get_loss(loss))
         excess = np.asarray(risks) - risk_min
