@@ -1,9 +1,19 @@
-"""P8: sampling bias κ grows with hardness, mixing with uniform caps it at 1/η, and η's benefit follows T4."""
+"""P8: sampling bias κ grows with hardness, mixing with uniform caps it at 1/η, and η's benefit follows the rule.
+
+The rule's η* per (world, β) cell is the training-aware ``η*(n) = argmin Bias(η) + (V(η) + D(η))/n`` of theory.md
+§10 (:func:`simrank.theory.predicted_eta_star`, at ``n = data.n_train`` groups, for the design's student on its ball
+``‖W‖_F ≤ B``, §10(d)), read from the committed curves :data:`ETA_STAR_TABLE` (``python -m simrank.predictions.p08``
+writes them; deviation D40).  The registered rule's η* (Theorem 4's bound ``F(η)`` at the η = 0 model) and its
+verdict are kept beside it in the table and the summary.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Mapping
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -12,7 +22,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
+from simrank.config import Experiment
 from simrank.figures import PALETTE, line_panel
+from simrank.paths import PROJECT_ROOT
 from simrank.predictions.base import (
     ALPHA,
     Decision,
@@ -32,10 +44,16 @@ from simrank.predictions.base import (
     paired_effect,
     power_change,
 )
+from simrank.predictions.families import family_experiment
 from simrank.predictions.plots import design_note, legend
+from simrank.runner import seeded_world
 from simrank.theory.bounds import kappa_eta, optimal_eta
+from simrank.theory.prediction import ExcessPrediction, excess_curve, predicted_eta_star
 
 __all__ = [
+    "CURVE_FAMILIES",
+    "CURVE_POPULATION",
+    "ETA_STAR_TABLE",
     "EXPERIMENT",
     "KAPPA_RTOL",
     "PREDICTION",
@@ -47,6 +65,7 @@ __all__ = [
     "decide",
     "draw",
     "kappa_checks",
+    "predicted_curves",
 ]
 
 EXPERIMENT = "p08-augmentation"
@@ -54,6 +73,12 @@ SESOI = 0.005  # nats of target risk: a lower risk by less than this is no benef
 SEEDS = 45  # one-sided paired t at the SESOI, pilot's largest SD of the gain 0.013 (stats.n_paired_t -> 45)
 KAPPA_RTOL = 1e-6  # κ_η formula against the measured κ (float64 arithmetic on float32 proxies)
 DELTA = 0.05
+#: The training-aware rule's curves (bias, V, D per η) of every (world, β > 0) cell, written by ``python -m
+#: simrank.predictions.p08`` for the world families P8 has results in (:data:`CURVE_FAMILIES`).
+ETA_STAR_TABLE = PROJECT_ROOT / "results" / "theory" / "p08-eta-star.parquet"
+CURVE_FAMILIES = ("main", "clustered")
+CURVE_POPULATION = 5000  # Monte Carlo groups per population of the prediction (world of seed 0)
+_WORLD_KEY = ("geometry", "n_docs", "dim", "nonbilinear")
 
 
 class KappaChecks(NamedTuple):
@@ -98,17 +123,17 @@ def kappa_checks(kappa_by_beta: pd.Series, kappa0: ArrayLike, eta: ArrayLike, ka
 
 
 def decide(
-    checks: KappaChecks, cells: Mapping[object, tuple[Effect, bool]], sesoi: float = SESOI, k: int = 1
+    checks: KappaChecks, cells: Mapping[object, tuple[Effect, bool] | None], sesoi: float = SESOI, k: int = 1
 ) -> Decision:
     """P8's rule: refuted when an exact κ check fails (``checks.passed`` is False); else, per cell (the
-    conditions; a (world, β > 0) pair): the realised gain = target risk(η = 0) − target risk(η T4 prescribes),
-    ``decide_increase`` at sesoi, against the prediction "mixing helps iff T4's η* > 0": the cell is supported
-    when the decided gain agrees, refuted when it disagrees, inconclusive when the gain is undecided; cells
-    combine by ``across_conditions`` (no cell, e.g. a design without T4's η*: inconclusive).
+    conditions; a (world, β > 0) pair): the realised gain = target risk(η = 0) − target risk(η the rule
+    prescribes), ``decide_increase`` at sesoi, against the prediction "mixing helps iff the rule's η* > 0": the cell
+    is supported when the decided gain agrees, refuted when it disagrees, inconclusive when the gain is undecided or
+    the cell has no η* (None); cells combine by ``across_conditions`` (no cell: inconclusive).
 
     Args:
       checks: :func:`kappa_checks`.
-      cells: cell -> (gain :class:`Effect`, predicted help η* > 0).
+      cells: cell -> (gain :class:`Effect`, predicted help η* > 0), or None where the rule gives no η*.
       sesoi: SESOI of the gain (nats of target risk).
       k: decided tests for the multiplicity policy (``base.familywise``): the number of cells on synthetic
         t-intervals, 1 for intervals taken as given.
@@ -117,14 +142,14 @@ def decide(
       :class:`Decision`; ``parts[cell]["gain"]`` is the realised-gain decision.
     """
     gain_rule = familywise(decide_increase, k)
-    parts = {c: {"gain": gain_rule(gain, sesoi)} for c, (gain, _) in cells.items()}
+    parts = {c: {"gain": gain_rule(cell[0], sesoi) if cell else "untested"} for c, cell in cells.items()}
     conditions = {
         c: "inconclusive"
-        if parts[c]["gain"] == "inconclusive"
+        if cell is None or parts[c]["gain"] == "inconclusive"
         else "supported"
-        if (parts[c]["gain"] == "supported") == predicted
+        if (parts[c]["gain"] == "supported") == cell[1]
         else "refuted"
-        for c, (_, predicted) in cells.items()
+        for c, cell in cells.items()
     }
     outcome = across_conditions(list(conditions.values())) if checks.passed else "refuted"
     return Decision(outcome, conditions, parts)
@@ -136,13 +161,84 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Per (world, β > 0) cell: T4's η*, the η tested and the gain (table), and cell -> (gain, η* > 0)."""
+def _world_key(config: Mapping[str, Any]) -> str:
+    """A cell's world as the curves table keys it: the ``[world]`` settings that change the prediction."""
+    return json.dumps({k: v if isinstance(v := config[k], str) else float(v) for k in _WORLD_KEY}, sort_keys=True)
+
+
+def predicted_curves(exp: Experiment, population: int = CURVE_POPULATION, seed: int = 0) -> pd.DataFrame:
+    """The training-aware rule's curve of every (world, β > 0) cell of ``exp``: :func:`simrank.theory.excess_curve`
+    over the design's η grid in the world of seed ``seed`` (:func:`simrank.runner.seeded_world`), with the design's
+    loss, group size, τ and ball ``‖W‖_F ≤ B``, target = uniform negatives (P8's target risk).
+
+    Args:
+      exp: the P8 design (or a world family's version of it).
+      population: Monte Carlo groups per population.
+      seed: the world's seed.
+
+    Returns:
+      one row per (cell, η): ``world`` (the key of :func:`_world_key`), ``nonbilinear``, ``beta``, ``eta``, ``bias``,
+      ``variance``, ``drift``, ``active`` (the ball's constraint binds at ``w*_η``), ``population``.
+    """
+    etas = sorted(float(e) for e in exp.grid["sampler.eta"])
+    rows = []
+    for point in exp.points():
+        if point.coords.get("sampler.eta", 0.0) != 0.0 or float(point.coords["sampler.beta"]) == 0.0:
+            continue
+        world, teacher = seeded_world(point, seed)
+        curve = excess_curve(world.generate(), teacher, point.sampler(), loss=point.loss,
+                             group_size=point.data.group_size, etas=etas, target="uniform", tau=point.tau,
+                             population=population, seed=seed, norm_bound=point.student.norm_bound)  # fmt: skip
+        key = _world_key({k: getattr(point.world, k) for k in _WORLD_KEY})
+        for c in curve:
+            rows.append({"world": key, "nonbilinear": float(point.world.nonbilinear), "beta": float(point.coords["sampler.beta"]),
+                         "eta": c.eta, "bias": c.bias, "variance": c.variance, "drift": c.drift, "active": c.active,
+                         "population": population})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _curves() -> pd.DataFrame | None:
+    return pd.read_parquet(ETA_STAR_TABLE) if ETA_STAR_TABLE.exists() else None
+
+
+def _training_aware_eta(curves: pd.DataFrame | None, cell: pd.DataFrame, n: int) -> float | None:
+    """η*(n) of the cell's committed curve (None when the curves table has no curve for this world and β)."""
+    if curves is None:
+        return None
+    world = _world_key(json.loads(cell["config"].iloc[0])["world"])
+    part = curves[(curves["world"] == world) & (curves["beta"] == float(cell["beta"].iloc[0]))]
+    if part.empty:
+        return None
+    curve = [
+        ExcessPrediction(0.0, r.bias, r.variance, r.drift, 0.0, 1, r.eta, "", "uniform", 1.0, 1)
+        for r in part.itertuples()
+    ]
+    return predicted_eta_star(curve, n)
+
+
+def _tested_eta(cell: pd.DataFrame, eta_star: float) -> float:
+    """The grid η nearest ``eta_star`` (> 0), or the largest η where ``eta_star = 0`` (then no η should help)."""
+    etas = sorted(e for e in cell["eta"].unique() if e > 0)
+    return min(etas, key=lambda e: abs(e - eta_star)) if eta_star > 0 else max(etas)
+
+
+def _gain(cell: pd.DataFrame, eta: float) -> Effect:
+    """Target risk(η = 0) − target risk(η), paired by seed."""
+    return paired_effect(
+        by_seed(cell, cell["eta"] == 0, "target_risk"), by_seed(cell, cell["eta"] == eta, "target_risk")
+    )
+
+
+def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, dict, dict]:
+    """Per (world, β > 0) cell: the training-aware η* (None where no curve is committed), the registered rule's
+    T4 η*, the η each tests and the gains (table), and cell -> (gain, η* > 0) under each rule (training-aware,
+    registered T4)."""
     B = float(config_value(df, "student", "norm_bound").iloc[0])
-    rows, gains = [], {}
+    curves = _curves()
+    rows, gains, gains_t4 = [], {}, {}
     for (world, beta), cell in df[df["beta"] > 0].groupby(["nonbilinear", "beta"]):
         at0, at1 = cell[cell["eta"] == 0], cell[cell["eta"] == cell["eta"].max()]
-        eta_star, _ = optimal_eta(
+        eta_t4, _ = optimal_eta(
             at0["kappa"].mean(),
             at0["train_risk"].mean(),
             at0["target_risk"].mean(),
@@ -153,34 +249,38 @@ def _cells(df: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
             n=int(config_value(cell, "data", "n_queries").iloc[0]),  # ... and n = i.i.d. draws (queries)
             delta=DELTA,
         )
-        # the η the bound prescribes (the grid value nearest η*), against η = 0, paired by seed
-        etas = sorted(e for e in cell["eta"].unique() if e > 0)
-        chosen = min(etas, key=lambda e: abs(e - eta_star)) if eta_star > 0 else max(etas)
-        gain = paired_effect(
-            by_seed(cell, cell["eta"] == 0, "target_risk"), by_seed(cell, cell["eta"] == chosen, "target_risk")
-        )
-        gains[(world, beta)] = (gain, eta_star > 0)
+        eta_star = _training_aware_eta(curves, cell, _n_train(cell))
+        chosen_t4 = _tested_eta(cell, eta_t4)
+        gain_t4 = _gain(cell, chosen_t4)
+        gains_t4[(world, beta)] = (gain_t4, eta_t4 > 0)
+        chosen = None if eta_star is None else _tested_eta(cell, eta_star)
+        gain = effect_of([]) if chosen is None else _gain(cell, chosen)
+        gains[(world, beta)] = None if eta_star is None else (gain, eta_star > 0)
         rows.append(
             {
                 "nonbilinear": world,
                 "beta": beta,
                 "kappa": at0["kappa"].mean(),
-                "eta_star": eta_star,
-                "eta_tested": chosen,
+                "eta_star": np.nan if eta_star is None else eta_star,
+                "eta_tested": np.nan if chosen is None else chosen,
                 "gain": gain.mean,
                 "gain_low": gain.low,
                 "gain_high": gain.high,
-                "predicted_help": eta_star > 0,
+                "predicted_help": eta_star is not None and eta_star > 0,
+                "eta_star_t4": eta_t4,
+                "eta_tested_t4": chosen_t4,
+                "gain_t4": gain_t4.mean,
             }
         )
-    return pd.DataFrame(rows), gains
+    return pd.DataFrame(rows), gains, gains_t4
 
 
 def analyse(tables: Tables) -> Verdict:
     """(a) mean κ at η = 0 increases with β and (b) every measured κ at η > 0 equals κ_η(κ(η = 0), η) ≤ 1/η
-    (:func:`kappa_checks`, κ(η = 0) of the same world, β and seed).  (c) per (world, β > 0) cell: T4's η*
-    (``theory.optimal_eta``) and the realised gain = target risk(η = 0) − target risk(η nearest η*, or the
-    largest η when η* = 0), paired by seed (90% t-interval).  Decided by :func:`decide`.
+    (:func:`kappa_checks`, κ(η = 0) of the same world, β and seed).  (c) per (world, β > 0) cell: the training-aware
+    η*(n_train) (module docstring; D40) and the realised gain = target risk(η = 0) − target risk(η nearest η*, or the
+    largest η when η* = 0), paired by seed (90% t-interval).  Decided by :func:`decide`; the registered rule (T4's
+    η*, ``theory.optimal_eta``) is decided the same way and reported beside it (``outcome_t4``).
     """
     df = _prepare(tables[EXPERIMENT])
     base = df[df["eta"] == 0]
@@ -193,26 +293,37 @@ def analyse(tables: Tables) -> Verdict:
         mixed["kappa"].to_numpy(),
     )
     kappa_by_beta, grows, kappa_err, capped = checks
-    table, gains = _cells(df)
+    table, gains, gains_t4 = _cells(df)
     decision = decide(checks, gains, k=len(gains))
+    registered = decide(checks, gains_t4, k=len(gains_t4))
     table = table.assign(
-        realised_help=[decision.parts[c]["gain"] for c in gains], outcome=[decision.conditions[c] for c in gains]
+        realised_help=[decision.parts[c]["gain"] for c in gains],
+        outcome=[decision.conditions[c] for c in gains],
+        outcome_t4=[registered.conditions[c] for c in gains],
     )
     outcome = decision.outcome
-    weakest = min((g for g, _ in gains.values()), key=lambda g: power_change(SESOI, g.sd, g.n), default=effect_of([]))
+    tested = [g[0] for g in gains.values() if g is not None]
+    weakest = min(tested, key=lambda g: power_change(SESOI, g.sd, g.n), default=effect_of([]))
     summary = (
         f"κ at η = 0: {', '.join(f'{k:.3g}' for k in kappa_by_beta)} for β = {', '.join(f'{b:g}' for b in kappa_by_beta.index)}"
         f" ({'increasing' if grows else 'NOT increasing'}); κ_η matches its formula to {kappa_err:.1e} and "
-        f"{'never exceeds' if capped else 'EXCEEDS'} 1/η; η* vs realised gain: "
+        f"{'never exceeds' if capped else 'EXCEEDS'} 1/η; training-aware η*(n = {_n_train(df)}) vs realised gain: "
         + "; ".join(
             f"γ = {r.nonbilinear:g}, β = {r.beta:g}: η* = {r.eta_star:.2f}, gain at η = {r.eta_tested:g} {r.gain:.4f} "
             f"[{r.gain_low:.4f}, {r.gain_high:.4f}] → {r.outcome}"
+            if not np.isnan(r.eta_star)
+            else f"γ = {r.nonbilinear:g}, β = {r.beta:g}: no committed curve → inconclusive"
             for r in table.itertuples()
         )
+        + f". Registered rule (T4's η* = {', '.join(f'{e:.2f}' for e in table['eta_star_t4'])}): {registered.outcome}"
     )
     return change_verdict(
         outcome, summary, weakest, SESOI, df, table, kappa_eta_rel_error=kappa_err, primary=fmt_effect(weakest, 4)
     )
+
+
+def _n_train(df: pd.DataFrame) -> int:
+    return int(config_value(df, "data", "n_train").iloc[0])
 
 
 def draw(tables: Tables) -> Figure:
@@ -228,12 +339,12 @@ def draw(tables: Tables) -> Figure:
     axes[0].set_xlabel("mixing weight η (η > 0)")
     axes[0].set_ylabel(f"κ (β = {df['beta'].max():g}, log scale)")
     legend(axes[0], "γ")
-    stars, _ = _cells(df)
+    stars, _, _ = _cells(df)
     for ax, (w, part) in zip(axes[1:], df[df["beta"] > 0].groupby("nonbilinear")):
         line_panel(ax, part, "eta", "target_risk", "beta")
         for colour, star in zip(sns.color_palette(PALETTE), stars[stars["nonbilinear"] == w].itertuples()):
             ax.axvline(star.eta_star, color=colour, ls="--", lw=0.8)
-        ax.set_title(f"non-bilinear weight γ = {w:g} (dashed: T4's η*)", fontsize=9)
+        ax.set_title(f"non-bilinear weight γ = {w:g} (dashed: the training-aware η*)", fontsize=9)
         ax.set_xlabel("mixing weight η")
         ax.set_ylabel("target risk under μ (nats per pair)")
         legend(ax, "β")
@@ -248,20 +359,34 @@ def caption(tables: Tables) -> str:
         f"{df[(df['eta'] == 0) & (df['beta'] == df['beta'].max())]['kappa'].mean():.3g} and is left off the log axis; "
         f"with κ(0) that large κ_η ≈ 1/η, so the measured curves, the formula and the cap lie on top of each other. "
         f"Middle/right: realised target risk under uniform negatives against η, one line per hardness β, per world; "
-        f"dashed verticals: T4's η*. Bands 95% t-intervals over seeds (the verdict pairs η by seed); {design_note(df)}."
+        f"dashed verticals: the training-aware η*(n) of theory.md §10 (deviation D40). Bands 95% t-intervals over seeds (the verdict pairs η by seed); {design_note(df)}."
     )
 
 
 PREDICTION = Prediction(
     key="P8",
-    claim="κ grows with hardness, mixing caps it at 1/η, and mixing helps exactly where T4's η* > 0",
+    claim="κ grows with hardness, mixing caps it at 1/η, and mixing helps exactly where the rule's η* > 0",
     experiments=(EXPERIMENT,),
     sesoi=SESOI,
     alpha=ALPHA,
     seeds=SEEDS,
-    test="exact checks of κ; one-sided paired t (90% CI) of the target-risk gain at T4's η per (world, β)",
+    test="exact checks of κ; one-sided paired t (90% CI) of the target-risk gain at the training-aware η* per (world, β)",
     rule="refuted if κ checks fail; per cell: supported if the decided gain agrees with η* > 0; cells are conditions",
     analyse=analyse,
     draw=draw,
     caption=caption,
 )
+
+
+def _write_curves(path: Path = ETA_STAR_TABLE) -> None:
+    """Compute :func:`predicted_curves` of P8's design in every family of :data:`CURVE_FAMILIES` and write them."""
+    parts = []
+    for family in CURVE_FAMILIES:
+        parts.append(predicted_curves(family_experiment(EXPERIMENT, family)))
+        print(parts[-1].to_string(), flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.concat(parts, ignore_index=True).to_parquet(path)
+
+
+if __name__ == "__main__":
+    _write_curves(Path(sys.argv[1]) if len(sys.argv) > 1 else ETA_STAR_TABLE)
