@@ -82,6 +82,7 @@ __all__ = [
     "EmpiricalData",
     "advise_empirical",
     "load_empirical",
+    "paper_section",
     "render_empirical",
     "rung_plan",
 ]
@@ -573,3 +574,43 @@ def render_empirical(advice: dict) -> str:
         "against the uniform law (T4), locality 1 − H(ν)/log N.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def paper_section(advice: dict, where: str) -> list[str]:
+    """The lines of ``paper/advise.md``'s empirical-mode section: timing, the rungs' choice and the held-out check.
+
+    Args:
+      advice: :func:`advise_empirical`'s output (``advice.json``).
+      where: the folder the advice was read from, as the paper cites it.
+    """
+    s, h, t = advice["settings"], advice["held_out"], advice["timing"]
+    lines = [
+        f"## The empirical mode (`--empirical --budget {s['budget_minutes']:g}`) on {Path(s['data']).name}",
+        "",
+        f"Generated from `{where}/advice.json` (report: `{where}/report.md`). Successive halving over "
+        f"{len(advice['candidates'])} candidates (sampler × loss, `{s['student']}` student) in {s['folds']} grouped "
+        f"query folds ({sum(s['fold_sizes'])} queries), {len(advice['rungs'])} rungs at "
+        f"{', '.join(str(r['steps']) for r in advice['rungs'])} steps"
+        f"{' (capped by --max-steps; the budget allowed more)' if t['capped'] else ''}: **{t['total_s']:.0f} s** in "
+        f"all on {s.get('cpu', 'this machine')} (probe {t['probe_per_model_step_s'] * 1e3:.2f} ms per model-step).",
+        "",
+        "| candidate | rung reached | CV nDCG@10 [95% CI] | within 0.01 | held-out nDCG@10 |",
+        "|---|---|---|---|---|",
+    ]
+    for e in advice["candidates"]:
+        lines.append(
+            f"| {e['candidate']} | {e['rung_reached']} | {_ci(e['cv_ndcg10'])} | {'yes' if e['within_margin'] else 'no'} "
+            f"| {e['decide_ndcg10']['mean']:.4f} |"
+        )
+    lines += [
+        "",
+        f"Chosen set: {', '.join(advice['chosen'])}. On the {h['queries']} held-out decide queries (not used for the "
+        f"choice; every candidate retrained on the other queries for {h['steps']} steps) the top choice "
+        f"{h['top_choice']} scores {h['top_choice_ndcg10']:.4f} and the best candidate, {h['best']}, "
+        f"{h['best_ndcg10']:.4f} (start {h['start_ndcg10']:.4f}): the choice is **{'within' if h['hit'] else 'outside'}"
+        f"** the margin {s['margin']} by the point estimate (difference {_ci(h['top_minus_best'])}; the interval "
+        f"{'lies inside' if -s['margin'] <= h['top_minus_best']['low'] and h['top_minus_best']['high'] <= s['margin'] else 'is wider than'}"
+        f" ±{s['margin']}). CV start (the dense retriever) "
+        f"{s['start_cv_ndcg10']:.4f}.",
+    ]
+    return lines
