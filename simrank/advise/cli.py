@@ -85,6 +85,11 @@ def advise_cmd(
     if validate:
         raise ConfigError("--validate needs --world CONFIG.toml")
     if empirical:
+        if negatives:
+            raise ConfigError(
+                f"--negatives {negatives[0]!r} is not allowed with --empirical; name its candidates with --sampler "
+                "(TREC run files as candidates are not supported yet)"
+            )
         _empirical_mode(data, out, budget, sampler, loss, group_size, pool_size, folds, max_steps, seed, embeddings)
         return
     if budget is not None:

@@ -143,6 +143,7 @@ def test_cli_writes_advice_and_report(tiny, tmp_path, monkeypatch, capsys):
         (["--budget", "5", "--loss", "nope"], "--loss 'nope' is not allowed"),
         (["--budget", "5", "--folds", "1"], "--folds 1 is not allowed"),
         (["--budget", "5", "--pool-size", "30"], "--pool-size 30 is not allowed"),
+        (["--budget", "5", "--negatives", "run.trec"], "--negatives 'run.trec' is not allowed with --empirical"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tiny, tmp_path, monkeypatch, capsys, args, message):
