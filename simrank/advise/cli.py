@@ -1,6 +1,7 @@
 """``simrank advise``: ``--world CONFIG.toml`` ranks an experiment config's grid points by the predicted excess
 (:mod:`simrank.advise.worlds`); ``--data DIR --negatives RUN…`` measures a BEIR folder's negative sources
-(:mod:`simrank.advise.analysis`); ``simrank advise bm25-run`` writes a BM25 TREC run to use as a negative source;
+(:mod:`simrank.advise.analysis`); ``--empirical --budget MINUTES --data DIR`` trains the candidates by successive
+halving (:mod:`simrank.advise.empirical`); ``simrank advise bm25-run`` writes a BM25 TREC run to use as a negative source;
 ``simrank advise validate`` renders ``paper/advise.md`` from the registry validation (``--run`` recomputes it)."""
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ def advise_cmd(
         None, "--world", help="experiment config (TOML): rank its grid points by the predicted excess (trains nothing)"
     ),
     validate: bool = typer.Option(False, "--validate", help="with --world: also train the grid and compare"),
+    empirical: bool = typer.Option(
+        False, "--empirical", help="with --data: successive halving with the real-data trainer over grouped folds"
+    ),
+    budget: float = typer.Option(None, "--budget", help="with --empirical: minutes of training (rungs sized from it)"),
+    sampler: list[str] = typer.Option(
+        [],
+        "--sampler",
+        help="with --empirical: candidate sampler NAME or NAME@ETA; repeatable (default random bm25 bm25@0.5 teacher)",
+    ),
+    loss: list[str] = typer.Option([], "--loss", help="with --empirical: candidate loss; repeatable (default kl lce)"),
+    folds: int = typer.Option(3, help="with --empirical: grouped query folds of the halving"),
+    max_steps: int = typer.Option(1600, help="with --empirical: cap on the last rung's training steps"),
     quick: bool = typer.Option(False, "--quick", help="with --world: apply the config's [quick] overrides"),
     population: int = typer.Option(
         5000, help="with --world: Monte Carlo groups per population (5000: the validated rule)"
@@ -71,6 +84,16 @@ def advise_cmd(
         return
     if validate:
         raise ConfigError("--validate needs --world CONFIG.toml")
+    if empirical:
+        if negatives:
+            raise ConfigError(
+                f"--negatives {negatives[0]!r} is not allowed with --empirical; name its candidates with --sampler "
+                "(TREC run files as candidates are not supported yet)"
+            )
+        _empirical_mode(data, out, budget, sampler, loss, group_size, pool_size, folds, max_steps, seed, embeddings)
+        return
+    if budget is not None:
+        raise ConfigError("--budget needs --empirical")
     from simrank.advise.analysis import BUILTIN_SOURCES, AdviceConfig, advise, load_inputs
     from simrank.advise.report import write_outputs
     from simrank.paths import data_folder
@@ -164,6 +187,65 @@ def _world_mode(
     )
     typer.echo(f"wrote {out / 'validation.json'} and {out / 'sweep' / 'results.parquet'} "
                f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
+
+
+def _empirical_mode(
+    data: Path | None,
+    out: Path | None,
+    budget: float | None,
+    samplers: list[str],
+    losses: list[str],
+    group_size: int,
+    pool_size: int,
+    folds: int,
+    max_steps: int,
+    seed: int,
+    embeddings: str,
+) -> None:
+    from simrank.advise.empirical import (
+        DEFAULT_LOSSES,
+        DEFAULT_SAMPLERS,
+        EmpiricalConfig,
+        advise_empirical,
+        load_empirical,
+        render_empirical,
+    )
+    from simrank.advise.worlds import write_json
+    from simrank.paths import data_folder
+    from simrank.real._util import atomic_write
+
+    start = time.perf_counter()
+    if budget is None:
+        raise ConfigError("--empirical needs --budget MINUTES (the training time the halving may spend)")
+    if out is None:
+        raise ConfigError("--out DIR is required (the folder for report.md and advice.json)")
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; expected a folder")
+    cfg = EmpiricalConfig(
+        budget_minutes=budget,
+        samplers=tuple(samplers) or DEFAULT_SAMPLERS,
+        losses=tuple(losses) or DEFAULT_LOSSES,
+        group_sizes=(group_size,),
+        pool_size=pool_size,
+        folds=folds,
+        max_steps=max_steps,
+        seed=seed,
+    )
+    folder = data_folder(data)
+    prepared = load_empirical(folder, cfg, embeddings)
+    advice = advise_empirical(prepared, cfg, typer.echo, start)
+    advice["settings"]["cpu"] = f"{os.cpu_count()} CPU cores"
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(advice, out / "advice.json")
+    with atomic_write(out / "report.md") as fh:
+        fh.write(render_empirical(advice))
+    h = advice["held_out"]
+    typer.echo(f"chosen (within {cfg.margin} nDCG@10 of the best): {', '.join(advice['chosen'])}")
+    typer.echo(
+        f"held-out: top choice {h['top_choice']} {h['top_choice_ndcg10']:.4f}, best {h['best']} {h['best_ndcg10']:.4f}"
+        f" on {h['queries']} decide queries: {'within' if h['hit'] else 'outside'} the margin"
+    )
+    typer.echo(f"wrote {out / 'advice.json'} and {out / 'report.md'} ({time.perf_counter() - start:.0f} s)")
 
 
 @advise_app.command("bm25-run")

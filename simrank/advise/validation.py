@@ -248,4 +248,9 @@ def render_paper(results: Path) -> str:
         "`results/advise/worlds.csv` (its choice was within the SESOI of the best in 0 of 6 worlds).",
         "",
     ]
+    empirical = results / "scifact-empirical" / "advice.json"
+    if empirical.is_file():
+        from simrank.advise.empirical import paper_section
+
+        lines += [*paper_section(json.loads(empirical.read_text()), "results/advise/scifact-empirical"), ""]
     return "\n".join(lines)
