@@ -335,7 +335,12 @@ def mlp_layouts(exp: Experiment, width: int) -> dict:
     Also the corpus scores of evaluation (``n_eval_queries × N``, the runner's ``lax.map`` over models,
     best of 2): ``eval_shared_ms`` with the split first layer (``x W_x`` once per document, the default)
     and ``eval_rows_ms`` with the corpus copied into one group per query (the feature rows
-    ``[q; x; q⊙x]`` of every pair, the old path); ``eval_speedup`` = rows / shared."""
+    ``[q; x; q⊙x]`` of every pair, the old path); ``eval_speedup`` = rows / shared.
+
+    The honest ceiling of that training: ``ceiling_gflops``, the GFLOP per CPU second of the MLP's dominant
+    product at its own shape (``width`` models' ``[b·k, h] @ [h, h]``, b groups of k items a step: two thirds
+    of its multiply-adds, :func:`_batched_matmul_flops_per_s`), and ``ceiling_ms`` = one model's training FLOP
+    (:func:`training_flops`) at that rate: the ms per model no layout of these products can beat."""
     import jax
     import jax.numpy as jnp
 
@@ -366,9 +371,15 @@ def mlp_layouts(exp: Experiment, width: int) -> dict:
         call = functools.partial(corpus, params, arrays["eval_queries"], arrays["docs"])
         jax.block_until_ready(call())
         ms[f"eval_{layout}"] = 1000 * _best_of(lambda call=call: jax.block_until_ready(call()), 2) / width
+    cfg = point.train
+    groups = min(cfg.batch_size or point.data.n_train, point.data.n_train)
+    ceiling = _batched_matmul_flops_per_s(width, groups * point.data.group_size, hidden)
+    flops = cfg.steps * groups * training_flops(point)  # one model's training
     return {
         "models": width,
         **{f"{b}_ms": v for b, v in ms.items()},
+        "ceiling_gflops": ceiling / 1e9,
+        "ceiling_ms": 1000 * flops / ceiling,
         "speedup": ms["autodiff"] / ms["manual"],
         "eval_speedup": ms["eval_rows"] / ms["eval_shared"],
     }
@@ -751,7 +762,9 @@ def bench_cmd(
             f"reference {layouts['autodiff_ms']:.2f}: mlp_speedup = {layouts['speedup']:.2f}x "
             f"({_verdict('mlp_speedup', layouts['speedup'])}); corpus scores of evaluation: x W_x once per "
             f"document {layouts['eval_shared_ms']:.2f}, feature rows per pair {layouts['eval_rows_ms']:.2f}: "
-            f"mlp_eval_speedup = {layouts['eval_speedup']:.2f}x"
+            f"mlp_eval_speedup = {layouts['eval_speedup']:.2f}x; same-shape ceiling: a batched [b·k, h] @ [h, h] "
+            f"matmul reaches {layouts['ceiling_gflops']:.1f} GFLOP/s, so training cannot beat "
+            f"{layouts['ceiling_ms']:.2f} ms per model"
         )
     else:
         report["mlp_ms_per_model"] = report["mlp_speedup"] = report["mlp_eval_speedup"] = None

@@ -27,7 +27,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import jax
@@ -88,6 +88,7 @@ __all__ = [
     "seeded_world",
     "static_loss",
     "switch_loss",
+    "teacher_entropies",
     "use_compile_cache",
 ]
 
@@ -308,6 +309,35 @@ def _build_data(point: Point, seed: int) -> tuple[dict, dict]:
     return arrays, stats
 
 
+@partial(jax.jit, static_argnames="batch_size")
+def teacher_entropies(train_scores: jax.Array, test_scores: jax.Array, tau: jax.Array, batch_size: int) -> jax.Array:
+    """The teacher's entropies of m data sets, each at its temperature τ, ``[m, 4]``: the mean pairwise
+    ``H_pair(G) = mean_{i<j} h(σ((g_i − g_j)/τ))`` and listwise ``H_list(G) = H(softmax(g/τ))`` entropies
+    (:func:`~simrank.measures.pairwise_entropy`, :func:`~simrank.measures.listwise_entropy`) over the training
+    groups (the ``entropy_pair`` and ``entropy_list`` columns), then the same two over the test groups (the
+    risk floors of ``excess_risk``).  Data-only, so :func:`chunk_inputs` computes them once per (data set, τ)
+    for every student and loss that shares it, in ``lax.map`` batches of ``batch_size`` data sets: the batches
+    the chunk's evaluation runs in (:func:`eval_batch_size`), as XLA's float32 sums depend on the batch.
+
+    Args:
+      train_scores: ``[m, n_train, k]`` teacher scores of the training groups.
+      test_scores: ``[m, n_test, k]`` teacher scores of the test groups.
+      tau: ``[m]`` temperatures τ (float32).
+      batch_size: data sets per ``lax.map`` batch (a divisor of m).
+
+    Returns:
+      ``[m, 4]``: ``H_pair(train), H_list(train), H_pair(test), H_list(test)`` in nats.
+    """
+
+    def one(args: tuple) -> jax.Array:
+        train, test, t = args
+        return jnp.stack(
+            [jnp.mean(entropy(g, t)) for g in (train, test) for entropy in (pairwise_entropy, listwise_entropy)]
+        )
+
+    return jax.lax.map(one, (train_scores, test_scores, tau), batch_size=batch_size)
+
+
 def static_loss(name: str, options: dict | None = None) -> Callable:
     """``loss(f, g, *, tau, loss_id, where, weights)``: the loss ``name`` with its config ``options`` bound
     (:meth:`simrank.losses.LossConfig.options`; ``loss_id`` is ignored)."""
@@ -374,26 +404,16 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
     ranks for ties, ``measures.rank_correlation``) across one model's evaluation queries between per-query
     ``KL(softmax(g/τ) ‖ softmax(f))`` and per-query nDCG@10, NaN when either is constant across queries.
     ``loss_plateau`` and ``ndcg_plateau`` are the convergence statistics (:data:`PLATEAU_SHARE`): the second
-    evaluates the parameters each run had after :func:`plateau_step` steps (kept during its one training)."""
+    evaluates the parameters each run had after :func:`plateau_step` steps (kept during its one training).  The
+    teacher entropies are inputs (``arrays["teacher_entropies"]``, from :func:`chunk_inputs`), not computed here."""
     student, loss_fn, train = point_trainer(point, loss_names, plateau_step(point.train.steps))
     floor_of = jnp.asarray([FLOOR_COLUMNS.index(get_loss_spec(n).floor) for n in loss_names])
 
     def evaluate(params, early, hyper, a):
-        tau = hyper["tau"]
+        tau, entropies = hyper["tau"], a["teacher_entropies"]
         train_risk = mean_loss(student, loss_fn, params, a["train"], hyper)
         test_risk = mean_loss(student, loss_fn, params, a["test"], hyper)
-        entropies = {
-            "entropy_pair": jnp.mean(pairwise_entropy(a["train"].teacher_scores, tau)),
-            "entropy_list": jnp.mean(listwise_entropy(a["train"].teacher_scores, tau)),
-        }
-        floors = jnp.stack(
-            [
-                0.0,
-                jnp.mean(pairwise_entropy(a["test"].teacher_scores, tau)),
-                jnp.mean(listwise_entropy(a["test"].teacher_scores, tau)),
-            ]
-        )
-        floor = floors[floor_of[hyper["loss_id"]]]
+        floor = jnp.stack([0.0, entropies[2], entropies[3]])[floor_of[hyper["loss_id"]]]
         scores = student.apply(params, a["eval_queries"], a["docs"][None])
         idx = a["kendall_idx"]
         kl_per_query = corpus_kl(scores, a["eval_teacher_scores"], tau)
@@ -402,7 +422,8 @@ def compile_chunk_runner(point: Point, loss_names: tuple[str, ...]) -> Callable:
         # summation order, and the rr10 column in the last float32 bit).
         rr_per_query = rr_at(*jax.lax.optimization_barrier((scores, a["eval_grades"])), 10)
         return {
-            **entropies,
+            "entropy_pair": entropies[0],
+            "entropy_list": entropies[1],
             "train_risk": train_risk,
             "test_risk": test_risk,
             "gap": test_risk - train_risk,
@@ -546,21 +567,32 @@ def chunk_inputs(
 ) -> tuple:
     """``(keys, hyper, arrays, stats)`` of one chunk, padded to ``width`` models by repeating its last
     job; ``hyper["loss_id"]`` indexes ``loss_names``: one scalar for the chunk's one loss (``per_loss``) or
-    ``[width]`` (``switch``); ``stats`` holds the data-only measures of the unpadded jobs."""
+    ``[width]`` (``switch``); ``stats`` holds the data-only measures of the unpadded jobs.  ``arrays`` carries
+    ``teacher_entropies`` ``[width, 4]`` (:func:`teacher_entropies`), kept in ``data_cache`` by (data set, τ), so
+    the chunks of the other students and losses that share a data set do not compute them again."""
     built = []
     for job in jobs:
         key = job.data_key()
         if key not in data_cache:
             data_cache[key] = build_data(job.point, job.seed)
-        built.append(data_cache[key])
+        arrays, stats = data_cache[key]
+        tau = float(np.float32(stats.get("tau", job.point.tau)))
+        built.append((arrays, stats, tau, ("teacher_entropies", key, tau)))  # the entropies' cache key
     padded = jobs + [jobs[-1]] * (width - len(jobs))  # equal widths: one compilation per static group
-    arrays = _stack([b[0] for b in built + [built[-1]] * (width - len(jobs))])
+    padded_built = built + [built[-1]] * (width - len(jobs))
+    if any(b[3] not in data_cache for b in built):  # once per (data set, τ), shared by every student and loss
+        entropies = teacher_entropies(
+            np.stack([b[0]["train"].teacher_scores for b in padded_built]),
+            np.stack([b[0]["test"].teacher_scores for b in padded_built]),
+            np.asarray([b[2] for b in padded_built], np.float32),
+            eval_batch_size(width),
+        )
+        for b, row in zip(built, np.asarray(entropies)):
+            data_cache.setdefault(b[3], row)
+    arrays = _stack([{**b[0], "teacher_entropies": data_cache[b[3]]} for b in padded_built])
     keys = jnp.stack([jax.random.PRNGKey(j.seed) for j in padded])
     hyper = {
-        "tau": jnp.asarray(
-            [b[1].get("tau", j.point.tau) for j, b in zip(padded, built + [built[-1]] * (width - len(jobs)))],
-            dtype=jnp.float32,
-        ),
+        "tau": jnp.asarray([b[2] for b in padded_built], dtype=jnp.float32),
         "loss_id": jnp.asarray([loss_names.index(j.point.loss) for j in padded], dtype=jnp.int32),
     }
     if layout == "per_loss":

@@ -99,3 +99,32 @@ def test_bad_compile_cache_variable_is_one_line_exit_2(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "error: SIMRANK_COMPILE_CACHE = 'maybe' is not allowed; use 0 (cache off) or 1 (on)"
     ]
+
+
+def test_teacher_entropies_once_per_data_set_and_tau(tmp_path):
+    """Every chunk of a data set reads the same cached teacher entropies: one entry per (data set, τ) however many
+    losses share it, each equal to the measures' pairwise and listwise entropies of its training and test groups
+    (float32 means of n_train values in [0, log k]: a few ulps of log k)."""
+    from simrank.measures import listwise_entropy, pairwise_entropy
+    from simrank.runner import chunk_inputs
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    exp = load_experiment(str(config))
+    cache: dict = {}
+    chunks = [chunk_inputs(jobs, width, cache, chunk_losses(exp, jobs, "per_loss")) for jobs, width in plan(exp)]
+    pairs = {(job.data_key(), job.point.tau) for jobs, _ in plan(exp) for job in jobs}
+    entries = [key for key in cache if isinstance(key, tuple) and key[0] == "teacher_entropies"]
+    assert len(chunks) == 3 and len(entries) == len(pairs)  # three losses' chunks, one entry per (data set, τ)
+    first = np.asarray(chunks[0][2]["teacher_entropies"])
+    for _, _, arrays, _ in chunks[1:]:
+        np.testing.assert_array_equal(np.asarray(arrays["teacher_entropies"]), first)
+    _, hyper, arrays, _ = chunks[0]
+    k = arrays["train"].teacher_scores.shape[-1]
+    for i, tau in enumerate(np.asarray(hyper["tau"])):
+        expected = [
+            float(np.mean(entropy(np.asarray(arrays[part].teacher_scores[i]), tau)))
+            for part in ("train", "test")
+            for entropy in (pairwise_entropy, listwise_entropy)
+        ]
+        np.testing.assert_allclose(first[i], expected, rtol=0, atol=8 * np.log(k) * np.finfo(np.float32).eps)
