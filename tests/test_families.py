@@ -70,10 +70,13 @@ def test_the_snapshot_is_the_run_after_its_first_steps_and_leaves_the_run_unchan
         make_trainer(bilinear(d), listnet, TrainConfig(steps=10), snapshot_step=11)
 
 
-def _table(loss_plateaus, ndcg_plateaus, cell="c0"):
+def _table(loss_plateaus, ndcg_plateaus, cell="c0", train=None):
+    import json
+
     return pd.DataFrame(
         {
             "config_hash": cell,
+            "config": json.dumps({"train": dict(FAMILIES["main"].train if train is None else train)}),
             "loss_plateau": loss_plateaus,
             "ndcg_plateau": ndcg_plateaus,
             "converged": [
@@ -126,17 +129,18 @@ def test_headline(per_family, expected):
 def test_no_verdict_from_an_unconverged_family(tmp_path, monkeypatch):
     """A family whose results have an unconverged cell reads ``unconverged`` and its rule is never called (main
     included: it is read from its converged-budget re-runs like every family); a converged family gets the rule's
-    outcome; results without the statistics read ``not recorded``; missing results ``not run``."""
+    outcome; results without the statistics read ``not recorded``; results of another budget give no verdict."""
     import dataclasses
 
     verdict = type("V", (), {"outcome": "refuted", "effect": type("E", (), {"mean": -0.1})()})()
     called = []
     pred = dataclasses.replace(paper.PREDICTIONS["P4"], analyse=lambda tables: called.append(set(tables)) or verdict)
     (name,) = pred.experiments
-    for fam, plateau in (("main", 0.5), ("large", None), ("clustered", 0.0)):
+    old = {"steps": 3000, "learning_rate": 0.02, "batch_size": 256, "optimizer": "adam", "weight_decay": 0.0}
+    for fam, plateau in (("main", 0.5), ("large", None), ("clustered", 0.0), ("cone", 0.0)):
         folder = tmp_path / FAMILIES[fam].folder / name
         folder.mkdir(parents=True)
-        table = _table([plateau or 0.0] * 2, [0.0, 0.0])
+        table = _table([plateau or 0.0] * 2, [0.0, 0.0], train=old if fam == "cone" else None)
         (table if plateau is not None else table.drop(columns="converged")).to_parquet(folder / "results.parquet")
     monkeypatch.setattr(paper, "load_results", lambda n, root: pd.read_parquet(root / n / "results.parquet"))
     monkeypatch.setattr(paper, "PREDICTIONS", {"P4": pred})
@@ -145,7 +149,7 @@ def test_no_verdict_from_an_unconverged_family(tmp_path, monkeypatch):
         "main": "unconverged (1 of 1 cells)",
         "large": "unconverged (not recorded)",
         "clustered": "refuted (-0.100)",
-        "cone": "not run",
+        "cone": "not run at the family budget",  # converged, but at an older budget
     }
     assert called == [{name}]  # once: for clustered only
 

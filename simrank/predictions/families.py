@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "Family",
     "cell_convergence",
     "family_experiment",
+    "on_budget",
     "unconverged_cells",
 ]
 
@@ -178,3 +180,19 @@ def unconverged_cells(tables: Mapping[str, pd.DataFrame]) -> tuple[int, int] | N
         return None
     cells = [cell_convergence(df)["converged"] for df in tables.values()]
     return int(sum((~c).sum() for c in cells)), sum(len(c) for c in cells)
+
+
+def on_budget(df: pd.DataFrame, family: str) -> bool:
+    """Whether every row of ``df`` was trained with ``family``'s budget: each ``[train]`` setting of
+    :data:`FAMILIES` ``[family].train`` equals the one in the row's resolved ``config`` (results of an older budget
+    are no evidence at this one).
+
+    Args:
+      df: a results table (with its ``config`` column).
+      family: a key of :data:`FAMILIES`.
+
+    Returns:
+      True when every row's budget is the family's.
+    """
+    want = dict(FAMILIES[family].train)
+    return all({k: json.loads(c)["train"].get(k) for k in want} == want for c in df["config"].drop_duplicates())

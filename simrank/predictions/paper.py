@@ -26,7 +26,7 @@ from simrank.figures import save
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
 from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13
 from simrank.predictions.base import OUTCOMES, Prediction, Verdict, fmt, load_results, markdown_table
-from simrank.predictions.families import FAMILIES, TRAINING_FREE, unconverged_cells
+from simrank.predictions.families import FAMILIES, TRAINING_FREE, on_budget, unconverged_cells
 from simrank.predictions.robustness import FOLDERS, run
 from simrank.predictions.worlds import CONTRASTS, worlds_table
 from simrank.sweep import run_experiment
@@ -105,7 +105,8 @@ def family_outcomes(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
     (:func:`simrank.predictions.families.unconverged_cells`): such a family reads ``unconverged`` (with the number of
     such cells), and a family's results that carry no convergence statistics read ``unconverged (not recorded)``
     (a :data:`~simrank.predictions.families.TRAINING_FREE` prediction needs no convergence).  ``n/a`` where the
-    family's world setting is a factor of the design; ``not run`` where results are missing.
+    family's world setting is a factor of the design; ``not run`` where results are missing, ``not run at the family
+    budget`` where they were trained with another budget (:func:`~simrank.predictions.families.on_budget`).
 
     Args:
       root: the prediction results folder.
@@ -125,6 +126,9 @@ def family_outcomes(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
                 out[key][name] = "not run"
                 continue
             tables = _tables(p, base)
+            if key not in TRAINING_FREE and not all(on_budget(df, name) for df in tables.values()):
+                out[key][name] = "not run at the family budget"
+                continue
             bad = (0, 0) if key in TRAINING_FREE else unconverged_cells(tables)
             if bad and not bad[0]:
                 v = p.analyse(tables)
