@@ -46,9 +46,9 @@ paper: $(STAMP)
 	$(BIN)/simrank figures
 	$(BIN)/simrank paper
 
-# The exploratory re-checks of every verdict (large and clustered worlds, between-world variance); not in `paper`.
+# The exploratory re-checks of every verdict (every world family at its converging budget, between-world variance); not in `paper`.
 robustness: $(STAMP)
-	$(BIN)/simrank robustness main --seeds 3
+	$(BIN)/simrank robustness main
 	$(BIN)/simrank robustness large
 	$(BIN)/simrank robustness clustered
 	$(BIN)/simrank robustness cone

@@ -70,10 +70,13 @@ def test_the_snapshot_is_the_run_after_its_first_steps_and_leaves_the_run_unchan
         make_trainer(bilinear(d), listnet, TrainConfig(steps=10), snapshot_step=11)
 
 
-def _table(loss_plateaus, ndcg_plateaus, cell="c0"):
+def _table(loss_plateaus, ndcg_plateaus, cell="c0", train=None):
+    import json
+
     return pd.DataFrame(
         {
             "config_hash": cell,
+            "config": json.dumps({"train": dict(FAMILIES["main"].train if train is None else train)}),
             "loss_plateau": loss_plateaus,
             "ndcg_plateau": ndcg_plateaus,
             "converged": [
@@ -124,26 +127,29 @@ def test_headline(per_family, expected):
 
 
 def test_no_verdict_from_an_unconverged_family(tmp_path, monkeypatch):
-    """A family whose results have an unconverged cell reads ``unconverged`` and its rule is never called; a
-    converged family gets the rule's outcome; results without the statistics read ``not recorded``."""
+    """A family whose results have an unconverged cell reads ``unconverged`` and its rule is never called (main
+    included: it is read from its converged-budget re-runs like every family); a converged family gets the rule's
+    outcome; results without the statistics read ``not recorded``; results of another budget give no verdict."""
     import dataclasses
 
     verdict = type("V", (), {"outcome": "refuted", "effect": type("E", (), {"mean": -0.1})()})()
     called = []
     pred = dataclasses.replace(paper.PREDICTIONS["P4"], analyse=lambda tables: called.append(set(tables)) or verdict)
     (name,) = pred.experiments
-    for fam, plateau in (("large", 0.5), ("clustered", 0.0)):
+    old = {"steps": 3000, "learning_rate": 0.02, "batch_size": 256, "optimizer": "adam", "weight_decay": 0.0}
+    for fam, plateau in (("main", 0.5), ("large", None), ("clustered", 0.0), ("cone", 0.0)):
         folder = tmp_path / FAMILIES[fam].folder / name
         folder.mkdir(parents=True)
-        _table([plateau, plateau], [0.0, 0.0]).to_parquet(folder / "results.parquet")
+        table = _table([plateau or 0.0] * 2, [0.0, 0.0], train=old if fam == "cone" else None)
+        (table if plateau is not None else table.drop(columns="converged")).to_parquet(folder / "results.parquet")
     monkeypatch.setattr(paper, "load_results", lambda n, root: pd.read_parquet(root / n / "results.parquet"))
     monkeypatch.setattr(paper, "PREDICTIONS", {"P4": pred})
-    out = paper.family_outcomes(tmp_path, {"P4": verdict})["P4"]
+    out = paper.family_outcomes(tmp_path)["P4"]
     assert out == {
-        "main": "unconverged (not recorded) (registered: refuted (-0.100))",
-        "large": "unconverged (1 of 1 cells)",
+        "main": "unconverged (1 of 1 cells)",
+        "large": "unconverged (not recorded)",
         "clustered": "refuted (-0.100)",
-        "cone": "not run",
+        "cone": "not run at the family budget",  # converged, but at an older budget
     }
     assert called == [{name}]  # once: for clustered only
 
@@ -158,12 +164,13 @@ def test_a_training_free_prediction_needs_no_convergence(tmp_path, monkeypatch):
     verdict = type("V", (), {"outcome": "conditional", "effect": type("E", (), {"mean": 0.25})()})()
     pred = dataclasses.replace(paper.PREDICTIONS["P7"], analyse=lambda tables: verdict)
     (name,) = pred.experiments
-    folder = tmp_path / FAMILIES["large"].folder / name
-    folder.mkdir(parents=True)
-    pd.DataFrame({"config_hash": ["c0"], "delta_hat": [1.0]}).to_parquet(folder / "results.parquet")
+    for fam in ("main", "large"):
+        folder = tmp_path / FAMILIES[fam].folder / name
+        folder.mkdir(parents=True)
+        pd.DataFrame({"config_hash": ["c0"], "delta_hat": [1.0]}).to_parquet(folder / "results.parquet")
     monkeypatch.setattr(paper, "load_results", lambda n, root: pd.read_parquet(root / n / "results.parquet"))
     monkeypatch.setattr(paper, "PREDICTIONS", {"P7": pred})
-    out = paper.family_outcomes(tmp_path, {"P7": verdict})["P7"]
+    out = paper.family_outcomes(tmp_path)["P7"]
     assert out["main"] == out["large"] == "conditional (0.250)"
     assert out["clustered"] == out["cone"] == "n/a (a factor of the design)"
 
@@ -176,3 +183,38 @@ def test_robustness_bad_family_or_prediction_is_one_line(args, bad, tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert bad in proc.stderr and "not allowed" in proc.stderr
     assert not any(tmp_path.iterdir())  # nothing was run
+
+
+def test_the_converging_budget_reaches_one_minimiser_and_a_short_run_is_flagged():
+    """The families' budget (full-batch gradient descent on the L2-regularised risk, strongly convex for a bilinear
+    student) on constructed separable groups (LCE, the memorising case): two initialisations end at the same
+    parameters (the unique minimiser) and the loss plateau is within the tolerance; the same optimiser stopped
+    after 20 steps, or without the decay (no minimiser: the risk keeps falling), is flagged."""
+    from simrank.groups import Groups
+    from simrank.losses import get_loss
+    from simrank.predictions.families import BUDGETS, GD_BUDGET
+    from simrank.students import bilinear
+    from simrank.trainer import TrainConfig, make_trainer
+
+    rng = np.random.default_rng(0)
+    n, k, d = 32, 8, 4
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)  # noqa: E731
+    query, docs = unit(rng.normal(size=(n, d))), unit(rng.normal(size=(n, k, d)))
+    docs[:, 0] = query  # the positive (item 0) is the query itself: W = c·I separates every group as c grows
+    teacher = 5.0 * np.einsum("nd,nkd->nk", query, docs)
+    groups = Groups(
+        query=query, docs=docs, query_id=np.arange(n), doc_id=np.tile(np.arange(k), (n, 1)),
+        teacher_scores=teacher, log_nu=np.zeros((n, k)), where=np.ones((n, k), bool),
+    )  # fmt: skip
+    lce = get_loss("lce")
+
+    def fit(steps, key, weight_decay=GD_BUDGET["weight_decay"]):
+        config = TrainConfig(**(GD_BUDGET | {"steps": steps, "weight_decay": weight_decay}))
+        return jax.jit(make_trainer(bilinear(d), lce, config))(jax.random.key(key), groups, {"tau": 1.0})
+
+    steps = BUDGETS["main"]["steps"]
+    (a, curve), (b, _) = fit(steps, 0), fit(steps, 1)
+    np.testing.assert_allclose(a["w"], b["w"], atol=1e-3)
+    assert abs(float(loss_plateau(curve[None])[0])) <= LOSS_PLATEAU
+    assert float(loss_plateau(fit(20, 0)[1][None])[0]) > LOSS_PLATEAU
+    assert float(loss_plateau(fit(steps, 0, weight_decay=0.0)[1][None])[0]) > LOSS_PLATEAU

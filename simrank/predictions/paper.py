@@ -26,7 +26,7 @@ from simrank.figures import save
 from simrank.paths import FIGURES_DIR, PAPER_DIR, RESULTS_DIR
 from simrank.predictions import p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13
 from simrank.predictions.base import OUTCOMES, Prediction, Verdict, fmt, load_results, markdown_table
-from simrank.predictions.families import FAMILIES, TRAINING_FREE, unconverged_cells
+from simrank.predictions.families import FAMILIES, TRAINING_FREE, on_budget, unconverged_cells
 from simrank.predictions.robustness import FOLDERS, run
 from simrank.predictions.worlds import CONTRASTS, worlds_table
 from simrank.sweep import run_experiment
@@ -96,44 +96,40 @@ def verdicts(root: Path = RESULTS_DIR) -> dict[str, Verdict]:
     return {key: registered_verdict(p, _tables(p, root)) for key, p in PREDICTIONS.items()}
 
 
-def family_outcomes(root: Path = RESULTS_DIR, results: dict[str, Verdict] | None = None) -> dict[str, dict[str, str]]:
+def family_outcomes(root: Path = RESULTS_DIR) -> dict[str, dict[str, str]]:
     """Per prediction, per world family: its outcome there, with the primary effect's mean.
 
-    ``main`` is the registered verdict (``results``, default :func:`verdicts` of ``root``); the other families are the
-    rule on ``root/robustness-<family>/``.  No verdict is given from an unconverged cell
-    (:func:`simrank.predictions.families.unconverged_cells`): such a family reads ``unconverged`` (for ``main``, with
-    the registered outcome beside it, audited on the ``robustness-main`` re-runs), and a family's results that carry
-    no convergence statistics read ``unconverged (not recorded)`` (a :data:`~simrank.predictions.families.TRAINING_FREE`
-    prediction needs no convergence).  ``n/a`` where the family's world setting is a
-    factor of the design; ``not run`` where results are missing.
+    Every family, ``main`` included, is the prediction's rule on ``root/robustness-<family>/`` (the registered
+    experiments moved to the family's world, trained with its converging budget); the registered verdicts are the
+    main verdict table's (:func:`verdicts`), not this table's.  No verdict is given from an unconverged cell
+    (:func:`simrank.predictions.families.unconverged_cells`): such a family reads ``unconverged`` (with the number of
+    such cells), and a family's results that carry no convergence statistics read ``unconverged (not recorded)``
+    (a :data:`~simrank.predictions.families.TRAINING_FREE` prediction needs no convergence).  ``n/a`` where the
+    family's world setting is a factor of the design; ``not run`` where results are missing, ``not run at the family
+    budget`` where they were trained with another budget (:func:`~simrank.predictions.families.on_budget`).
 
     Args:
       root: the prediction results folder.
-      results: the registered verdicts (computed from ``root`` when None).
 
     Returns:
       ``{prediction key: {family: outcome text}}``.
     """
-    results = verdicts(root) if results is None else results
     out: dict[str, dict[str, str]] = {}
     for key, p in PREDICTIONS.items():
         out[key] = {}
         for name, fam in FAMILIES.items():
             base = Path(root) / fam.folder
-            have = all((base / n / "results.parquet").exists() for n in p.experiments)
             if not all(fam.applies(load_experiment(n)) for n in p.experiments):
                 out[key][name] = "n/a (a factor of the design)"
                 continue
-            bad = (0, 0) if key in TRAINING_FREE else unconverged_cells(_tables(p, base)) if have else None
-            if name == "main":
-                v = results[key]
-                text = f"{v.outcome} ({fmt(v.effect.mean)})"
-                out[key][name] = text if bad and not bad[0] else f"unconverged{_cells(bad)} (registered: {text})"
-                continue
-            if not have:
+            if not all((base / n / "results.parquet").exists() for n in p.experiments):
                 out[key][name] = "not run"
                 continue
             tables = _tables(p, base)
+            if key not in TRAINING_FREE and not all(on_budget(df, name) for df in tables.values()):
+                out[key][name] = "not run at the family budget"
+                continue
+            bad = (0, 0) if key in TRAINING_FREE else unconverged_cells(tables)
             if bad and not bad[0]:
                 v = p.analyse(tables)
                 out[key][name] = f"{v.outcome} ({fmt(v.effect.mean)})"
@@ -242,7 +238,7 @@ def generated_blocks(root: Path = RESULTS_DIR, deviations: Path = DEVIATIONS) ->
     results = verdicts(root)
     return {
         "verdicts": verdict_table(results),
-        "families": families_block(family_outcomes(root, results)),
+        "families": families_block(family_outcomes(root)),
         "worlds": worlds_block(root),
         "deviations": deviations_block(deviations),
         **{k: prediction_block(k, v) for k, v in results.items()},
