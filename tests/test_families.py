@@ -120,6 +120,14 @@ def test_family_experiment_applies_the_world_and_the_budget():
             "refuted in 1 of 2 families (main; the others undecided)",
         ),
         ({"main": "unconverged (not recorded) (registered: refuted (1))", "large": "not run"}, "no converged family"),
+        (
+            {"main": "inconclusive (0.06)", "cone": "refuted (-0.17)"},
+            "refuted in 1 of 2 families (cone; the others undecided)",
+        ),
+        (
+            {"main": "inconclusive (0.08)", "cone": "inconclusive (0.06)"},
+            "inconclusive in 2 of 2 families (main, cone)",
+        ),
     ],
 )
 def test_headline(per_family, expected):

@@ -145,7 +145,9 @@ def _cells(bad: tuple[int, int] | None) -> str:
 def headline(per_family: dict[str, str]) -> str:
     """The outcome across families: ``holds in every family`` (one outcome, every applicable family decided),
     ``world-dependent`` (decided families disagree; each family's outcome listed), else the common outcome of the
-    decided families with how many of the applicable ones it rests on.
+    decided families with how many of the applicable ones it rests on.  *Inconclusive* is not a decision: an
+    inconclusive family neither agrees nor disagrees with a decided one (it counts as undecided); when no family
+    is decided but some are inconclusive, the headline is ``inconclusive`` with their count.
 
     Args:
       per_family: family -> outcome text (as :func:`family_outcomes` writes it).
@@ -154,8 +156,11 @@ def headline(per_family: dict[str, str]) -> str:
       One cell of text.
     """
     applicable = {f: t for f, t in per_family.items() if not t.startswith("n/a")}
-    decided = {f: t.split(" ")[0] for f, t in applicable.items() if t.split(" ")[0] in OUTCOMES}
+    outcomes = {f: t.split(" ")[0] for f, t in applicable.items() if t.split(" ")[0] in OUTCOMES}
+    decided = {f: o for f, o in outcomes.items() if o != "inconclusive"}
     if not decided:
+        if outcomes:
+            return f"inconclusive in {len(outcomes)} of {len(applicable)} families ({', '.join(outcomes)})"
         return "no converged family"
     if len(set(decided.values())) > 1:
         return "world-dependent (" + ", ".join(f"{f}: {o}" for f, o in decided.items()) + ")"
