@@ -331,7 +331,7 @@ def draw_epochs(
         if e:
             fresh = sample_cdf(positive_cdf, 1, rng)[:, 0]
             if (changed := np.flatnonzero(fresh != positives)).size:
-                nu, cdf = nu.copy(), cdf.copy()
+                nu = nu.copy() if nu is nu0 else nu  # epoch 0's ν is returned; later epochs update one copy in place
                 nu[changed] = sampling_distribution(qs, sampler, query_id[changed], fresh[changed])
                 cdf[changed] = categorical_cdf(nu[changed], changed)
             positives = fresh

@@ -101,15 +101,15 @@ def report(
     """Re-render report.md, the figures and per_query.parquet of a finished confirm run (and the generated blocks of
     --paper) from its files."""
     from simrank.predictions.paper import render
-    from simrank.real.confirm.report import blocks, redraw, render_markdown
+    from simrank.real.confirm.report import blocks, paper_blocks, redraw, render_markdown
 
     redraw(out)
     generated = blocks(out)
     text = render_markdown(out, generated=generated)
     (Path(out) / "report.md").write_text(text)
-    if paper is not None:
+    if paper is not None:  # paper/real.md holds the blocks of both committed runs (report.PAPER_RUNS)
         old = Path(paper).read_text()
-        new = render(old, generated)
+        new = render(old, paper_blocks())
         Path(paper).write_text(new)
         typer.echo(f"{paper}: {'updated' if new != old else 'already up to date'}")
     typer.echo(text)
