@@ -67,6 +67,7 @@ def run_confirm(
     TREC runs (seed 0) into ``out``.
 
     Every input is loaded and checked before anything is written.  Returns ``(results, meta)``."""
+    commit = code_commit()  # at the start: the code that runs, whatever the checkout holds when the run ends
     timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     start, cpu_start = time.perf_counter(), time.process_time()
     data = prepare(data_dir, cfg, eval_dirs, embeddings_file)
@@ -223,7 +224,7 @@ def run_confirm(
         "n_tuning_models": len(tuning),
         "eval_data": [str(d) for d in eval_dirs],
         "simrank_version": __version__,
-        "code_commit": code_commit(),
+        "code_commit": commit,
         "config_hash": cfg.hash,
         "data_checksums": {str(d): data_checksums(d) for d in (data_dir, *eval_dirs)},
         "cpu": cpu,
