@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -170,7 +170,7 @@ class EpochGroups(NamedTuple):
         """Groups per epoch ``n``."""
         return self.epochs.query_id.shape[1]
 
-    def take(self, epoch, rows=None) -> Groups:
+    def take(self, epoch: Any, rows: Any = None) -> Groups:
         """The groups ``rows`` (all when None) of epoch ``epoch`` with their vectors (numpy or traced indices).
 
         Args:

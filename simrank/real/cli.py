@@ -96,7 +96,9 @@ def encode(
 @real_app.command()
 def report(
     out: Path = typer.Option(Path("results/real-confirm"), help="folder of a finished confirm run"),
-    paper: Path = typer.Option(None, help="also rewrite the generated blocks of this file (e.g. paper/real.md)"),
+    paper: Path = typer.Option(
+        None, help="also rewrite this file's generated blocks from the committed runs (paper/real.md: PAPER_RUNS)"
+    ),
 ) -> None:
     """Re-render report.md, the figures and per_query.parquet of a finished confirm run (and the generated blocks of
     --paper) from its files."""
