@@ -176,6 +176,9 @@ class EpochGroups(NamedTuple):
         Args:
           epoch: the epoch index.
           rows: indices into the epoch's ``n`` groups, or None for all of them.
+
+        Returns:
+          the :class:`Groups` of those rows, vectors included.
         """
         part = GroupIndex(*(a[epoch] if rows is None else a[epoch, rows] for a in self.epochs))
         return Groups(self.queries[part.query_id], self.corpus[part.doc_id], *part)

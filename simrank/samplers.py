@@ -606,6 +606,9 @@ def categorical_cdf(nu: np.ndarray, rows: np.ndarray | None = None) -> np.ndarra
       nu: ``[n, N]`` distributions (rows need not be normalised).
       rows: the row index ``i`` of each row of ``nu`` in the full table (default ``0, ..., n − 1``), to recompute
         some rows of a table exactly as the whole table computes them.
+
+    Returns:
+      ``[n, N]`` shifted CDFs ``F_ij + i``.
     """
     cdf = np.cumsum(nu, axis=1)
     cdf /= cdf[:, -1:]
@@ -620,6 +623,9 @@ def sample_cdf(cdf: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.nd
       cdf: ``[n, N]`` shifted CDFs from :func:`categorical_cdf`.
       n_draws: draws per row.
       rng: the numpy random generator (one ``rng.random((n, n_draws))`` call).
+
+    Returns:
+      ``[n, n_draws]`` integer corpus indices.
     """
     n, n_docs = cdf.shape
     offsets = np.arange(n)[:, None]

@@ -86,6 +86,9 @@ def n_epochs(config: TrainConfig, n_groups: int) -> int:
       config: steps and batch size.
       n_groups: ``n``, groups per epoch.
 
+    Returns:
+      the number of epochs ``E``.
+
     Examples:
       >>> n_epochs(TrainConfig(steps=400, batch_size=64), 2048), n_epochs(TrainConfig(steps=5, batch_size=None), 10)
       (13, 5)
@@ -102,6 +105,9 @@ def epoch_of_steps(steps: int, batch_size: int, n_groups: int, epochs: int) -> j
       batch_size: ``b``, groups per minibatch (at most ``n``).
       n_groups: ``n``, groups per epoch.
       epochs: ``E``, epochs available.
+
+    Returns:
+      ``[steps]`` epoch indices.
     """
     return jnp.minimum(jnp.arange(steps) * batch_size // n_groups, epochs - 1).astype(jnp.int32)
 
