@@ -13,21 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from simrank.errors import ConfigError
 from simrank.losses import softmax_entropy
-from simrank.samplers import Sampler, SamplingContext, sample_categorical
+from simrank.samplers import Sampler, SamplingContext, categorical_cdf, sample_cdf
 from simrank.teacher import Teacher
 from simrank.world import World
 
 __all__ = [
     "QUERY_SELECTIONS",
+    "EpochGroups",
+    "GroupIndex",
     "Groups",
     "QuerySet",
+    "draw_epochs",
     "draw_groups",
     "one_blas_thread",
     "sampling_distribution",
@@ -121,6 +124,64 @@ class Groups(NamedTuple):
     teacher_scores: np.ndarray  # [n, k] g(q, x)
     log_nu: np.ndarray  # [n, k] log ν_q(x) of each item
     where: np.ndarray  # [n, k] valid items
+
+
+class GroupIndex(NamedTuple):
+    """Groups without their vectors (a JAX pytree): the index and score tables of :class:`Groups`.
+
+    Attributes:
+      query_id: row of the :class:`QuerySet` of each group.
+      doc_id: corpus indices of each group's items.
+      teacher_scores: teacher scores ``g(q, x)``.
+      log_nu: ``log ν_q(x)`` of each item.
+      where: valid items.
+    """
+
+    query_id: np.ndarray
+    doc_id: np.ndarray
+    teacher_scores: np.ndarray
+    log_nu: np.ndarray
+    where: np.ndarray
+
+
+class EpochGroups(NamedTuple):
+    """Training groups redrawn every epoch, held by index (a JAX pytree): epoch ``e``'s groups are
+    ``Groups(queries[query_id_e], corpus[doc_id_e], query_id_e, doc_id_e, teacher_scores_e, log_nu_e, where_e)``
+    with ``·_e = epochs.·[e]``, so ``E`` epochs cost ``E`` index tables, not ``E`` copies of the vectors.
+
+    Attributes:
+      queries: ``[n_q, d]`` query vectors of the query set.
+      corpus: ``[N, d]`` document vectors.
+      epochs: a :class:`GroupIndex` whose arrays carry a leading epoch axis: ``query_id`` ``[E, n]``, ``doc_id``,
+        ``teacher_scores``, ``log_nu`` and ``where`` ``[E, n, k]``.
+    """
+
+    queries: np.ndarray  # [n_q, d]
+    corpus: np.ndarray  # [N, d]
+    epochs: GroupIndex  # leaves [E, n, ...]
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of epochs ``E``."""
+        return self.epochs.query_id.shape[0]
+
+    @property
+    def n_groups(self) -> int:
+        """Groups per epoch ``n``."""
+        return self.epochs.query_id.shape[1]
+
+    def take(self, epoch: Any, rows: Any = None) -> Groups:
+        """The groups ``rows`` (all when None) of epoch ``epoch`` with their vectors (numpy or traced indices).
+
+        Args:
+          epoch: the epoch index.
+          rows: indices into the epoch's ``n`` groups, or None for all of them.
+
+        Returns:
+          the :class:`Groups` of those rows, vectors included.
+        """
+        part = GroupIndex(*(a[epoch] if rows is None else a[epoch, rows] for a in self.epochs))
+        return Groups(self.queries[part.query_id], self.corpus[part.doc_id], *part)
 
 
 def world_query_set(
@@ -236,24 +297,58 @@ def draw_groups(
       >>> groups.docs.shape, groups.teacher_scores.shape, nu.shape
       ((8, 4, 4), (8, 4), (8, 100))
     """
+    epochs, nu = draw_epochs(qs, sampler, n_groups, group_size, [rng])
+    return epochs.take(0), nu
+
+
+def draw_epochs(
+    qs: QuerySet, sampler: Sampler, n_groups: int, group_size: int, rngs: list[np.random.Generator]
+) -> tuple[EpochGroups, np.ndarray]:
+    """One epoch of :func:`draw_groups` per generator: epoch ``e`` is exactly ``draw_groups(..., rngs[e])`` (its
+    positives ``x⁺ ~ p_q``, then ``k − 1`` negatives i.i.d. from ``ν_q(· | x⁺)``), held by index.
+
+    ``ν`` is a row-wise function of (query, positive), so it and its CDF are computed once and recomputed only for
+    the rows whose positive changed since the previous epoch (none with deterministic positives).
+
+    Args:
+      qs: the query set.
+      sampler: the negative sampler ``ν``.
+      n_groups: ``n``, groups per epoch.
+      group_size: ``k ≥ 2`` items per group (at most the corpus size).
+      rngs: one numpy generator per epoch (at least one).
+
+    Returns:
+      the :class:`EpochGroups` (``E = len(rngs)`` epochs) and epoch 0's sampling distribution ``ν``, ``[n, N]``.
+    """
     if group_size < 2:
         raise ConfigError(f"group_size = {group_size} is not allowed; it must be an integer >= 2")
     if group_size > qs.n_docs:
         raise ConfigError(f"group_size = {group_size} is not allowed; it must be <= the corpus size {qs.n_docs}")
     query_id = np.arange(n_groups) % qs.n_queries
-    positives = sample_categorical(qs.positive_probs[query_id], 1, rng)[:, 0]
-    nu = sampling_distribution(qs, sampler, query_id, positives)
-    negatives = sample_categorical(nu, group_size - 1, rng)
-    doc_id = np.concatenate([positives[:, None], negatives], axis=1)
-    with np.errstate(divide="ignore"):
-        log_nu = np.log(np.take_along_axis(nu, doc_id, axis=1))
-    groups = Groups(
-        query=qs.queries[query_id],
-        docs=qs.docs[doc_id],
-        query_id=query_id.astype(np.int32),
-        doc_id=doc_id.astype(np.int32),
-        teacher_scores=np.take_along_axis(qs.teacher_scores[query_id], doc_id, axis=1),
-        log_nu=log_nu.astype(np.float32),
-        where=np.ones(doc_id.shape, dtype=bool),
+    positive_cdf = categorical_cdf(qs.positive_probs[query_id])
+    positives = sample_cdf(positive_cdf, 1, rngs[0])[:, 0]
+    nu0 = nu = sampling_distribution(qs, sampler, query_id, positives)
+    cdf = categorical_cdf(nu)
+    doc_ids, log_nus = [], []
+    for e, rng in enumerate(rngs):
+        if e:
+            fresh = sample_cdf(positive_cdf, 1, rng)[:, 0]
+            if (changed := np.flatnonzero(fresh != positives)).size:
+                nu = nu.copy() if nu is nu0 else nu  # epoch 0's ν is returned; later epochs update one copy in place
+                nu[changed] = sampling_distribution(qs, sampler, query_id[changed], fresh[changed])
+                cdf[changed] = categorical_cdf(nu[changed], changed)
+            positives = fresh
+        negatives = sample_cdf(cdf, group_size - 1, rng)
+        doc_id = np.concatenate([positives[:, None], negatives], axis=1)
+        doc_ids.append(doc_id)
+        with np.errstate(divide="ignore"):
+            log_nus.append(np.log(np.take_along_axis(nu, doc_id, axis=1)))
+    doc_table = np.stack(doc_ids)
+    epochs = GroupIndex(
+        query_id=np.broadcast_to(query_id.astype(np.int32), (len(rngs), n_groups)).copy(),
+        doc_id=doc_table.astype(np.int32),
+        teacher_scores=qs.teacher_scores[query_id[None, :, None], doc_table],
+        log_nu=np.stack(log_nus).astype(np.float32),
+        where=np.ones(doc_table.shape, dtype=bool),
     )
-    return groups, nu
+    return EpochGroups(qs.queries, qs.docs, epochs), nu0

@@ -47,7 +47,9 @@ __all__ = [
     "Tempered",
     "Uniform",
     "make_sampler",
+    "categorical_cdf",
     "sample_categorical",
+    "sample_cdf",
     "top_m_mask",
 ]
 
@@ -592,12 +594,43 @@ def sample_categorical(nu: np.ndarray, n_draws: int, rng: np.random.Generator) -
       >>> draws.shape, set(draws[0].tolist()), set(draws[1].tolist())
       ((2, 1000), {1}, {0, 2})
     """
-    n, n_docs = nu.shape
+    return sample_cdf(categorical_cdf(nu), n_draws, rng)
+
+
+def categorical_cdf(nu: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """The row-normalised CDFs of ``ν`` shifted by the row index, ``F_ij + i`` (``[n, N]``): one increasing
+    sequence, so that :func:`sample_cdf` draws every row with one ``searchsorted``; computed once, it serves any
+    number of draws from the same ``ν``.
+
+    Args:
+      nu: ``[n, N]`` distributions (rows need not be normalised).
+      rows: the row index ``i`` of each row of ``nu`` in the full table (default ``0, ..., n − 1``), to recompute
+        some rows of a table exactly as the whole table computes them.
+
+    Returns:
+      ``[n, N]`` shifted CDFs ``F_ij + i``.
+    """
     cdf = np.cumsum(nu, axis=1)
     cdf /= cdf[:, -1:]
+    return cdf + (np.arange(nu.shape[0]) if rows is None else rows)[:, None]
+
+
+def sample_cdf(cdf: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_draws`` i.i.d. indices per row from :func:`categorical_cdf` output: ``x = min{j : F_ij > u}``,
+    ``u ~ U[0, 1)``, the draw of :func:`sample_categorical`.
+
+    Args:
+      cdf: ``[n, N]`` shifted CDFs from :func:`categorical_cdf`.
+      n_draws: draws per row.
+      rng: the numpy random generator (one ``rng.random((n, n_draws))`` call).
+
+    Returns:
+      ``[n, n_draws]`` integer corpus indices.
+    """
+    n, n_docs = cdf.shape
     offsets = np.arange(n)[:, None]
     u = rng.random((n, n_draws))
-    flat = np.searchsorted((cdf + offsets).ravel(), (u + offsets).ravel(), side="right")
+    flat = np.searchsorted(cdf.ravel(), (u + offsets).ravel(), side="right")
     return np.minimum(flat.reshape(n, n_draws) - offsets * n_docs, n_docs - 1)
 
 

@@ -9,7 +9,9 @@ with minibatches drawn uniformly with replacement (``batch_size=None``: the full
 ``{"tau": τ}``; its optional key ``"lr_scale"`` (a scalar or a ``[steps]`` schedule, not passed to the
 loss) multiplies step t's update, so one compiled trainer serves several learning rates (for Adam(W)
 and SGD the scaled update is exactly that of learning rate ``lr_scale · learning_rate``) and a schedule
-that is 0 after step n stops training there.  Everything is a pure function of its arguments, so ``jax.vmap(train)`` over stacked
+that is 0 after step n stops training there.  With :class:`~simrank.groups.EpochGroups` (groups redrawn every
+epoch) step ``t`` draws its minibatch from epoch ``min(⌊t b / n⌋, E − 1)``, an epoch being ``n`` groups' worth of
+draws (:func:`epoch_of_steps`).  Everything is a pure function of its arguments, so ``jax.vmap(train)`` over stacked
 keys, groups and hyperparameters trains many models in one call.
 """
 
@@ -25,10 +27,20 @@ import optax
 from jax.typing import ArrayLike
 
 from simrank.errors import check_choice, check_nonnegative, check_positive
-from simrank.groups import Groups
+from simrank.groups import EpochGroups, Groups
 from simrank.students import Student
 
-__all__ = ["OPTIMIZERS", "TrainConfig", "group_scores", "hyper_axes", "make_trainer", "mean_loss", "train_many"]
+__all__ = [
+    "OPTIMIZERS",
+    "TrainConfig",
+    "epoch_of_steps",
+    "group_scores",
+    "hyper_axes",
+    "make_trainer",
+    "mean_loss",
+    "n_epochs",
+    "train_many",
+]
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -64,6 +76,40 @@ class TrainConfig:
         if self.optimizer == "adam":
             return optax.adamw(self.learning_rate, weight_decay=self.weight_decay)
         return optax.chain(optax.add_decayed_weights(self.weight_decay), optax.sgd(self.learning_rate))
+
+
+def n_epochs(config: TrainConfig, n_groups: int) -> int:
+    """Epochs a run of ``config`` reads on ``n`` groups per epoch: ``E = ⌊(steps − 1) · b / n⌋ + 1`` with ``b =
+    min(batch_size, n)`` (``steps`` for full-batch training), the epoch of the last step (:func:`epoch_of_steps`) + 1.
+
+    Args:
+      config: steps and batch size.
+      n_groups: ``n``, groups per epoch.
+
+    Returns:
+      the number of epochs ``E``.
+
+    Examples:
+      >>> n_epochs(TrainConfig(steps=400, batch_size=64), 2048), n_epochs(TrainConfig(steps=5, batch_size=None), 10)
+      (13, 5)
+    """
+    batch = n_groups if config.batch_size is None else min(config.batch_size, n_groups)
+    return (config.steps - 1) * batch // n_groups + 1
+
+
+def epoch_of_steps(steps: int, batch_size: int, n_groups: int, epochs: int) -> jax.Array:
+    """The epoch of each step, ``e_t = min(⌊t · b / n⌋, E − 1)`` for ``t = 0, ..., steps − 1`` (``[steps]`` int32).
+
+    Args:
+      steps: number of optimiser steps.
+      batch_size: ``b``, groups per minibatch (at most ``n``).
+      n_groups: ``n``, groups per epoch.
+      epochs: ``E``, epochs available.
+
+    Returns:
+      ``[steps]`` epoch indices.
+    """
+    return jnp.minimum(jnp.arange(steps) * batch_size // n_groups, epochs - 1).astype(jnp.int32)
 
 
 def group_scores(student: Student, params: Any, groups: Groups) -> jax.Array:
@@ -111,9 +157,11 @@ def make_trainer(
     config: TrainConfig,
     weights_fn: Callable[[Groups], jax.Array] | None = None,
     snapshot_step: int | None = None,
-) -> Callable[[jax.Array, Groups, dict[str, ArrayLike]], tuple[Any, ...]]:
+) -> Callable[[jax.Array, Groups | EpochGroups, dict[str, ArrayLike]], tuple[Any, ...]]:
     """Return ``train(key, groups, hyper) -> (params, loss_curve[steps])``; pure, jit- and vmap-able.
 
+    ``groups``: a :class:`~simrank.groups.Groups`, or :class:`~simrank.groups.EpochGroups` redrawn every epoch (step
+    ``t`` reads epoch ``min(⌊t b / n⌋, E − 1)``; :func:`n_epochs` gives the ``E`` a run uses).
     ``weights_fn(groups) -> [n, k]`` optionally gives per-item loss weights (e.g. importance weights).
     Each step: ``θ ← Π(θ − opt(∇_θ mean_loss(θ; batch)))`` on a minibatch (see the module docstring).
 
@@ -153,10 +201,10 @@ def make_trainer(
         weights = None if weights_fn is None else weights_fn(batch)
         return mean_loss(student, loss_fn, params, batch, hyper, weights)
 
-    def train(key, groups: Groups, hyper: dict):
+    def train(key, groups: Groups | EpochGroups, hyper: dict):
         init_key, batch_key = jax.random.split(key)
         params = student.project(student.init(init_key))
-        n = groups.query.shape[0]
+        n = groups.n_groups if isinstance(groups, EpochGroups) else groups.query.shape[0]
         hyper = dict(hyper)
         lr_scale = jnp.broadcast_to(jnp.asarray(hyper.pop("lr_scale", 1.0), jnp.float32), (config.steps,))
 
@@ -166,11 +214,19 @@ def make_trainer(
         # of its own key), not one small random-number call per step inside the loop
         draw = jax.vmap(lambda k: jax.random.randint(k, (batch_size,), 0, n))
         batch_idx = None if full_batch else draw(jax.random.split(batch_key, config.steps))
+        epoch_idx = (
+            epoch_of_steps(config.steps, min(batch_size, n), n, groups.n_epochs)
+            if isinstance(groups, EpochGroups)
+            else None
+        )
 
         def step(carry, inputs):
-            idx, scale = inputs
+            idx, scale, epoch = inputs
             params, opt_state = carry
-            batch = groups if full_batch else jax.tree_util.tree_map(lambda a: a[idx], groups)
+            if isinstance(groups, EpochGroups):
+                batch = groups.take(epoch, idx)
+            else:
+                batch = groups if full_batch else jax.tree_util.tree_map(lambda a: a[idx], groups)
             value, grads = jax.value_and_grad(objective)(params, batch, hyper)
             updates, opt_state = opt.update(grads, opt_state, params)
             updates = jax.tree_util.tree_map(lambda u: scale * u, updates)
@@ -178,15 +234,15 @@ def make_trainer(
             return (params, opt_state), value
 
         carry = (params, opt.init(params))
+        xs = (batch_idx, lr_scale, epoch_idx)
         if snapshot_step is None:
-            (params, _), curve = jax.lax.scan(step, carry, (batch_idx, lr_scale))
+            (params, _), curve = jax.lax.scan(step, carry, xs)
             return params, curve
-        head, tail = (None, None) if batch_idx is None else (batch_idx[:snapshot_step], batch_idx[snapshot_step:])
-        carry, first = jax.lax.scan(step, carry, (head, lr_scale[:snapshot_step]))
+        head = jax.tree_util.tree_map(lambda a: a[:snapshot_step], xs)
+        tail = jax.tree_util.tree_map(lambda a: a[snapshot_step:], xs)
+        carry, first = jax.lax.scan(step, carry, head)
         snapshot = carry[0]
-        (params, _), rest = jax.lax.scan(
-            step, carry, (tail, lr_scale[snapshot_step:]), length=config.steps - snapshot_step
-        )
+        (params, _), rest = jax.lax.scan(step, carry, tail, length=config.steps - snapshot_step)
         return params, jnp.concatenate([first, rest]), snapshot
 
     return train

@@ -96,20 +96,22 @@ def encode(
 @real_app.command()
 def report(
     out: Path = typer.Option(Path("results/real-confirm"), help="folder of a finished confirm run"),
-    paper: Path = typer.Option(None, help="also rewrite the generated blocks of this file (e.g. paper/real.md)"),
+    paper: Path = typer.Option(
+        None, help="also rewrite this file's generated blocks from the committed runs (paper/real.md: PAPER_RUNS)"
+    ),
 ) -> None:
     """Re-render report.md, the figures and per_query.parquet of a finished confirm run (and the generated blocks of
     --paper) from its files."""
     from simrank.predictions.paper import render
-    from simrank.real.confirm.report import blocks, redraw, render_markdown
+    from simrank.real.confirm.report import blocks, paper_blocks, redraw, render_markdown
 
     redraw(out)
     generated = blocks(out)
     text = render_markdown(out, generated=generated)
     (Path(out) / "report.md").write_text(text)
-    if paper is not None:
+    if paper is not None:  # paper/real.md holds the blocks of both committed runs (report.PAPER_RUNS)
         old = Path(paper).read_text()
-        new = render(old, generated)
+        new = render(old, paper_blocks())
         Path(paper).write_text(new)
         typer.echo(f"{paper}: {'updated' if new != old else 'already up to date'}")
     typer.echo(text)

@@ -78,7 +78,10 @@ def evaluate(run: pd.DataFrame, qrels: pd.DataFrame, measures: Sequence[str] = M
     qids = list(dict.fromkeys(qrels.query_id))
     run = run[run.query_id.isin(set(qids))].astype({"score": np.float64})
     parsed = [ir_measures.parse_measure(m) for m in measures]
-    rows = [(m.query_id, str(m.measure), m.value) for m in ir_measures.iter_calc(parsed, qrels, run)]
+    rows = [
+        (m.query_id, str(m.measure), m.value)
+        for m in ir_measures.iter_calc(parsed, _nested(qrels, "relevance", int), _nested(run, "score", float))
+    ]
     per_query = (
         pd.DataFrame(rows, columns=["query_id", "measure", "value"])
         .pivot(index="query_id", columns="measure", values="value")
@@ -87,6 +90,15 @@ def evaluate(run: pd.DataFrame, qrels: pd.DataFrame, measures: Sequence[str] = M
         .rename_axis(index="query_id", columns=None)
     )
     return Evaluation(per_query, {m: float(per_query[m].mean()) for m in measures})
+
+
+def _nested(frame: pd.DataFrame, column: str, kind: type) -> dict[str, dict[str, float]]:
+    """``{query_id: {doc_id: value}}`` of a run or qrels frame: ir_measures' own input form, built in one pass (its
+    DataFrame reader iterates rows as named tuples, the largest cost of a confirm run's checks)."""
+    nested: dict[str, dict] = {}
+    for q, d, v in zip(frame.query_id.tolist(), frame.doc_id.tolist(), frame[column].tolist()):
+        nested.setdefault(str(q), {})[str(d)] = kind(v)
+    return nested
 
 
 def evaluate_scores(
@@ -114,9 +126,9 @@ def write_trec_run(path: str | os.PathLike, run: pd.DataFrame, tag: str) -> None
     _check_fields(run.doc_id.unique(), "doc_id")
     df = run.sort_values(["query_id", "score"], ascending=[True, False], kind="stable")
     ranks = df.groupby("query_id", sort=False).cumcount() + 1
+    columns = (df.query_id.tolist(), df.doc_id.tolist(), ranks.tolist(), df.score.astype(np.float64).tolist())
     with atomic_write(path) as f:
-        for (q, d, s), r in zip(df[["query_id", "doc_id", "score"]].itertuples(index=False), ranks):
-            f.write(f"{q} Q0 {d} {r} {float(s)!r} {tag}\n")
+        f.write("".join(f"{q} Q0 {d} {r} {s!r} {tag}\n" for q, d, r, s in zip(*columns)))
 
 
 TREC_RUN_LINE = "'qid Q0 docid rank score tag' (6 whitespace-separated fields, integer rank, finite score)"

@@ -81,3 +81,19 @@ def test_atomic_write_keeps_old_file_on_error(tmp_path):
         f.write("new")
         raise RuntimeError
     assert path.read_text() == "old" and os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_evaluate_equals_ir_measures_on_the_frames_themselves():
+    """evaluate hands ir_measures nested dicts; its per-query values are ir_measures' on the DataFrames (random run
+    with ties and graded judgments)."""
+    rng = np.random.default_rng(4)
+    queries, docs = [f"q{i}" for i in range(12)], [f"d{j}" for j in range(40)]
+    qrels = pd.DataFrame(
+        [(q, d, int(rng.integers(1, 3))) for q in queries for d in rng.choice(docs, 3, replace=False)],
+        columns=["query_id", "doc_id", "relevance"],
+    )
+    run = run_from_scores(np.round(rng.normal(size=(12, 40)), 1), queries, docs, depth=20)
+    ours = evaluate(run, qrels).per_query
+    parsed = [ir_measures.parse_measure(m) for m in MEASURES]
+    for m in ir_measures.iter_calc(parsed, qrels, run):
+        assert ours.loc[m.query_id, str(m.measure)] == pytest.approx(m.value, abs=1e-12)

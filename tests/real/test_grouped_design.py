@@ -4,6 +4,8 @@ extend at an edge, agreement with the teacher, and the choice of (learning rate,
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -14,9 +16,12 @@ from hypothesis import strategies as st
 
 from simrank.errors import ConfigError
 from simrank.groups import Groups
-from simrank.real.confirm.design import RealConfig, extend_grid
+from simrank.paths import PROJECT_ROOT
+from simrank.real.confirm.design import RealConfig, extend_grid, load_real_config
 from simrank.real.confirm.run import best_setting, choose
 from simrank.real.confirm.training import mean_entropy, tau_for_entropy, top_overlap
+
+TINY = Path(__file__).parent / "tiny-confirm.toml"
 
 
 @given(
@@ -132,3 +137,33 @@ def test_prepare_with_grouped_splits_pools_both_qrels_files(tiny_beir):
     for ev in (data.val, data.test):
         assert set(ev.qrels.query_id) == set(ev.query_ids)
         assert not ((ev.grades > 0) & relevant.any(axis=0)[None]).any()  # no relevant document seen in training
+
+
+def test_redraw_is_checked_and_the_designs_say_which_they_use():
+    with pytest.raises(ConfigError, match="train.redraw"):
+        RealConfig(redraw="step")
+    assert RealConfig().redraw == "once" and RealConfig().epochs(400) == 1
+    assert RealConfig(redraw="epoch").epochs(400) == 13  # ⌊399 · 64 / 2048⌋ + 1
+    grouped = load_real_config(PROJECT_ROOT / "experiments" / "real-confirm-grouped.toml")
+    assert grouped.redraw == "epoch" and load_real_config().redraw == "once"
+
+
+def test_redrawn_real_groups_differ_between_epochs_and_repeat_under_the_same_seed(tiny_beir, tmp_path):
+    """train.redraw = "epoch": every epoch of a cell's groups has fresh negatives from the same sampler, the same seed
+    gives the same epochs, and a tiny confirm run trains on them end to end (the run reads cfg.epochs(steps))."""
+    from simrank.groups import EpochGroups
+    from simrank.real.confirm.inputs import prepare
+    from simrank.real.confirm.run import run_confirm
+    from simrank.real.confirm.training import _draw, tuning_groups
+
+    cfg = replace(load_real_config(TINY), redraw="epoch")
+    pool = prepare(tiny_beir, cfg).pools["teacher"]
+    groups, _ = _draw(pool, cfg, "bm25", 4, [0, 4, 1], epochs=3)
+    again, _ = _draw(pool, cfg, "bm25", 4, [0, 4, 1], epochs=3)
+    assert isinstance(groups, EpochGroups) and groups.n_epochs == 3
+    np.testing.assert_array_equal(groups.epochs.doc_id, again.epochs.doc_id)
+    negatives = groups.epochs.doc_id[:, :, 1:4]
+    assert (negatives[0] != negatives[1]).any() and (negatives[1] != negatives[2]).any()
+    assert tuning_groups(pool, cfg, 0, steps=10).n_epochs == cfg.epochs(10) == 5  # ⌊9 · 16 / 32⌋ + 1
+    results, meta = run_confirm(tiny_beir, tmp_path, replace(cfg, seeds=1, losses=("kl",), supervised=False))
+    assert len(results) == 8 and results.ndcg10.between(0, 1).all() and meta["config"]["redraw"] == "epoch"

@@ -19,6 +19,11 @@ the mean listwise teacher entropy ``H(softmax(g/τ))`` over the tuning groups eq
 (:func:`simrank.real.confirm.training.tau_for_entropy`), and each arm whose loss uses τ (not
 :data:`TAU_FREE_LOSSES`) tunes τ among those values with its learning rate and steps.
 
+Training groups (``train.redraw``): ``"once"`` draws each model's ``train.n_groups`` groups once (the BEIR design);
+``"epoch"`` draws fresh groups (positives and negatives from the same sampler) for every epoch of ``n_groups``
+groups' worth of minibatch draws, epoch ``e`` from the generator seeded ``[*seed, e]``
+(:func:`simrank.groups.draw_epochs`).
+
 Self-extending grids (``tune.extend`` rounds): when an arm's chosen learning rate (or number of steps) is the
 smallest or largest tried, the next value beyond that edge, at the ratio of the two outermost values, is tried
 (:func:`extend_grid`), until the choice is inside the grid or the rounds are spent.
@@ -57,6 +62,7 @@ __all__ = [
     "SAMPLERS",
     "STUDENTS",
     "SPLITS",
+    "REDRAWS",
     "TAU_FREE_LOSSES",
     "extend_grid",
     "load_real_config",
@@ -72,6 +78,7 @@ QUERY_SOURCES = ("train", "unlabeled", "titles")
 SAMPLERS = ("random", "bm25", "dense", "teacher", "ensemble", "mixture", "teacher+filter")
 STUDENTS = ("diag", "full", "lowrank", "mlp")
 SPLITS = ("beir", "grouped")  # split.kind
+REDRAWS = ("once", "epoch")  # train.redraw: training groups drawn once, or fresh negatives every epoch
 TAU_FREE_LOSSES = ("lce", "ranknet_hard")  # losses whose value does not depend on the label temperature τ
 HARD_SAMPLERS = ("bm25", "dense", "teacher", "ensemble")  # local (hard) negatives, against "random"
 
@@ -155,6 +162,7 @@ FIELDS = {
     "train.n_groups": "n_groups",
     "train.batch_size": "batch_size",
     "train.weight_decay": "weight_decay",
+    "train.redraw": "redraw",
     "tune.learning_rates": "learning_rates",
     "tune.steps": "tune_steps",
     "tune.seeds": "tune_seeds",
@@ -204,6 +212,7 @@ class RealConfig:
     n_groups: int = 2048
     batch_size: int = 64
     weight_decay: float = 1e-3
+    redraw: str = "once"  # "epoch": fresh groups every epoch (the grouped design); "once": the runs before it
     learning_rates: dict = field(
         default_factory=lambda: {"full": (1e-3, 3e-3, 1e-2, 3e-2), "diag": (1e-2, 3e-2, 0.1, 0.3)}
     )
@@ -277,6 +286,7 @@ class RealConfig:
         if self.lowrank_norm_bound is not None:
             check_positive("student.norm_bound", self.lowrank_norm_bound)
         check_nonnegative("train.weight_decay", self.weight_decay)
+        check_choice("train.redraw", self.redraw, REDRAWS)
         check_nonnegative("rule.learn_min", self.learn_min)
         check_positive("rule.margin", self.margin)
         check_range("rule.alpha", self.alpha, 1e-6, 0.5)
@@ -292,6 +302,15 @@ class RealConfig:
         """The label temperatures an arm with ``loss`` tunes over: ``solved`` (the τ of ``teacher.entropies``)
         for a loss that uses τ when entropies are given, else ``(tau,)``."""
         return solved if self.entropies and loss not in TAU_FREE_LOSSES else (self.tau,)
+
+    def epochs(self, steps: int) -> int:
+        """Epochs of training groups a model trained for ``steps`` steps reads: 1 with ``train.redraw = "once"``,
+        else :func:`simrank.trainer.n_epochs` ``= ⌈steps · b / n_groups⌉``."""
+        if self.redraw == "once":
+            return 1
+        from simrank.trainer import TrainConfig, n_epochs  # JAX only when a run asks
+
+        return n_epochs(TrainConfig(steps, self.batch_size), self.n_groups)
 
     @property
     def k_max(self) -> int:

@@ -35,7 +35,10 @@ from simrank.real.confirm.stats import (
 from simrank.stats import paired_bootstrap, spearman, summarise
 
 __all__ = [
+    "GROUPED_SECTIONS",
+    "PAPER_RUNS",
     "blocks",
+    "paper_blocks",
     "PER_QUERY_KEYS",
     "PER_QUERY_SETS",
     "per_query_table",
@@ -382,6 +385,62 @@ SECTIONS = (
     ("real-zeroshot", "Zero-shot"),
     ("real-transfer", "Does the SciFact ordering transfer?"),
 )
+
+
+#: The committed runs whose blocks ``paper/real.md`` holds: block-name prefix -> results folder (checkout-relative;
+#: the corrected design has only its ``[quick]`` run committed so far).
+PAPER_RUNS = {"real": Path("results") / "real-confirm", "grouped": Path("results") / "real-confirm-grouped-quick"}
+#: The report sections of the corrected (grouped) design that ``paper/real.md`` shows, as ``grouped-<section>``.
+GROUPED_SECTIONS = ("setup", "baselines", "movement", "predictions", "agreement")
+
+
+def paper_blocks(root: Path = Path(".")) -> dict[str, str]:
+    """Every generated block of ``paper/real.md``: the ``real-*`` blocks of the BEIR design's committed run, the
+    :data:`GROUPED_SECTIONS` of the corrected design's run as ``grouped-*``, and ``grouped-summary`` (per loss, the
+    decide-split gains with and without memorised documents and the agreement with the teacher; the verdicts of both
+    designs), all from the run folders of :data:`PAPER_RUNS` under ``root``."""
+    before, after = Path(root) / PAPER_RUNS["real"], Path(root) / PAPER_RUNS["grouped"]
+    grouped = blocks(after)
+    return (
+        blocks(before)
+        | {f"grouped-{name}": grouped[f"real-{name}"] for name in GROUPED_SECTIONS}
+        | {"grouped-summary": summary_block(load_run(after), load_run(before))}
+    )
+
+
+def summary_block(run: dict, before: dict) -> str:
+    """Bullets of the corrected design's run ``run``: per arm (learning cells' full rows) the decide-split nDCG@10 gain
+    on the start with its 95% two-way interval, on the queries with / without a relevant document seen in training,
+    and the top-10 agreement with the teacher; the baselines on the decide split; each student's verdicts in
+    ``before`` (the BEIR design's run) → ``run``."""
+    results, meta = run["results"], run["meta"]
+    n = _rule(meta, "n_resamples")
+    masks = seen_split(run)
+    lines = []
+    for c in learning_cells(run).itertuples():
+        part = results[(results.student == c.student) & (results.arm == c.arm)]
+        gain = query_matrix(part) - _baseline(run, f"start:{c.student}")
+        split = []
+        for label, mask in masks.items():
+            ci = paired_bootstrap(gain[:, mask], np.zeros_like(gain[:, mask]), n_boot=n) if mask.sum() >= 2 else None
+            split.append(f"{label} {'–' if ci is None else _ci(ci.mean, ci.low, ci.high)}")
+        tau = f", τ {part.tau.iloc[0]:.3g} (H {part.entropy_list.mean():.2f} nats)" if "entropy_list" in part else ""
+        lines.append(
+            f"* **{c.student} {c.arm}** (lr {c.learning_rate:g}, {c.steps} steps{tau}): Δ decide "
+            f"{_ci(c.d_test, c.d_test_low, c.d_test_high)}; {'; '.join(split)}; agree@10 with the teacher "
+            f"{part.agree10.mean():.3f} ({part.d_agree10.mean():+.3f} from the start); "
+            f"{'learns' if c.learns else 'does not learn'}."
+        )
+    b = run["baselines"]
+    test = b[(b["set"] == "test") & (b["mode"] == "full")]
+    levels = ", ".join(f"{m} {v:.4f}" for m, v in zip(test.model, test["nDCG@10"]))
+    lines.append(f"* Decide-split nDCG@10 of the baselines (full ranking): {levels}.")
+    for student in dict.fromkeys(results.student):
+        now = real_verdicts(run, student)
+        old = real_verdicts(before, student) if student in set(before["results"].student) else {}
+        change = ", ".join(f"{k} {old[k].outcome if k in old else '–'} → {v.outcome}" for k, v in now.items())
+        lines.append(f"* Verdicts of the {student} student, BEIR design → corrected design: {change}.")
+    return "\n".join(lines) + "\n"
 
 
 def render_markdown(out: Path, heading: str = "##", generated: dict[str, str] | None = None) -> str:

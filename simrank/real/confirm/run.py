@@ -32,6 +32,7 @@ from simrank.real.confirm.training import (
     _draw,
     _stack,
     arm_pool,
+    first_epoch,
     make_measure,
     make_real_student,
     make_train_fn,
@@ -66,6 +67,7 @@ def run_confirm(
     TREC runs (seed 0) into ``out``.
 
     Every input is loaded and checked before anything is written.  Returns ``(results, meta)``."""
+    commit = code_commit()  # at the start: the code that runs, whatever the checkout holds when the run ends
     timings: dict[str, float] = {"load_average_start": os.getloadavg()[0]}
     start, cpu_start = time.perf_counter(), time.process_time()
     data = prepare(data_dir, cfg, eval_dirs, embeddings_file)
@@ -95,9 +97,18 @@ def run_confirm(
 
     # 1. learning rate, steps and τ per (student, arm) on the validation (tune) split
     t0 = time.perf_counter()
-    tune_groups = {pool: {s: tuning_groups(data.pools[pool], cfg, s) for s in range(cfg.tune_seeds)} for pool in POOLS}
-    solved = tuple(tau_for_entropy(tune_groups["teacher"][0], h) for h in cfg.entropies)
-    entropies = {tau: mean_entropy(tune_groups["teacher"][0], tau) for tau in (cfg.tau, *solved)}
+    drawn_tuning: dict[tuple[str, int, int], object] = {}
+
+    def tune_groups(pool: str, steps: int) -> dict:
+        """Seed -> the tuning groups of ``pool`` for a run of ``steps`` steps (its epochs), drawn once each."""
+        for s in range(cfg.tune_seeds):
+            if (pool, s, cfg.epochs(steps)) not in drawn_tuning:
+                drawn_tuning[(pool, s, cfg.epochs(steps))] = tuning_groups(data.pools[pool], cfg, s, steps)
+        return {s: drawn_tuning[(pool, s, cfg.epochs(steps))] for s in range(cfg.tune_seeds)}
+
+    tau_groups = first_epoch(tune_groups("teacher", max(cfg.tune_steps))[0])
+    solved = tuple(tau_for_entropy(tau_groups, h) for h in cfg.entropies)
+    entropies = {tau: mean_entropy(tau_groups, tau) for tau in (cfg.tau, *solved)}
     tuning_rows: list[dict] = []
     for student in cfg.students:
         for arm in cfg.arms:
@@ -111,7 +122,7 @@ def run_confirm(
                     if not batch:
                         continue
                     val, risk = tune_batch(
-                        trainer(student, arm.loss, steps), measures[student], val_only, tune_groups[pool], batch
+                        trainer(student, arm.loss, steps), measures[student], val_only, tune_groups(pool, steps), batch
                     )
                     tuning_rows += [
                         {
@@ -147,10 +158,12 @@ def run_confirm(
     rows, trec_checks = [], []
     cells = [(sampler, k) for sampler in cfg.samplers for k in cfg.group_sizes]
     trained = [s for s in cfg.students if s not in demoted]
+    epochs = max(cfg.epochs(chosen[(s, a.name)][1]) for s in trained for a in cfg.arms) if trained else 1
     for seed in range(cfg.seeds):
         drawn = {
             pool: [
-                _draw(data.pools[pool], cfg, sampler, k, [seed, k, cfg.samplers.index(sampler)]) for sampler, k in cells
+                _draw(data.pools[pool], cfg, sampler, k, [seed, k, cfg.samplers.index(sampler)], epochs)
+                for sampler, k in cells
             ]
             for pool in POOLS
             if any(arm_pool(a) == pool for a in cfg.arms)
@@ -172,7 +185,7 @@ def run_confirm(
                     rows.append(
                         _row(cfg, data, student, arm, sampler, k, seed, lr, steps, arm_tau, mi, starts[student])
                         | drawn[pool][i][1]
-                        | {"entropy_list": mean_entropy(drawn[pool][i][0], arm_tau)}
+                        | {"entropy_list": mean_entropy(first_epoch(drawn[pool][i][0]), arm_tau)}
                         | {"train_risk": float(risk[i]), "curve": _curve_points(curve[i], steps)}
                     )
                     if seed == TREC_SEED and k == cfg.reference_k:
@@ -211,7 +224,7 @@ def run_confirm(
         "n_tuning_models": len(tuning),
         "eval_data": [str(d) for d in eval_dirs],
         "simrank_version": __version__,
-        "code_commit": code_commit(),
+        "code_commit": commit,
         "config_hash": cfg.hash,
         "data_checksums": {str(d): data_checksums(d) for d in (data_dir, *eval_dirs)},
         "cpu": cpu,

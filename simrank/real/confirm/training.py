@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simrank.groups import Groups, QuerySet, draw_groups
+from simrank.groups import EpochGroups, Groups, QuerySet, draw_epochs, draw_groups
 from simrank.measures import (
     corpus_kl,
     diameter,
@@ -38,11 +38,12 @@ from simrank.real.confirm.design import ALPHA_INIT, LOWRANK_RANK, Arm, RealConfi
 from simrank.real.data.beir import DataError
 from simrank.samplers import make_sampler
 from simrank.students import Student, bilinear, mlp
-from simrank.trainer import TrainConfig, make_trainer, mean_loss
+from simrank.trainer import TrainConfig, make_trainer, mean_loss, n_epochs
 
 __all__ = [
     "POOLS",
     "arm_pool",
+    "first_epoch",
     "group_diagnostics",
     "make_measure",
     "make_real_student",
@@ -101,23 +102,26 @@ def make_real_student(name: str, dim: int, rank: int = LOWRANK_RANK, norm_bound:
 # ----------------------------------------------------------------------------- groups
 
 
-def pad_groups(groups: Groups, k: int) -> Groups:
-    """Groups of size ``k' <= k`` padded to ``k`` items with masked (``where = False``) zero items."""
-    extra = k - groups.doc_id.shape[1]
+def pad_groups(groups: Groups | EpochGroups, k: int) -> Groups | EpochGroups:
+    """Groups of size ``k' <= k`` padded to ``k`` items with masked (``where = False``) zero items (every epoch of
+    an :class:`~simrank.groups.EpochGroups`)."""
+    if isinstance(groups, EpochGroups):
+        return groups._replace(epochs=_pad(groups.epochs, k, axis=2))
+    return _pad(groups, k, axis=1)
+
+
+def _pad(groups, k: int, axis: int):
+    """A :class:`~simrank.groups.Groups` or :class:`~simrank.groups.GroupIndex` padded along its item ``axis``."""
+    extra = k - groups.doc_id.shape[axis]
     if extra == 0:
         return groups
 
     def pad(a, value=0):
-        widths = [(0, 0), (0, extra)] + [(0, 0)] * (a.ndim - 2)
+        widths = [(0, 0)] * axis + [(0, extra)] + [(0, 0)] * (a.ndim - axis - 1)
         return np.pad(a, widths, constant_values=value)
 
-    return groups._replace(
-        docs=pad(groups.docs),
-        doc_id=pad(groups.doc_id),
-        teacher_scores=pad(groups.teacher_scores),
-        log_nu=pad(groups.log_nu),
-        where=pad(groups.where, False),
-    )
+    padded = {f: pad(getattr(groups, f)) for f in ("docs", "doc_id", "teacher_scores", "log_nu") if f in groups._fields}
+    return groups._replace(**padded, where=pad(groups.where, False))
 
 
 def group_diagnostics(groups: Groups, nu: np.ndarray, tau: float) -> dict[str, float]:
@@ -141,9 +145,12 @@ def arm_pool(arm: Arm) -> str:
     return "gold" if arm.label_source == "gold" else "teacher"
 
 
-def tuning_groups(pool: QuerySet, cfg: RealConfig, seed: int) -> Groups:
-    """The training groups of tuning seed ``seed``: ``tune.sampler`` at ``tune.group_size``, rng ``[10000 + seed, k]``."""
-    return _draw(pool, cfg, cfg.tune_sampler, cfg.tune_group_size, [10_000 + seed, cfg.tune_group_size])[0]
+def tuning_groups(pool: QuerySet, cfg: RealConfig, seed: int, steps: int | None = None) -> Groups | EpochGroups:
+    """The training groups of tuning seed ``seed``: ``tune.sampler`` at ``tune.group_size``, rng ``[10000 + seed, k]``;
+    with ``train.redraw = "epoch"`` the :meth:`RealConfig.epochs` of ``steps`` (default the largest of
+    ``tune.steps``) epochs, epoch ``e`` from rng ``[10000 + seed, k, e]``."""
+    epochs = cfg.epochs(max(cfg.tune_steps) if steps is None else steps)
+    return _draw(pool, cfg, cfg.tune_sampler, cfg.tune_group_size, [10_000 + seed, cfg.tune_group_size], epochs)[0]
 
 
 def tune_batch(
@@ -159,6 +166,11 @@ def tune_batch(
     params, _, risk = train_fn(keys, stacked, lr, taus)
     val = np.asarray(measure(params, val_only, taus)["val_ndcg10"]).mean(axis=1)
     return val, np.asarray(risk)
+
+
+def first_epoch(groups: Groups | EpochGroups) -> Groups:
+    """The groups themselves, or epoch 0 of redrawn groups (the groups τ is solved on and diagnostics describe)."""
+    return groups.take(0) if isinstance(groups, EpochGroups) else groups
 
 
 def mean_entropy(groups: Groups, tau: float) -> float:
@@ -187,13 +199,31 @@ def tau_for_entropy(groups: Groups, target: float, iterations: int = 60) -> floa
     return math.exp((lo + hi) / 2)
 
 
-def _draw(pool: QuerySet, cfg: RealConfig, sampler: str, k: int, seed: list[int]) -> tuple[Groups, dict]:
-    groups, nu = draw_groups(pool, make_sampler(**cfg.sampler(sampler)), cfg.n_groups, k, np.random.default_rng(seed))
-    return pad_groups(groups, cfg.k_max), group_diagnostics(groups, nu, cfg.tau)
+def _draw(
+    pool: QuerySet, cfg: RealConfig, sampler: str, k: int, seed: list[int], epochs: int = 1
+) -> tuple[Groups | EpochGroups, dict]:
+    """``cfg.n_groups`` groups of ``sampler`` at size ``k`` padded to ``cfg.k_max``, and their diagnostics: drawn once
+    from rng ``seed`` (``train.redraw = "once"``), or ``epochs`` epochs, epoch ``e`` from rng ``[*seed, e]``
+    (diagnostics of epoch 0)."""
+    spec = make_sampler(**cfg.sampler(sampler))
+    if cfg.redraw == "once":
+        groups, nu = draw_groups(pool, spec, cfg.n_groups, k, np.random.default_rng(seed))
+        return pad_groups(groups, cfg.k_max), group_diagnostics(groups, nu, cfg.tau)
+    rngs = [np.random.default_rng([*seed, e]) for e in range(epochs)]
+    redrawn, nu = draw_epochs(pool, spec, cfg.n_groups, k, rngs)
+    return pad_groups(redrawn, cfg.k_max), group_diagnostics(redrawn.take(0), nu, cfg.tau)
 
 
 def _stack(trees: list):
+    """Stack per-model inputs along a new leading axis; redrawn groups share their vectors (stacked: epochs only)."""
+    if isinstance(trees[0], EpochGroups):
+        return trees[0]._replace(epochs=_stack([t.epochs for t in trees]))
     return jax.tree_util.tree_map(lambda *xs: np.stack(xs), *trees)
+
+
+def _model_axes(groups: Groups | EpochGroups):
+    """``vmap`` axes of stacked groups: the index tables per model, the shared vectors of redrawn groups once."""
+    return EpochGroups(None, None, 0) if isinstance(groups, EpochGroups) else 0  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- compiled pieces
@@ -210,15 +240,24 @@ def _corpus_scores(student: Student, params, queries, docs) -> jax.Array:
 
 def make_train_fn(student: Student, loss: str, steps: int, cfg: RealConfig) -> Callable:
     """Jitted ``train(keys [m], groups [m, ...], lr [m], tau [m]) -> (params [m], curve [m, steps], risk [m])``
-    for one static loss: AdamW at base learning rate 1 scaled by ``lr`` (exactly AdamW at ``lr``)."""
+    for one static loss: AdamW at base learning rate 1 scaled by ``lr`` (exactly AdamW at ``lr``).  ``groups``:
+    stacked :class:`~simrank.groups.Groups`, or :class:`~simrank.groups.EpochGroups` whose index tables are stacked
+    and vectors shared; the risk is the mean loss on the last epoch the run read."""
     fn = cfg.loss_fn(loss)
-    train = make_trainer(student, fn, TrainConfig(steps, cfg.batch_size, 1.0, "adam", cfg.weight_decay))
+    config = TrainConfig(steps, cfg.batch_size, 1.0, "adam", cfg.weight_decay)
+    train = make_trainer(student, fn, config)
 
     def one(key, groups, lr, tau):
         params, curve = train(key, groups, {"tau": tau, "lr_scale": lr})
+        if isinstance(groups, EpochGroups):
+            groups = groups.take(min(n_epochs(config, groups.n_groups), groups.n_epochs) - 1)
         return params, curve, mean_loss(student, fn, params, groups, {"tau": tau})
 
-    return jax.jit(jax.vmap(one))
+    @jax.jit
+    def train_models(keys, groups, lr, tau):
+        return jax.vmap(one, in_axes=(0, _model_axes(groups), 0, 0))(keys, groups, lr, tau)
+
+    return train_models
 
 
 def make_measure(student: Student, depth: int) -> Callable:
