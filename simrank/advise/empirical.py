@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -292,7 +292,8 @@ class _Lab:
             self.data.pool.subset(rows), make_sampler(**spec), self.cfg.n_groups, cand.group_size,
             np.random.default_rng(seed),
         )  # fmt: skip
-        return pad_groups(groups, self.k_max), group_diagnostics(groups, nu, 1.0) | {"_groups": groups}
+        padded = cast(Groups, pad_groups(groups, self.k_max))  # Groups in, Groups out (EpochGroups only for redraws)
+        return padded, group_diagnostics(groups, nu, 1.0) | {"_groups": groups}
 
     def train(self, loss: str, steps: int, groups: list[Groups], taus: list[float], seeds: list[int]):
         keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
