@@ -107,6 +107,9 @@ def principal_projection(docs: np.ndarray, rank: int) -> np.ndarray:
       docs: ``[N, d]`` document embeddings.
       rank: ``r ≤ d``.
 
+    Returns:
+      ``[r, d]`` orthonormal rows, the direction of the largest singular value first.
+
     Examples:
       >>> X = np.array([[3.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]])
       >>> np.abs(principal_projection(X, 2)).round(6).tolist()
@@ -128,6 +131,10 @@ def empirical_world(qs: QuerySet, projection: np.ndarray) -> EmpiricalWorld:
     Args:
       qs: the data mode's query set (:attr:`simrank.advise.analysis.AdviceInput.qs`).
       projection: ``P [r, d]``.
+
+    Returns:
+      the :class:`~simrank.theory.monte_carlo.EmpiricalWorld` whose pool has ``[n, r]`` queries and ``[N, r]``
+      documents.
 
     Raises:
       DataError: the teacher has no score for some (query, document) pair (the target law needs every document).

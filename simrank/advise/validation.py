@@ -253,45 +253,51 @@ def _data_mode_section(results: Path) -> list[str]:
     advices = [json.loads(path.read_text()) for path in runs]
     first = advices[0]["prediction"]["settings"]
     lines += [
-        f"Generated from `results/advise/scifact-prediction/<loss>/advice.json` (one run per loss: predicted excesses "
-        "of different losses are in different units). Each (source, η) is ranked by the predicted excess in the "
-        f"collection's empirical laws: the {first['n_queries']} judged training queries resampled uniformly, the "
-        f"bilinear student on the top {first['rank']} principal coordinates of the document embeddings, the hybrid "
-        f"teacher as the target of distillation with its top document as the positive, n = {first['n_train']} "
-        f"groups of k = {first['group_size']} (the empirical mode's), target law {first['target']}, "
-        f"{first['population']} Monte Carlo groups per population. It is compared with the held-out nDCG@10 of the "
-        "candidates the empirical mode trained (`results/advise/scifact-empirical`: the same sampler and loss, "
-        "retrained on the non-decide queries and measured on its decide queries); ρ = Spearman(−rank, nDCG@10) over "
-        "the candidates both have, ranks re-counted among them.",
+        "Generated from `results/advise/scifact-prediction/<run>/advice.json` (one run per loss and target law: "
+        "predicted excesses of different losses or targets are in different units). Each (source, η) is ranked by "
+        f"the predicted excess in the collection's empirical laws: the {first['n_queries']} judged training queries "
+        f"resampled uniformly, the bilinear student on the top {first['rank']} principal coordinates of the document "
+        "embeddings, the hybrid teacher as the target of distillation with its top document as the positive, "
+        f"n = {first['n_train']} groups of k = {first['group_size']} (the empirical mode's), label τ = "
+        f"{first['tau']:.3g} (the empirical mode's), {first['population']} Monte Carlo groups per population. The "
+        "registered rule of `--world` is the uniform target (the default); the teacher-top-10 target is shown beside "
+        "it, read after the run. Both are compared with the held-out nDCG@10 of the candidates the empirical mode "
+        "trained (`results/advise/scifact-empirical`: the same sampler and loss, the full 384-dimensional residual "
+        "student retrained on the non-decide queries and measured on its 222 decide queries); ρ = Spearman(−rank, "
+        "nDCG@10) over the candidates both have, ranks re-counted among them.",
         "",
-        "| loss | candidate | predicted excess | rank | held-out nDCG@10 |",
-        "|---|---|---|---|---|",
+        "| loss | target | candidate | predicted excess | rank | held-out nDCG@10 |",
+        "|---|---|---|---|---|---|",
     ]
     summary, seconds = [], []
     for advice in advices:
         agree = empirical_agreement(advice["prediction"], emp)
+        target = advice["prediction"]["settings"]["target"]
         for r in agree["table"]:
             lines.append(
-                f"| {agree['loss']} | {r['candidate']} | {r['predicted_excess']:.4g} | {r['rank']} | {r['ndcg10']:.4f} |"
+                f"| {agree['loss']} | {target} | {r['candidate']} | {r['predicted_excess']:.4g} | {r['rank']} "
+                f"| {r['ndcg10']:.4f} |"
             )
         rho = "n/a" if agree["spearman"] is None else f"{agree['spearman']:+.2f}"
         measured = [r["ndcg10"] for r in agree["table"]] or [math.nan]
         summary.append(
-            f"{agree['loss']}: ρ = {rho} over {agree['n']} candidates (a random order gives ρ = +1 with probability "
-            f"1/{math.factorial(agree['n'])}; their held-out nDCG@10 spans {max(measured) - min(measured):.4f})"
+            f"{agree['loss']}, target {target}: **ρ = {rho}** over {agree['n']} candidates (held-out nDCG@10 spans "
+            f"{max(measured) - min(measured):.4f})"
         )
         cands = advice["prediction"]["candidates"]
         vacuous = sum(c["vacuous"] for c in cands)
         s = advice["settings"]
         seconds.append(
-            f"{agree['loss']}: {s['seconds']:.0f} s reading and measuring, {advice['prediction']['settings']['seconds']:.0f}"
-            f" s predicting {len(cands)} candidates ({vacuous} of {len(cands)} guarantees on the μ-risk vacuous)"
+            f"{agree['loss']}/{target}: {s['seconds']:.0f} s reading and measuring, "
+            f"{advice['prediction']['settings']['seconds']:.0f} s predicting {len(cands)} candidates ({vacuous} of "
+            f"{len(cands)} guarantees on the μ-risk vacuous)"
         )
     lines += [
         "",
-        f"**Prediction vs trained outcome on SciFact**: {'; '.join(summary)}. Time on "
+        f"**Prediction vs trained outcome on SciFact**: {'; '.join(summary)}. A random order of 4 candidates gives "
+        f"ρ = +1 with probability 1/{math.factorial(4)}. Time on "
         + advices[0]["settings"].get("cpu", "this machine")
-        + ": "
+        + " shared by five sessions at nice 19 (wall clock): "
         + "; ".join(seconds)
         + ".",
         "",
