@@ -260,8 +260,13 @@ def _data_mode_section(results: Path) -> list[str]:
         "embeddings, the hybrid teacher as the target of distillation with its top document as the positive, "
         f"n = {first['n_train']} groups of k = {first['group_size']} (the empirical mode's), label τ = "
         f"{first['tau']:.3g} (the empirical mode's), {first['population']} Monte Carlo groups per population. The "
-        "registered rule of `--world` is the uniform target (the default); the teacher-top-10 target is shown beside "
-        "it, read after the run. Both are compared with the held-out nDCG@10 of the candidates the empirical mode "
+        "registered rule of `--world` is the uniform target (the default)"
+        + (
+            "; the teacher-top-10 target is shown beside it, read after the run"
+            if any(a["prediction"]["settings"]["target"] != "uniform" for a in advices)
+            else ""
+        )
+        + ". The predictions are compared with the held-out nDCG@10 of the candidates the empirical mode "
         "trained (`results/advise/scifact-empirical`: the same sampler and loss, the full 384-dimensional residual "
         "student retrained on the non-decide queries and measured on its 222 decide queries); ρ = Spearman(−rank, "
         "nDCG@10) over the candidates both have, ranks re-counted among them.",
