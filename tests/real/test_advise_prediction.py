@@ -199,3 +199,23 @@ def test_empirical_world_is_exported():
     from simrank import theory
 
     assert theory.EmpiricalWorld is EmpiricalWorld
+
+
+def test_builtin_teacher_source_is_the_teachers_top_m(tiny_beir, tmp_path):
+    """``--negatives teacher``: uniform over each query's 10 highest teacher scores; with a ``--teacher`` run it is
+    refused (the run itself is the source to pass)."""
+    from simrank.groups import sampling_distribution
+    from simrank.real.data.beir import DataError
+
+    inp = load_inputs(tiny_beir, ["teacher"], config=TINY)
+    qs = inp.qs
+    rows = np.arange(qs.n_queries)
+    nu = sampling_distribution(qs, inp.sources["teacher"], rows, qs.positive_probs.argmax(1))
+    top = np.argsort(-qs.teacher_scores, axis=1)[:, :10]
+    expected = np.zeros_like(nu)
+    np.put_along_axis(expected, top, 0.1, axis=1)
+    np.testing.assert_allclose(nu, expected)
+    run = tmp_path / "teacher.trec"
+    run.write_text("".join(f"q{j} Q0 d{d} {d + 1} {-float(d)} t\n" for j in range(4) for d in range(30)))
+    with pytest.raises(DataError, match="--negatives teacher is the built-in teacher's top-M"):
+        load_inputs(tiny_beir, ["teacher"], teacher=run, config=TINY)
