@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simrank.advise.validation import WORLDS, render_paper, world_config
+from simrank.advise.validation import RERUNS, STEPS, WORLDS, render_paper, world_config
 from simrank.advise.worlds import SESOI, advise_world, convergence_gap, validate_world
 from simrank.config import load_experiment
 from simrank.errors import ConfigError
@@ -158,6 +158,37 @@ def test_registry_worlds_are_valid_configs(tmp_path):
         exp = load_experiment(str(path))
         assert len(exp.points()) == 6
         assert exp.points()[0].world.n_docs != 64
+
+
+def test_rerun_changes_only_the_steps(tmp_path):
+    """A converged re-run (deviation D29) is the registered world with more steps and nothing else changed."""
+    for name, steps in RERUNS.items():
+        assert name in WORLDS and steps > STEPS
+        (tmp_path / "a.toml").write_text(world_config(name))
+        (tmp_path / "b.toml").write_text(world_config(name, steps))
+        registered, rerun = (load_experiment(str(tmp_path / f)) for f in ("a.toml", "b.toml"))
+        assert registered.base["train"]["steps"] == STEPS and rerun.base["train"]["steps"] == steps
+        rerun.base["train"]["steps"] = STEPS
+        assert rerun.base == registered.base and rerun.grid == registered.grid
+
+
+def test_rerun_summary_replaces_the_registered_row(tmp_path):
+    """The headline with the re-run in place counts the re-run's hit and Spearman instead of the registered ones."""
+    import pandas as pd
+
+    from simrank.advise.validation import _rerun_summary
+
+    cand = '{"sampler.eta": 0.5, "sampler.pool_size": 12}'
+    row = dict(recommended=cand, best=cand, recommended_ndcg10=0.5, best_ndcg10=0.5)
+    table = pd.DataFrame([dict(world="a", hit=True, spearman=1.0, max_convergence_gap=0.01, **row),
+                          dict(world="b", hit=False, spearman=-1.0, max_convergence_gap=0.4, **row)])  # fmt: skip
+    assert _rerun_summary(table, tmp_path) == []  # no re-run table: nothing
+    rerun = pd.DataFrame([dict(world="b", steps=4000, hit=True, spearman=0.5, max_convergence_gap=0.02, **row)])
+    rerun.to_csv(tmp_path / "worlds12_rerun.csv", index=False)
+    text = "\n".join(_rerun_summary(table, tmp_path))
+    assert "| b | 4,000 | 0.4 → 0.02 |" in text
+    assert "every one converged" in text and "hit rate 2 of 2 = 100% (registered run: 1 of 2 = 50%)" in text
+    assert "mean Spearman 0.75 (registered run: 0.00)" in text
 
 
 @pytest.mark.skipif(not (ROOT / "results/advise/worlds12.csv").is_file(), reason="no committed validation tables")

@@ -9,6 +9,8 @@
   queries.
 * :mod:`~simrank.advise.analysis`: ``--data DIR --negatives RUN…``: a practitioner's own TREC runs, measured
   (locality, κ, entropies, false negatives) with the T3/T4 certificate on the μ-risk.
+* :mod:`~simrank.advise.prediction`: the data mode's ranking: each (source, η) by the predicted excess of
+  :func:`simrank.theory.predict_excess` in the collection's empirical laws, the certificate beside it.
 * :mod:`~simrank.advise.report`: ``advice.json``, ``report.md`` and figures of the data mode.
 * :mod:`~simrank.advise.cli`: the ``simrank advise`` command.
 

@@ -62,6 +62,7 @@ from simrank.theory.bounds import (
 
 __all__ = [
     "BUILTIN_SOURCES",
+    "DEFAULT_SOURCES",
     "AdviceConfig",
     "AdviceInput",
     "BOUNDS",
@@ -76,7 +77,8 @@ __all__ = [
     "run_matrix",
 ]
 
-BUILTIN_SOURCES = ("random", "bm25", "dense")
+BUILTIN_SOURCES = ("random", "bm25", "dense", "teacher")  # teacher: the teacher's own top-M (built-in teacher)
+DEFAULT_SOURCES = ("random", "bm25", "dense")  # the sources analysed when no --negatives is given
 DEFAULT_TAUS = (0.1, 0.3, 1.0, 3.0, 10.0)
 DEFAULT_ETAS = (0.0, 0.1, 0.25, 0.5, 1.0)
 ETA_GRID = np.linspace(0.0, 1.0, 101)  # η* is searched here; Γ uses δ/|ETA_GRID| (union bound, T4(f))
@@ -256,6 +258,11 @@ def load_inputs(
             sources[name] = Pool(f"run:{name}")
         elif spec == "random":
             sources[spec] = Uniform()
+        elif spec == "teacher" and teacher_run is not None:
+            raise DataError(
+                "--negatives teacher is the built-in teacher's top-M; with --teacher RUN pass that run itself as a "
+                "--negatives source"
+            )
         else:
             sources[spec] = make_sampler("local", proxy=spec, pool_size=min(config.pool_size, qs.n_docs))
     target_law: Sampler = Uniform()

@@ -1,6 +1,7 @@
 """``simrank advise``: ``--world CONFIG.toml`` ranks an experiment config's grid points by the predicted excess
-(:mod:`simrank.advise.worlds`); ``--data DIR --negatives RUN…`` measures a BEIR folder's negative sources
-(:mod:`simrank.advise.analysis`); ``--empirical --budget MINUTES --data DIR`` trains the candidates by successive
+(:mod:`simrank.advise.worlds`); ``--data DIR --negatives RUN…`` ranks a BEIR folder's negative sources by the
+predicted excess in the collection's empirical laws (:mod:`simrank.advise.prediction`), with each source's measures and
+T3/T4 certificate beside it (:mod:`simrank.advise.analysis`); ``--empirical --budget MINUTES --data DIR`` trains the candidates by successive
 halving (:mod:`simrank.advise.empirical`); ``simrank advise bm25-run`` writes a BM25 TREC run to use as a negative source;
 ``simrank advise validate`` renders ``paper/advise.md`` from the registry validation (``--run`` recomputes it)."""
 
@@ -20,7 +21,7 @@ __all__ = ["advise_app"]
 advise_app = typer.Typer(
     add_completion=False,
     invoke_without_command=True,
-    help="Advice on negatives: --world CONFIG.toml ranks its grid by the predicted excess; --data DIR measures your runs.",
+    help="Advice on negatives: --world CONFIG.toml ranks its grid by the predicted excess; --data DIR ranks your runs.",
 )
 
 
@@ -40,18 +41,26 @@ def advise_cmd(
         "--sampler",
         help="with --empirical: candidate sampler NAME or NAME@ETA; repeatable (default random bm25 bm25@0.5 teacher)",
     ),
-    loss: list[str] = typer.Option([], "--loss", help="with --empirical: candidate loss; repeatable (default kl lce)"),
+    loss: list[str] = typer.Option(
+        [], "--loss", help="with --empirical: candidate loss; repeatable (default kl lce); with --data: the loss (kl)"
+    ),
     folds: int = typer.Option(3, help="with --empirical: grouped query folds of the halving"),
     max_steps: int = typer.Option(1600, help="with --empirical: cap on the last rung's training steps"),
     quick: bool = typer.Option(False, "--quick", help="with --world: apply the config's [quick] overrides"),
     population: int = typer.Option(
-        5000, help="with --world: Monte Carlo groups per population (5000: the validated rule)"
+        5000, help="with --world or --data: Monte Carlo groups per population (5000: the validated rule)"
     ),
     worlds: int = typer.Option(1, help="with --world: average the prediction over the worlds of the first seeds"),
-    target_law: str = typer.Option("uniform", help="with --world: the prediction's target law: uniform | top10"),
+    target_law: str = typer.Option(
+        "uniform", help="with --world or --data: the prediction's target law: uniform | top10"
+    ),
+    label_tau: float = typer.Option(1.0, help="with --data: the label temperature τ of the prediction's loss"),
+    rank: int = typer.Option(
+        8, help="with --data: principal coordinates r of the predicted bilinear student (r² weights)"
+    ),
     data: Path = typer.Option(None, help="BEIR folder with cached embeddings (default: $SIMRANK_DATA)"),
     negatives: list[str] = typer.Option(
-        [], "--negatives", help="TREC run file or built-in source (random, bm25, dense); repeatable"
+        [], "--negatives", help="TREC run file or built-in source (random, bm25, dense, teacher); repeatable"
     ),
     teacher: Path = typer.Option(None, help="teacher scores as a TREC run (default: the built-in hybrid teacher)"),
     target: Path = typer.Option(None, help="target law as a TREC run: uniform over its documents (default: corpus)"),
@@ -74,8 +83,9 @@ def advise_cmd(
     ),
 ) -> None:
     """``--world CONFIG.toml``: rank the config's grid points by the predicted excess and write advice.json (with
-    ``--validate`` also train them and write validation.json).  Otherwise: measure each negative source of a BEIR
-    folder, with the theory's certificate, and write report.md, advice.json and figures into OUT."""
+    ``--validate`` also train them and write validation.json).  Otherwise: rank each (negative source, η) of a BEIR
+    folder by the predicted excess, measure each source, with the theory's certificate beside it, and write
+    report.md, advice.json and figures into OUT."""
     if ctx.invoked_subcommand is not None:
         return
     if world is not None:
@@ -94,10 +104,19 @@ def advise_cmd(
         return
     if budget is not None:
         raise ConfigError("--budget needs --empirical")
-    from simrank.advise.analysis import BUILTIN_SOURCES, AdviceConfig, advise, load_inputs
+    from simrank.advise.analysis import DEFAULT_SOURCES, AdviceConfig, advise, load_inputs
+    from simrank.advise.prediction import PredictionConfig, predict_data
     from simrank.advise.report import write_outputs
     from simrank.paths import data_folder
 
+    if len(loss) > 1:
+        raise ConfigError(
+            f"--loss {loss[1]!r}: the data mode takes one --loss (predicted excesses of different losses are in "
+            "different units); run it once per loss"
+        )
+    prediction = PredictionConfig(
+        loss=loss[0] if loss else "kl", tau=label_tau, rank=rank, target=target_law, population=population, seed=seed
+    )
     if out is None:
         raise ConfigError("--out DIR is required (the folder for report.md, advice.json and the figures)")
     if out.exists() and not out.is_dir():
@@ -117,7 +136,7 @@ def advise_cmd(
     start = time.perf_counter()
     inputs = load_inputs(
         data_folder(data),
-        negatives or list(BUILTIN_SOURCES),
+        negatives or list(DEFAULT_SOURCES),
         split=split,
         teacher=teacher,
         target=target,
@@ -128,6 +147,7 @@ def advise_cmd(
     advice = advise(inputs, config)
     advice["settings"]["cpu"] = f"{os.cpu_count()} CPU cores"
     advice["settings"]["seconds"] = round(time.perf_counter() - start, 1)  # reading and measuring
+    advice["prediction"] = predict_data(inputs, advice, config, prediction)
     paths = write_outputs(advice, out)
     best = advice["recommendations"][0]
     typer.echo(f"{'source':>12s} {'locality':>8s} {'Δ̂':>6s} {'κ':>8s} {'τ':>5s} {'H_pair':>6s} {'FN':>6s} {'η*':>5s}")
@@ -139,16 +159,38 @@ def advise_cmd(
         )
     if best["vacuous"]:
         typer.echo(
-            "no recommendation: every guarantee on the μ-risk is vacuous (F ≥ the starting scorer's μ-risk); the "
-            "columns above are measurements, not advice"
+            "no recommendation from the guarantee: every guarantee on the μ-risk is vacuous (F ≥ the starting "
+            "scorer's μ-risk); it certifies nothing"
         )
     else:
         typer.echo(
             f"guarantee on the μ-risk is lowest for {best['source']}, τ = {best['tau']:g}, η = {best['eta']:g} "
             f"(F = {best['bound']:.4g})"
         )
+    _echo_prediction(advice["prediction"])
     typer.echo(f"wrote {', '.join(str(p) for p in paths[:2])} and {len(paths) - 2} figures in {out}")
-    typer.echo(f"{time.perf_counter() - start:.1f} s (inputs and measures {advice['settings']['seconds']} s)")
+    typer.echo(
+        f"{time.perf_counter() - start:.1f} s (inputs and measures {advice['settings']['seconds']} s, prediction "
+        f"{advice['prediction']['settings'].get('seconds', 0.0)} s)"
+    )
+
+
+def _echo_prediction(prediction: dict) -> None:
+    """The data mode's prediction table and its recommendation (or why there is none)."""
+    if "unavailable" in prediction:
+        typer.echo(f"no prediction: {prediction['unavailable']}")
+        return
+    s = prediction["settings"]
+    typer.echo(f"{'rank':>4s} {'source':>12s} {'η':>5s} {'predicted':>10s} {'guarantee on the μ-risk':>24s}")
+    for c in prediction["candidates"]:
+        guarantee = "∞" if c["guarantee"] is None else f"{c['guarantee']:.4g}"
+        guarantee += " (vacuous)" if c["vacuous"] else ""
+        typer.echo(f"{c['rank']:4d} {c['source']:>12s} {c['eta']:5g} {c['predicted_excess']:10.4g} {guarantee:>24s}")
+    top = prediction["candidates"][0]
+    typer.echo(
+        f"predicted: {top['source']} with η = {top['eta']:g} gives the smallest excess {s['target']}-target "
+        f"{s['loss']} risk of the trained student (n = {s['n_train']} groups)"
+    )
 
 
 def _world_mode(
@@ -274,6 +316,9 @@ def bm25_run_cmd(
 @advise_app.command("validate")
 def validate_cmd(
     run: bool = typer.Option(False, "--run", help="advise and train the 12 registry worlds (about 20 min, 2 cores)"),
+    rerun: bool = typer.Option(
+        False, "--rerun", help="advise and train the unconverged worlds again at their converging steps (RERUNS)"
+    ),
     results: Path = typer.Option(Path("results/advise"), help="folder of the validation tables"),
     work: Path = typer.Option(Path(".cache/advise-validation"), help="with --run: folder of the worlds' sweeps"),
     paper: Path = typer.Option(Path("paper/advise.md"), help="Markdown file to write"),
@@ -283,5 +328,7 @@ def validate_cmd(
 
     if run:
         run_validation(results, work, typer.echo)
+    if rerun:
+        run_validation(results, work, typer.echo, rerun=True)
     paper.write_text(render_paper(results))
     typer.echo(f"wrote {paper}")

@@ -138,6 +138,7 @@ def render_report(advice: dict) -> str:
         "",
     ]
     lines += [f"- note: {n}" for n in s["notes"]]
+    lines += _prediction_section(advice.get("prediction"))
     lines += [
         "## Sources",
         "",
@@ -176,9 +177,9 @@ def render_report(advice: dict) -> str:
     if best["vacuous"]:
         lines += [
             "",
-            "**No recommendation**: every guarantee is vacuous (F is at least the μ-risk the starting scorer already "
-            "has), so it certifies nothing about training with any of these sources. For advice that predicts "
-            "trained outcomes use `simrank advise --world CONFIG.toml` on a synthetic world like your data.",
+            "**No recommendation from the guarantee**: every guarantee is vacuous (F is at least the μ-risk the "
+            "starting scorer already has), so it certifies nothing about training with any of these sources; the "
+            "ranking of the prediction section is the advice.",
         ]
     else:
         lines += ["", f"The guarantee is lowest for {what} with τ = {best['tau']:g} and η = {best['eta']:g}:", ""]
@@ -203,6 +204,46 @@ def render_report(advice: dict) -> str:
     for name, caption in CAPTIONS.items():
         lines += [f"![{name}]({name}.png)", "", caption, ""]
     return "\n".join(lines)
+
+
+def _prediction_section(prediction: dict | None) -> list[str]:
+    """The report's first section: the candidates ranked by the predicted excess, the guarantee beside each, and the
+    recommendation (the prediction's; none where the prediction is unavailable)."""
+    if prediction is None:
+        return []
+    lines = ["", "## Prediction: the candidates ranked by the predicted excess", ""]
+    if "unavailable" in prediction:
+        return lines + [f"**No prediction**: {prediction['unavailable']}.", ""]
+    p = prediction["settings"]
+    lines += [
+        f"Each candidate (source, η) trains the bilinear student (P q)ᵀ W (P x) on the top {p['rank']} principal "
+        f"coordinates of the document embeddings to convergence on n = {p['n_train']} groups of k = "
+        f"{p['group_size']} ({p['loss']} loss, label τ = {p['tau']:g}) drawn from the {p['n_queries']} training "
+        "queries (resampled uniformly), the teacher's top document as the positive and ν_η = (1 − η) ν + η · uniform "
+        "as the negatives. The prediction is its excess target risk E R_T(Ŵ) − min R_T = Bias + (V + D)/n "
+        f"(`simrank.theory.predict_excess`, paper/theory.md §10) with target law T = {p['target']} "
+        f"({p['population']} Monte Carlo groups per population, seed {p['seed']}; {p['seconds']} s). The "
+        "guarantee on the μ-risk is the T3/T4 certificate F at the source's τ and the same η (∞: none).",
+        "",
+        "| rank | source | η | predicted excess | Bias | (V + D)/n | guarantee on the μ-risk | vacuous |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in prediction["candidates"]:
+        lines.append(
+            f"| {c['rank']} | {c['source']} | {c['eta']:g} | {c['predicted_excess']:.4g} | {c['bias']:.4g} "
+            f"| {(c['variance'] + c['drift']) / p['n_train']:.4g} | {_fmt(c['guarantee'], 5)} "
+            f"| {'yes' if c['vacuous'] else 'no'} |"
+        )
+    top = prediction["candidates"][0]
+    lines += [
+        "",
+        f"**The prediction recommends {top['source']} with η = {top['eta']:g}**: of these candidates it predicts the "
+        f"smallest excess {p['target']}-target {p['loss']} risk (against the teacher) of the trained student, "
+        f"{top['predicted_excess']:.4g}. It predicts how well the student fits the teacher, not nDCG directly; "
+        "`paper/advise.md` reports how its order compares with trained outcomes.",
+        "",
+    ]
+    return lines
 
 
 def write_outputs(advice: dict, out: Path) -> list[Path]:

@@ -85,6 +85,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "allowed_violations",
         "ball_minimiser",
         "default_world",
+        "EmpiricalWorld",
         "FLOOR_STEPS",
         "iid_groups",
         "lower_bound_figure",

@@ -40,6 +40,7 @@ __all__ = [
     "allowed_violations",
     "ball_minimiser",
     "default_world",
+    "EmpiricalWorld",
     "iid_groups",
     "lower_bound_figure",
     "lower_bound_localised",
@@ -69,14 +70,63 @@ def default_world(experiment: str = "bias-sweep") -> tuple[World, Teacher, Sampl
     return base.world.generate(), base.teacher, base.sampler(), base.data.group_size
 
 
+@dataclass(frozen=True)
+class EmpiricalWorld:
+    """A collection's empirical laws presented as a world, so that :func:`iid_groups` (and with it
+    :func:`~simrank.theory.predict_excess`) draws from them instead of from a generative :class:`~simrank.world.World`.
+
+    * The query law is uniform over the rows of ``pool`` (a practitioner's judged training queries), drawn with
+      replacement: the training queries themselves are the population.
+    * The corpus is ``pool.docs`` and the query vectors ``pool.queries``, in whatever coordinates the student sees
+      (the student is the bilinear ``qᵀ W x`` on them).
+    * The teacher is ``pool.teacher_scores``: fixed scores, the target of distillation, not a function of the
+      vectors (so :func:`iid_groups` takes ``teacher=None`` with this world).
+    * Positives follow ``pool.positive_probs``; a sampler's negative law ``ν_q`` is computed from ``pool.proxies``
+      (BM25, dense, teacher, a TREC run's ``run:NAME``), as on the training queries.
+
+    The "true" excess of a prediction in this world is therefore the excess target risk over the training queries'
+    empirical law (with the target law's negatives over the whole corpus), not over unseen queries.
+
+    Attributes:
+      pool: the :class:`~simrank.groups.QuerySet` of the training queries (finite teacher scores everywhere).
+    """
+
+    pool: QuerySet
+
+    def query_set(self, n: int, rng: np.random.Generator) -> QuerySet:
+        """``n`` queries drawn uniformly with replacement from ``pool``'s rows.
+
+        Args:
+          n: the number of queries.
+          rng: the numpy generator.
+
+        Returns:
+          the :class:`~simrank.groups.QuerySet` of the drawn rows.
+        """
+        return self.pool.subset(rng.integers(0, self.pool.n_queries, n))
+
+
 def iid_groups(
-    world: World, teacher: Teacher, sampler: Sampler, n: int, group_size: int, rng: np.random.Generator
+    world: World | EmpiricalWorld,
+    teacher: Teacher | None,
+    sampler: Sampler,
+    n: int,
+    group_size: int,
+    rng: np.random.Generator,
 ) -> Groups:
     """``n`` i.i.d. groups, each with its own fresh query (so the groups are independent draws of ``P^ν``).
 
-    Graded labels are skipped (not used here; computing them dominates the cost).
+    Graded labels are skipped (not used here; computing them dominates the cost).  An :class:`EmpiricalWorld`
+    resamples its own queries and carries its teacher's scores: ``teacher`` must then be None.
     """
-    qs = world_query_set(world, teacher, n, rng, grades=False)
+    if isinstance(world, EmpiricalWorld):
+        if teacher is not None:
+            raise ValueError("an EmpiricalWorld carries its teacher's scores; pass teacher=None")
+        qs = world.query_set(n, rng)
+    elif teacher is None:
+        raise ValueError("a generative World needs its teacher; teacher=None is for an EmpiricalWorld")
+    else:
+        qs = world_query_set(world, teacher, n, rng, grades=False)
     return draw_groups(qs, sampler, n, group_size, rng)[0]
 
 

@@ -47,7 +47,7 @@ from simrank.measures import kappa
 from simrank.samplers import Local, Mixture, Sampler, Tempered, Uniform
 from simrank.teacher import Teacher
 from simrank.theory.bounds import Check, bias, minimiser, moments, pair_design, pair_law, x64
-from simrank.theory.monte_carlo import iid_groups, t6_setup
+from simrank.theory.monte_carlo import EmpiricalWorld, iid_groups, t6_setup
 from simrank.world import World, WorldConfig
 
 __all__ = [
@@ -341,8 +341,8 @@ def _predict(world, teacher, sampler, target_state, *, loss, n_groups, group_siz
 
 
 def predict_excess(
-    world: World,
-    teacher: Teacher,
+    world: World | EmpiricalWorld,
+    teacher: Teacher | None,
     sampler: Sampler,
     *,
     loss: str,
@@ -361,8 +361,10 @@ def predict_excess(
     ``Bias(η) + (V(η) + D(η))/n`` (module docstring), population means over ``population`` groups.
 
     Args:
-      world: the world (queries drawn fresh from its law).
-      teacher: the teacher ``g``.
+      world: the world (queries drawn fresh from its law), or a collection's empirical laws
+        (:class:`~simrank.theory.monte_carlo.EmpiricalWorld`: its training queries resampled uniformly).
+      teacher: the teacher ``g`` (None with an :class:`~simrank.theory.monte_carlo.EmpiricalWorld`, which carries its
+        teacher's scores).
       sampler: the base negative sampler ``ν``.
       loss: a loss of :data:`simrank.losses.LOSSES`, convex in the scores (``margin_mse``, ``kl``, ``ranknet_soft``,
         ``listnet``, ``lce``).
@@ -387,8 +389,8 @@ def predict_excess(
 
 
 def excess_curve(
-    world: World,
-    teacher: Teacher,
+    world: World | EmpiricalWorld,
+    teacher: Teacher | None,
     sampler: Sampler,
     *,
     loss: str,

@@ -18,7 +18,8 @@ from simrank.real.evaluate import read_trec_run, write_trec_run
 from simrank.theory.bounds import combined_bound, excess_ranknet_pairs, kappa_eta, shell_moments
 
 TINY = AdviceConfig(taus=(0.3, 1.0, 3.0), etas=(0.0, 0.5, 1.0), group_size=4, pool_size=10)
-TINY_ARGS = ["--group-size", "4", "--pool-size", "10", "--tau", "0.3", "--tau", "1", "--tau", "3"]
+TINY_ARGS = ["--group-size", "4", "--pool-size", "10", "--tau", "0.3", "--tau", "1", "--tau", "3", "--rank", "4",
+             "--population", "500"]  # fmt: skip
 
 
 def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
@@ -79,7 +80,8 @@ def test_advise_end_to_end(tiny_beir, bm25_run, tmp_path, monkeypatch, capsys):
     assert "## Guarantee on the μ-risk" in report
     best = advice["recommendations"][0]
     assert best["vacuous"] == (best["bound"] is None or best["bound"] >= entries[best["source"]]["t3"]["risk_mu"])
-    assert ("**No recommendation**" in report) == best["vacuous"]
+    assert ("**No recommendation from the guarantee**" in report) == best["vacuous"]
+    assert "## Prediction: the candidates ranked by the predicted excess" in report
     assert (out / "advice.json").stat().st_mode & 0o777 == 0o644
 
 
@@ -197,6 +199,7 @@ def test_teacher_missing_pairs_fatal_or_skipped(tiny_beir, tmp_path, monkeypatch
     advice = json.loads((out / "advice.json").read_text())
     assert "skipped" in advice["settings"]["notes"][0]
     assert advice["sources"][0]["support_mean"] == 20  # random over the 20 scored documents
+    assert "needs every document's score" in advice["prediction"]["unavailable"]  # no ranking from NaN scores
 
 
 @pytest.mark.parametrize(
