@@ -23,8 +23,10 @@
    ``speedup_vs_torch_mlp``: the same for the MLP student (the JAX side: ``mlp_ms_per_model``).
 4. Roofline: ``peak_gflops`` (a warm fp32 ``2048² @ 2048²`` matmul, GFLOP per CPU second, same run) and per
    student the training and evaluation GFLOP per CPU second and ``fraction_of_peak``, with the FLOP counted
-   from the shapes (:func:`training_flops`, :func:`evaluation_flops`); ``mlp_ms_per_model`` (hand-written
-   backward) next to the autodiff reference layout in the same run (``mlp_speedup``); data building CPU
+   from the shapes (:func:`training_flops`, :func:`evaluation_flops`); ``mlp_ms_per_model`` (the runner's MLP
+   training: first layer fused per group, hand-written backward, models in cache-sized blocks) next to the
+   same student in one vmap and the autodiff reference layout in the same run (``mlp_speedup``, and the
+   achieved GFLOP/s against the same-shape ceiling: :func:`mlp_layouts`); data building CPU
    seconds with the process's BLAS threads and with one (``data_build``); ``cold_over_warm`` = the first
    per-loss run's CPU seconds over the cached run's.
 5. Large designs: the P4 design (``experiments/p04-hard-negatives.toml``) at 40 seeds, and the default
