@@ -186,7 +186,9 @@ def test_mlp_hand_written_backward_equals_autodiff(dim, hidden, shape, k, seed):
     """The ``manual`` MLP (first layer fused per group, hand-written chain rule) and the ``autodiff`` reference
     (feature rows ``[q; x; q⊙x]``): the same scores, and the same gradients in the parameters and in the inputs
     (the Lipschitz measure needs ∂f/∂x) to float32 round-off; the two sum the same products in another order
-    (the query part once per group), so a few ulps of the largest term (rtol 1e-5, atol 1e-6)."""
+    (the query part once per group): scores within a few ulps (rtol 1e-5, atol 1e-6); a gradient sums up to
+    n = 35 items' products whose first layer is rounded differently, so up to ≈ n · 2ε ≈ 1e-5 of its scale
+    (ε = 1.2e-7; atol 1e-5 · max(1, max |∂|): measured 1.8e-6 on an entry of 0.07 of ∂W₂)."""
     rng = np.random.default_rng(seed)
     query = jnp.asarray(rng.normal(size=(*shape, dim)), jnp.float32)
     docs = jnp.asarray(rng.normal(size=(*shape, k, dim)), jnp.float32)
@@ -203,7 +205,7 @@ def test_mlp_hand_written_backward_equals_autodiff(dim, hidden, shape, k, seed):
     got = jax.grad(objective(fast), argnums=(0, 1, 2))(params, query, docs)
     want = jax.grad(objective(reference), argnums=(0, 1, 2))(params, query, docs)
     for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(b).max())))
 
 
 @settings(max_examples=10, deadline=None)
