@@ -23,8 +23,10 @@
    ``speedup_vs_torch_mlp``: the same for the MLP student (the JAX side: ``mlp_ms_per_model``).
 4. Roofline: ``peak_gflops`` (a warm fp32 ``2048² @ 2048²`` matmul, GFLOP per CPU second, same run) and per
    student the training and evaluation GFLOP per CPU second and ``fraction_of_peak``, with the FLOP counted
-   from the shapes (:func:`training_flops`, :func:`evaluation_flops`); ``mlp_ms_per_model`` (hand-written
-   backward) next to the autodiff reference layout in the same run (``mlp_speedup``); data building CPU
+   from the shapes (:func:`training_flops`, :func:`evaluation_flops`); ``mlp_ms_per_model`` (the runner's MLP
+   training: first layer fused per group, hand-written backward, models in cache-sized blocks) next to the
+   same student in one vmap and the autodiff reference layout in the same run (``mlp_speedup``, and the
+   achieved GFLOP/s against the same-shape ceiling: :func:`mlp_layouts`); data building CPU
    seconds with the process's BLAS threads and with one (``data_build``); ``cold_over_warm`` = the first
    per-loss run's CPU seconds over the cached run's.
 5. Large designs: the P4 design (``experiments/p04-hard-negatives.toml``) at 40 seeds, and the default
@@ -266,14 +268,16 @@ def training_flops(point: Point) -> float:
     """FLOP of one training step on one group of ``k`` items, from the shapes (1 multiply-add = 2 FLOP):
 
     * bilinear ``qᵀWx``: ``3 · (2d² + 2kd)`` (forward ``qᵀW`` and ``k`` dot products; backward ≈ 2×);
-    * MLP (hidden ``h``, features ``3d``): per item forward ``3dh + h² + h`` multiply-adds, backward
-      ``3dh + 2h² + h`` (the weight gradients ``zᵀδ₁``, ``a₁ᵀδ₂``, ``a₂ᵀds`` and the hidden cotangent
-      ``δ₂W₂ᵀ``; none for the input): ``2k · (6dh + 3h² + 2h)`` FLOP per group.
+    * MLP (hidden ``h``, first layer fused per group: :func:`simrank.students.mlp`): per item forward
+      ``2dh + h² + h`` multiply-adds (``[x; q⊙x] [W_x; W_qx]``, ``a₁W₂``, ``a₂w₃``) and per group ``dh``
+      (``q W_q``); backward per item ``2dh + 2h² + h`` (the weight gradients ``uᵀδ₁``, ``a₁ᵀδ₂``, ``a₂ᵀds``
+      and the hidden cotangent ``δ₂W₂ᵀ``; none for the input) and per group ``dh`` (``qᵀ Σ_k δ₁``):
+      ``2 · (k (4dh + 3h² + 2h) + 2dh)`` FLOP per group.
     Losses, ReLUs and the optimiser are not counted (``O(k)`` and ``O(#params)`` against ``O(k h²)``)."""
     d, k = point.world.dim, point.data.group_size
     if point.sections["student"]["kind"] == "mlp":
         h = point.sections["student"].get("hidden", 32)
-        return 2.0 * k * (6 * d * h + 3 * h * h + 2 * h)
+        return 2.0 * (k * (4 * d * h + 3 * h * h + 2 * h) + 2 * d * h)
     return 3.0 * (2 * d * d + 2 * k * d)
 
 
@@ -281,7 +285,7 @@ def evaluation_flops(point: Point) -> float:
     """FLOP of one model's evaluation counted from the shapes: the forward scores of the corpus
     (``n_eval_queries × N`` items) and of the risk groups (train once, test twice, target once:
     ``(n_train + 3 n_test) · k`` items), per query ``2d²`` plus per item ``2d`` (bilinear); for the MLP
-    per group item ``2(3dh + h² + h)`` and, for the corpus (the first layer split, ``x W_x`` once per
+    per group item ``2(2dh + h² + h)`` plus ``2dh`` per group (the fused first layer) and, for the corpus (the first layer split, ``x W_x`` once per
     document: :func:`simrank.students.mlp`), ``2dh`` per document and per query plus ``2(dh + h² + h)``
     per (query, document).  Rank measures and the Lipschitz gradient are not counted: a lower bound."""
     d, k, data = point.world.dim, point.data.group_size, point.data
@@ -290,7 +294,8 @@ def evaluation_flops(point: Point) -> float:
     if point.sections["student"]["kind"] == "mlp":
         h = point.sections["student"].get("hidden", 32)
         shared = 2.0 * (point.world.n_docs + data.n_eval_queries) * d * h + 2.0 * corpus * (d * h + h * h + h)
-        return 2.0 * group_items * (3 * d * h + h * h + h) + shared
+        groups = data.n_train + 3 * data.n_test
+        return 2.0 * group_items * (2 * d * h + h * h + h) + 2.0 * groups * d * h + shared
     queries = data.n_eval_queries + data.n_train + 3 * data.n_test
     return 2.0 * queries * d * d + 2.0 * items * d
 
@@ -302,12 +307,12 @@ def roofline(exp: Experiment, peak_flops_per_s: float, width: int) -> dict:
     matmul, same run).  Evaluation time = the runner's training + evaluation call minus training alone."""
     import jax
 
-    from simrank.runner import compile_chunk_runner, plan
+    from simrank.runner import compile_chunk_runner, plan, train_block
 
     out = {}
     for student in sorted({jobs[0].point.sections["student"]["kind"] for jobs, _ in plan(exp)}):
         point, _, keys, hyper, arrays, train = _kl_chunk(exp, student, width)
-        train_s = _training_cpu_seconds(train, keys, arrays["train"], hyper, 2)
+        train_s = _training_cpu_seconds(train, keys, arrays["train"], hyper, 2, train_block(point, width))
         run = compile_chunk_runner(point, ("kl",))
         jax.block_until_ready(run(keys, hyper, arrays))
         call = functools.partial(run, keys, hyper, arrays)
@@ -329,8 +334,10 @@ def roofline(exp: Experiment, peak_flops_per_s: float, width: int) -> dict:
 
 def mlp_layouts(exp: Experiment, width: int) -> dict:
     """Training-only CPU ms per model of the MLP student's listwise-KL chunk (``width`` models, compiled
-    beforehand, best of 2) with the hand-written backward (``manual``, the default) and with JAX's autodiff
-    (``autodiff``, the reference layout), same run, same data; ``speedup`` = autodiff / manual.
+    beforehand, best of 2), same run, same data: ``manual_ms``, the runner's training (the first layer fused
+    per group, the hand-written backward, the models trained in blocks of :func:`simrank.runner.train_block`);
+    ``manual_vmap_ms``, the same student with all ``width`` models in one vmap; ``autodiff_ms``, the reference
+    layout (feature rows ``[q; x; q⊙x]``, JAX's autodiff, one vmap); ``speedup`` = autodiff / manual.
 
     Also the corpus scores of evaluation (``n_eval_queries × N``, the runner's ``lax.map`` over models,
     best of 2): ``eval_shared_ms`` with the split first layer (``x W_x`` once per document, the default)
@@ -338,22 +345,27 @@ def mlp_layouts(exp: Experiment, width: int) -> dict:
     ``[q; x; q⊙x]`` of every pair, the old path); ``eval_speedup`` = rows / shared.
 
     The honest ceiling of that training: ``ceiling_gflops``, the GFLOP per CPU second of the MLP's dominant
-    product at its own shape (``width`` models' ``[b·k, h] @ [h, h]``, b groups of k items a step: two thirds
-    of its multiply-adds, :func:`_batched_matmul_flops_per_s`), and ``ceiling_ms`` = one model's training FLOP
-    (:func:`training_flops`) at that rate: the ms per model no layout of these products can beat."""
+    product at its own shape (one block's ``[b·k, h] @ [h, h]``, b groups of k items a step: three quarters of
+    its multiply-adds, :func:`_batched_matmul_flops_per_s`), and ``ceiling_ms`` = one model's training FLOP
+    (:func:`training_flops`) at that rate: the ms per model no layout of these products can beat;
+    ``train_gflops`` = that FLOP over ``manual_ms`` and ``fraction_of_ceiling`` = ``ceiling_ms / manual_ms``."""
     import jax
     import jax.numpy as jnp
 
-    from simrank.runner import eval_batch_size, static_loss
-    from simrank.students import MLP_BACKWARDS, mlp
+    from simrank.runner import eval_batch_size, static_loss, train_block
+    from simrank.students import mlp
     from simrank.trainer import make_trainer
 
     point, _, keys, hyper, arrays, _ = _kl_chunk(exp, "mlp", width)
-    hidden = point.sections["student"].get("hidden", 32)
+    hidden, block = point.sections["student"].get("hidden", 32), train_block(point, width)
     ms = {}
-    for backward in MLP_BACKWARDS:
+    for label, backward, blocked in (
+        ("manual", "manual", block),
+        ("manual_vmap", "manual", None),
+        ("autodiff", "autodiff", None),
+    ):
         train = make_trainer(mlp(point.world.dim, hidden, backward), static_loss("kl"), point.train)
-        ms[backward] = 1000 * _training_cpu_seconds(train, keys, arrays["train"], hyper, 2) / width
+        ms[label] = 1000 * _training_cpu_seconds(train, keys, arrays["train"], hyper, 2, blocked) / width
     student = mlp(point.world.dim, hidden)
     params = jax.vmap(student.init)(keys)
     n = arrays["eval_queries"].shape[1]
@@ -373,13 +385,16 @@ def mlp_layouts(exp: Experiment, width: int) -> dict:
         ms[f"eval_{layout}"] = 1000 * _best_of(lambda call=call: jax.block_until_ready(call()), 2) / width
     cfg = point.train
     groups = min(cfg.batch_size or point.data.n_train, point.data.n_train)
-    ceiling = _batched_matmul_flops_per_s(width, groups * point.data.group_size, hidden)
+    ceiling = _batched_matmul_flops_per_s(block or width, groups * point.data.group_size, hidden)
     flops = cfg.steps * groups * training_flops(point)  # one model's training
     return {
         "models": width,
+        "block": block or width,
         **{f"{b}_ms": v for b, v in ms.items()},
         "ceiling_gflops": ceiling / 1e9,
         "ceiling_ms": 1000 * flops / ceiling,
+        "train_gflops": flops / ms["manual"] / 1e6,
+        "fraction_of_ceiling": 1000 * flops / ceiling / ms["manual"],
         "speedup": ms["autodiff"] / ms["manual"],
         "eval_speedup": ms["eval_rows"] / ms["eval_shared"],
     }
@@ -431,7 +446,7 @@ def training_costs(exp: Experiment, width: int) -> pd.DataFrame:
     ``lax.switch``), ``static`` (one program per (student, loss), the loss fixed at trace time) and
     ``switch`` (a per-model loss index: every loss evaluated, one selected)."""
 
-    from simrank.runner import chunk_inputs, chunk_losses, plan, point_trainer
+    from simrank.runner import chunk_inputs, chunk_losses, plan, point_trainer, train_block
 
     rows: list[dict] = []
     data_cache: dict = {}  # chunk_inputs' cache of built data
@@ -442,7 +457,8 @@ def training_costs(exp: Experiment, width: int) -> pd.DataFrame:
         for program, layout in (("per_loss", "per_loss"), ("static", "per_loss"), ("switch", "switch")):
             losses = (point.loss,) if program == "static" else chunk_losses(exp, jobs, layout)
             keys, hyper, arrays, _ = chunk_inputs(jobs, width, data_cache, losses, layout)
-            seconds = _training_cpu_seconds(point_trainer(point, losses)[2], keys, arrays["train"], hyper, 2)
+            train = point_trainer(point, losses)[2]
+            seconds = _training_cpu_seconds(train, keys, arrays["train"], hyper, 2, train_block(point, width))
             row[f"{program}_ms"] = 1000 * seconds / width
         rows.append(row)
     table = pd.DataFrame(rows).drop_duplicates(["student", "loss"])
@@ -517,13 +533,14 @@ def torch_loop(exp: Experiment, n_models: int, student: str = "bilinear") -> dic
     }
 
 
-def _training_cpu_seconds(train, keys, groups, hyper, repeats: int) -> float:
-    """Least CPU seconds of ``repeats`` calls of ``jit(vmap(train))`` on the stacked inputs, compiled beforehand."""
+def _training_cpu_seconds(train, keys, groups, hyper, repeats: int, block: int | None = None) -> float:
+    """Least CPU seconds of ``repeats`` calls of ``jit(vmap_models(train, hyper, block))`` on the stacked inputs
+    (``block`` models vmapped at once, None: all), compiled beforehand."""
     import jax
 
-    from simrank.trainer import hyper_axes
+    from simrank.trainer import vmap_models
 
-    train_many = jax.jit(jax.vmap(train, in_axes=(0, 0, hyper_axes(hyper))))
+    train_many = jax.jit(vmap_models(train, hyper, block))
     jax.block_until_ready(train_many(keys, groups, hyper))  # compile
     return _best_of(lambda: jax.block_until_ready(train_many(keys, groups, hyper)), repeats)
 
@@ -758,13 +775,16 @@ def bench_cmd(
         report["mlp_speedup"] = layouts["speedup"]
         report["mlp_eval_speedup"] = layouts["eval_speedup"]
         echo(
-            f"[mlp] training CPU ms per model: hand-written backward {layouts['manual_ms']:.2f}, autodiff "
-            f"reference {layouts['autodiff_ms']:.2f}: mlp_speedup = {layouts['speedup']:.2f}x "
+            f"[mlp] training CPU ms per model: fused first layer + hand-written backward in blocks of "
+            f"{layouts['block']} models {layouts['manual_ms']:.2f} (all {layouts['models']} in one vmap "
+            f"{layouts['manual_vmap_ms']:.2f}), autodiff reference (one vmap) {layouts['autodiff_ms']:.2f}: "
+            f"mlp_speedup = {layouts['speedup']:.2f}x "
             f"({_verdict('mlp_speedup', layouts['speedup'])}); corpus scores of evaluation: x W_x once per "
             f"document {layouts['eval_shared_ms']:.2f}, feature rows per pair {layouts['eval_rows_ms']:.2f}: "
             f"mlp_eval_speedup = {layouts['eval_speedup']:.2f}x; same-shape ceiling: a batched [b·k, h] @ [h, h] "
-            f"matmul reaches {layouts['ceiling_gflops']:.1f} GFLOP/s, so training cannot beat "
-            f"{layouts['ceiling_ms']:.2f} ms per model"
+            f"matmul of {layouts['block']} models reaches {layouts['ceiling_gflops']:.1f} GFLOP/s, so training "
+            f"cannot beat {layouts['ceiling_ms']:.2f} ms per model; it reaches {layouts['train_gflops']:.1f} GFLOP/s "
+            f"= {layouts['fraction_of_ceiling']:.0%} of that ceiling"
         )
     else:
         report["mlp_ms_per_model"] = report["mlp_speedup"] = report["mlp_eval_speedup"] = None

@@ -40,6 +40,7 @@ __all__ = [
     "mean_loss",
     "n_epochs",
     "train_many",
+    "vmap_models",
 ]
 
 OPTIMIZERS = ("adam", "sgd")
@@ -261,22 +262,54 @@ def hyper_axes(hyper: dict) -> dict:
     return {k: None if jnp.ndim(v) == 0 else 0 for k, v in hyper.items()}
 
 
+def vmap_models(
+    train: Callable[..., Any], hyper: dict[str, ArrayLike], block: int | None = None
+) -> Callable[[jax.Array, Groups, dict[str, ArrayLike]], Any]:
+    """``train`` over stacked models (leading axis ``m``): ``jax.vmap`` over all ``m`` at once (``block=None``),
+    or ``jax.lax.map`` over ``m / block`` consecutive blocks of ``block`` models, each block vmapped, so that
+    one block's per-step arrays (``block`` models' activations) stay in the CPU's cache for all its steps.
+    Scalar entries of ``hyper`` are shared by every model (:func:`hyper_axes`).  The same models either way.
+
+    Args:
+      train: a function from :func:`make_trainer`.
+      hyper: the stacked loss keyword arguments (their shapes give the vmap axes).
+      block: models vmapped at once, a divisor of ``m`` (None: all ``m``).
+
+    Returns:
+      ``(keys [m], groups, hyper) -> train's outputs stacked along a leading axis m``.
+    """
+    axes = hyper_axes(hyper)
+    if block is None:
+        return jax.vmap(train, in_axes=(0, 0, axes))
+
+    def blocked(keys, groups, hyper):
+        if keys.shape[0] % block:
+            raise ValueError(f"block = {block} does not divide the {keys.shape[0]} models")
+        shared = {k: v for k, v in hyper.items() if axes[k] is None}
+        per_model = {k: v for k, v in hyper.items() if axes[k] is not None}
+        return jax.lax.map(lambda a: train(a[0], a[1], {**a[2], **shared}), (keys, groups, per_model), batch_size=block)
+
+    return blocked
+
+
 def train_many(
     train: Callable[[jax.Array, Groups, dict[str, ArrayLike]], tuple[Any, jax.Array]],
     keys: jax.Array,
     groups: Groups,
     hyper: dict[str, ArrayLike],
+    block: int | None = None,
 ) -> tuple[Any, jax.Array]:
     """Train one model per row of the stacked inputs (leading axis = seeds × grid points) in one call:
-    ``jit(vmap(train))``, with scalar entries of ``hyper`` shared by every model (:func:`hyper_axes`).
+    ``jit(vmap_models(train, hyper, block))``, with scalar entries of ``hyper`` shared by every model.
 
     Args:
       train: a function from :func:`make_trainer`.
       keys: ``[m]`` PRNG keys.
       groups: :class:`~simrank.groups.Groups` whose arrays carry a leading axis ``m``.
       hyper: loss keyword arguments, each ``[m]`` or a scalar shared by every model.
+      block: models vmapped at once (:func:`vmap_models`; None: all ``m``).
 
     Returns:
       parameters stacked along a leading axis ``m`` and loss curves ``[m, steps]``.
     """
-    return jax.jit(jax.vmap(train, in_axes=(0, 0, hyper_axes(hyper))))(keys, groups, hyper)
+    return jax.jit(vmap_models(train, hyper, block))(keys, groups, hyper)

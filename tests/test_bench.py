@@ -154,13 +154,33 @@ def test_bench_quick_reports_every_measurement(tmp_path):
 
 def test_flop_counts_from_shapes_known_answers():
     """The default point (d = 8, k = 8, hidden 32, 32 evaluation queries, N = 1000, 512 train and test
-    groups), counted by hand: bilinear 3·(2·64 + 2·64) = 768 FLOP per group and step; MLP
-    2·8·(6·8·32 + 3·32² + 2·32) = 16·4672 = 74752; evaluation of the MLP 2·2048·8·(768 + 1024 + 32) for the
-    groups plus, for the corpus (x W_x once per document), 2·(1000 + 32)·256 + 2·32·1000·(256 + 1024 + 32)."""
+    groups), counted by hand: bilinear 3·(2·64 + 2·64) = 768 FLOP per group and step; MLP (first layer fused
+    per group) 2·(8·(4·8·32 + 3·32² + 2·32) + 2·8·32) = 2·(8·4160 + 512) = 67584; evaluation of the MLP
+    2·2048·8·(512 + 1024 + 32) + 2·2048·256 for the groups plus, for the corpus (x W_x once per document),
+    2·(1000 + 32)·256 + 2·32·1000·(256 + 1024 + 32)."""
     from simrank.bench import evaluation_flops, training_flops
 
     points = {p.sections["student"]["kind"]: p for p in experiment({"single": False}).points()}
     assert training_flops(points["bilinear"]) == 768
-    assert training_flops(points["mlp"]) == 74752
-    assert evaluation_flops(points["mlp"]) == 2 * 2048 * 8 * 1824 + 2 * 1032 * 256 + 2 * 32 * 1000 * 1312
+    assert training_flops(points["mlp"]) == 67584
+    assert evaluation_flops(points["mlp"]) == (
+        2 * 2048 * 8 * 1568 + 2 * 2048 * 256 + 2 * 1032 * 256 + 2 * 32 * 1000 * 1312
+    )
     assert evaluation_flops(points["bilinear"]) == 2 * (32 + 2048) * 64 + 2 * (32 * 1000 + 2048 * 8) * 8
+
+
+def test_train_block_keeps_a_block_of_mlp_activations_in_cache():
+    """The default MLP point: 64 groups of 8 items and 32 hidden units are 64 KiB of activations a model, so
+    blocks of 2 models fill TRAIN_BLOCK_BYTES = 128 KiB (the largest divisor of the width that fits); 8 hidden
+    units: 16 KiB, blocks of 8 (of 120; of 12: 6); the bilinear student and a chunk of 2 or fewer: one vmap."""
+    import dataclasses
+
+    from simrank.runner import TRAIN_BLOCK_BYTES, train_block
+
+    assert TRAIN_BLOCK_BYTES == 128 * 1024
+    points = {p.sections["student"]["kind"]: p for p in experiment({"single": False}).points()}
+    mlp = points["mlp"]
+    assert [train_block(mlp, w) for w in (120, 24, 7, 2, 1)] == [2, 2, 1, None, None]
+    narrow = dataclasses.replace(mlp, sections={**mlp.sections, "student": {"kind": "mlp", "hidden": 8}})
+    assert train_block(narrow, 120) == 8 and train_block(narrow, 12) == 6
+    assert train_block(points["bilinear"], 120) is None

@@ -14,7 +14,7 @@ from simrank.losses import kl_distill
 from simrank.samplers import make_sampler
 from simrank.students import MLP_BACKWARDS, bilinear, make_student, mlp
 from simrank.teacher import Teacher
-from simrank.trainer import TrainConfig, group_scores, make_trainer, mean_loss
+from simrank.trainer import TrainConfig, group_scores, make_trainer, mean_loss, vmap_models
 from simrank.world import WorldConfig
 
 
@@ -128,6 +128,22 @@ def test_vmap_over_seeds_equals_a_loop(groups):
             np.testing.assert_allclose(a, b[i], rtol=1e-4, atol=1e-5)
 
 
+def test_models_trained_in_blocks_equal_one_vmap(groups):
+    """``vmap_models`` with blocks of 2 (``lax.map`` over blocks, each vmapped) trains the same 4 MLP models as
+    one vmap over all 4, to float32 round-off (the programs may sum in another order; tolerances as for the
+    loop above); a block that does not divide the models is refused."""
+    train = make_trainer(mlp(4, hidden=8), kl_distill, TrainConfig(steps=30, batch_size=16))
+    keys = jax.random.split(jax.random.PRNGKey(5), 4)
+    stacked = jax.tree_util.tree_map(lambda a: jnp.stack([a] * 4), groups)
+    hyper = {"tau": jnp.array([0.5, 1.0, 2.0, 4.0])}
+    whole = jax.jit(vmap_models(train, hyper))(keys, stacked, hyper)
+    blocked = jax.jit(vmap_models(train, hyper, 2))(keys, stacked, hyper)
+    for a, b in zip(jax.tree_util.tree_leaves(whole), jax.tree_util.tree_leaves(blocked)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="block = 3 does not divide the 4 models"):
+        vmap_models(train, hyper, 3)(keys, stacked, hyper)
+
+
 def test_student_factory_errors():
     with pytest.raises(ConfigError, match="student.kind = 'forest'"):
         make_student("forest", 4)
@@ -167,9 +183,12 @@ def test_lr_scale_equals_the_scaled_learning_rate(groups, optimizer):
     seed=st.integers(0, 2**16),
 )
 def test_mlp_hand_written_backward_equals_autodiff(dim, hidden, shape, k, seed):
-    """The ``manual`` MLP (hand-written chain rule) and the ``autodiff`` reference: the same scores, and the
-    same gradients in the parameters and in the inputs (the Lipschitz measure needs ∂f/∂x) to float32
-    round-off; the two sum the same products, so a few ulps of the largest term (rtol 1e-5, atol 1e-6)."""
+    """The ``manual`` MLP (first layer fused per group, hand-written chain rule) and the ``autodiff`` reference
+    (feature rows ``[q; x; q⊙x]``): the same scores, and the same gradients in the parameters and in the inputs
+    (the Lipschitz measure needs ∂f/∂x) to float32 round-off; the two sum the same products in another order
+    (the query part once per group): scores within a few ulps (rtol 1e-5, atol 1e-6); a gradient sums up to
+    n = 35 items' products whose first layer is rounded differently, so up to ≈ n · 2ε ≈ 1e-5 of its scale
+    (ε = 1.2e-7; atol 1e-5 · max(1, max |∂|): measured 1.8e-6 on an entry of 0.07 of ∂W₂)."""
     rng = np.random.default_rng(seed)
     query = jnp.asarray(rng.normal(size=(*shape, dim)), jnp.float32)
     docs = jnp.asarray(rng.normal(size=(*shape, k, dim)), jnp.float32)
@@ -180,11 +199,13 @@ def test_mlp_hand_written_backward_equals_autodiff(dim, hidden, shape, k, seed):
     def objective(student):
         return lambda p, q, x: jnp.sum(weights * jnp.tanh(student.apply(p, q, x)))
 
-    np.testing.assert_allclose(fast.apply(params, query, docs), reference.apply(params, query, docs), rtol=1e-6)
+    np.testing.assert_allclose(
+        fast.apply(params, query, docs), reference.apply(params, query, docs), rtol=1e-5, atol=1e-6
+    )
     got = jax.grad(objective(fast), argnums=(0, 1, 2))(params, query, docs)
     want = jax.grad(objective(reference), argnums=(0, 1, 2))(params, query, docs)
     for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(b).max())))
 
 
 @settings(max_examples=10, deadline=None)
