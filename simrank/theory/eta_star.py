@@ -209,8 +209,7 @@ def eta_moves_row(table: pd.DataFrame, design: EtaStarDesign = ETA_MOVES, contro
         f"max gap/tol of {kind} to the measured min, {design.loss}, target {design.target}",
         worst,
         holds,
-        f"{'negative control: the rule ignoring n; ' if control else ''}η* rule/measured {_stars(gaps)}; tol = "
-        f"{design.sesoi:g}·min + {design.z:g} se, {design.reps} fits per cell",
+        f"η* rule/measured {_stars(gaps)}; tol = {design.sesoi:g}·min + {design.z:g} se, {design.reps} fits per cell",
     )
 
 
@@ -248,7 +247,7 @@ def eta_zero_row(table: pd.DataFrame, design: EtaStarDesign = ETA_ZERO, control:
         f"max gap/tol of {'η = 1' if control else 'η = 0'} to the measured min, {design.loss}, target {design.target}",
         worst,
         holds,
-        f"{'negative control: always η = 1; ' if control else ''}η* predicted {sorted(set(predicted.values()))}, "
+        f"η* predicted {sorted(set(predicted.values()))}, "
         f"measured {_stars(gaps)}; M(1)/M(0) {', '.join(f'{x:.2f}' for x in _ratio(table, top))}",
     )
 
@@ -291,7 +290,12 @@ def eta_star_block(moves: pd.DataFrame, zero: pd.DataFrame) -> str:
             cells = [f"{r.predicted:.4g} / {r.measured:.4g} ± {r.se:.2g}" for r in part.sort_values("n").itertuples()]
             lines.append(f"| {eta:g} | " + " | ".join(cells) + " |")
         real, ctrl = row(table, design), row(table, design, control=True)
+        extra = ""
+        if row is eta_moves_row:  # the other n-blind rule: η* fixed at its smallest-n value
+            small = _curve_rule(table)[ns[0]]
+            fixed = rule_gaps(table, {n: small for n in ns}, design.sesoi, design.z)
+            extra = f"The rule fixed at its n = {ns[0]} value {small:g}: max gap/tol {(fixed['gap'] / fixed['tol']).max():.2f}. "
         lines += ["", f"Row: {'holds' if real.holds else 'FAILS'} ({real.detail}; max gap/tol {real.value:.2f}). "
                   f"Control: {'not detected' if ctrl.holds else 'fails as it must'} (max gap/tol {ctrl.value:.2f}). "
-                  f"Largest final gradient norm {table['grad_norm'].max():.1e}.", ""]  # fmt: skip
+                  f"{extra}Largest final gradient norm {table['grad_norm'].max():.1e}.", ""]  # fmt: skip
     return "\n".join(lines).rstrip()
