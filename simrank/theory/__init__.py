@@ -5,6 +5,8 @@
 * :mod:`~simrank.theory.rows`: every statement as a row of ``simrank theory check`` that can fail, each with a
   negative control that does fail, and the generated blocks of ``paper/theory.md`` (markers, writer).
 * :mod:`~simrank.theory.prediction`: the training-aware excess prediction (T7) and its validation.
+* :mod:`~simrank.theory.eta_star`: the rule ``η*(n)`` against trained students: the registered designs of the rows
+  ``T7 η*(n)`` and ``T7 η* = 0``, their criterion and controls.
 * :mod:`~simrank.theory.tightness`: how tight Theorem 3L can be: ``d_eff`` as a trace, the gap's shape and q95/mean
   floor at several ``n``, its variance split, and the power of the violation check (theory.md §4.5).
 * :mod:`~simrank.theory.check`: the ``simrank theory check`` command (typer and the standard library only).
@@ -112,6 +114,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "rows": (
         "CONTROLS",
+        "ETA_STAR_START",
         "EXCESS_START",
         "exact_measurements",
         "exact_rows",
@@ -154,6 +157,17 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "validation_table",
         "validation_worlds",
         "ValidationWorld",
+    ),
+    "eta_star": (
+        "ETA_MOVES",
+        "eta_moves_row",
+        "eta_star_block",
+        "eta_star_table",
+        "ETA_ZERO",
+        "eta_zero_row",
+        "EtaStarDesign",
+        "power_reps",
+        "rule_gaps",
     ),
     "tightness": (
         "chunks",

@@ -11,6 +11,9 @@ full Monte Carlo (200 T3 training sets; the lower bound up to D = 40,000 cells),
 and draws ``figures/t3-lower``. Each row is printed as soon as it is judged, with the seconds since the start.
 The exit status is 1 if any row fails.
 
+``simrank theory eta-star`` runs the two registered tests of the rule ``η*(n)`` (:mod:`simrank.theory.eta_star`),
+writes their tables under ``--out`` and, with ``--paper``, the ``<!-- T7-ETA-STAR -->`` block.
+
 ``simrank theory tightness`` simulates how tight Theorem 3L can be (:mod:`simrank.theory.tightness`), writes the
 per-set table and scalars under ``--out`` and, with ``--paper``, the ``<!-- T3-TIGHTNESS -->`` block.
 """
@@ -102,6 +105,47 @@ def excess_cmd(
     if paper is not None:
         R.update_paper(paper, block, R.EXCESS_START, R.EXCESS_END)
     if not (table["rel_error"].abs() <= PR.EXCESS_RTOL + 3 * table["se"] / table["measured"]).all():
+        raise typer.Exit(1)
+
+
+@theory_app.command("eta-star")
+def eta_star_cmd(
+    out: Path = typer.Option(
+        Path("results") / "theory",
+        "--out",
+        help="folder of the tables eta-star-moves.parquet and eta-star-zero.parquet (under the working directory)",
+    ),
+    paper: Path = typer.Option(None, "--paper", help="regenerate the T7-ETA-STAR block of this markdown file"),
+) -> None:
+    """Run the registered tests of the rule η*(n) (theory.md §10(e): η*(n) moves with n; η* = 0): write both tables
+    and, with --paper, theory.md's generated block; exit 1 if a row fails or a control is not detected."""
+    if paper is not None and not paper.is_file():
+        raise ConfigError(f"--paper {paper} is not a file")
+    from simrank.theory import eta_star as ES
+    from simrank.theory import rows as R
+
+    start = time.perf_counter()
+    tables = {}
+
+    def show(row: dict) -> None:
+        typer.echo(f"{time.perf_counter() - start:7.1f}s  n = {row['n']:<5d} η = {row['eta']:<4g} predicted "
+                   f"{row['predicted']:.4g} measured {row['measured']:.4g} ± {row['se']:.2g}")  # fmt: skip
+
+    for design in (ES.ETA_MOVES, ES.ETA_ZERO):
+        typer.echo(f"design {design.name}")
+        tables[design.name] = ES.eta_star_table(design, progress=show)
+        out.mkdir(parents=True, exist_ok=True)
+        tables[design.name].to_parquet(out / f"eta-star-{design.name}.parquet")
+    block = ES.eta_star_block(tables["moves"], tables["zero"])
+    typer.echo(block)
+    if paper is not None:
+        R.update_paper(paper, block, R.ETA_STAR_START, R.ETA_STAR_END)
+    rows = [
+        row(tables[name], control=control)
+        for name, row in (("moves", ES.eta_moves_row), ("zero", ES.eta_zero_row))
+        for control in (False, True)
+    ]
+    if not (rows[0].holds and not rows[1].holds and rows[2].holds and not rows[3].holds):
         raise typer.Exit(1)
 
 

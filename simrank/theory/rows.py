@@ -26,11 +26,13 @@ from simrank.groups import sampling_distribution
 from simrank.paths import RESULTS_DIR
 from simrank.samplers import Tempered
 from simrank.theory import bounds as T
+from simrank.theory import eta_star as ES
 from simrank.theory import monte_carlo as MC
 from simrank.theory import prediction as PR
 
 __all__ = [
     "CONTROLS",
+    "ETA_STAR_START",
     "EXCESS_START",
     "FLOOR_START",
     "LOWER_START",
@@ -99,6 +101,8 @@ CONTROLS = {
     "T6 MC": "χ² statistic of ŵ against the uniform law's minimiser w_μ",
     "T7 MSE bound": "λ_η halved, at w far along the top direction of M_η^{-½} M_T M_η^{-½}",
     "T7 excess MC": "the bias alone as the prediction (the 1/n terms V and D dropped)",
+    "T7 η*(n)": "the rule that ignores n (η* fixed at its largest-n value)",
+    "T7 η* = 0": "the rule always η = 1",
 }
 
 
@@ -309,6 +313,16 @@ def _t7_mc_row(t7: list[T.Check], control: bool = False) -> T.Check:
     return _from_pair(t7, control)
 
 
+def _t7_eta_moves_row(table: pd.DataFrame, control: bool = False) -> T.Check:
+    row = ES.eta_moves_row(table, control=control)
+    return _row(row.statement, row.compared, row.value, row.holds, row.detail, control)
+
+
+def _t7_eta_zero_row(table: pd.DataFrame, control: bool = False) -> T.Check:
+    row = ES.eta_zero_row(table, control=control)
+    return _row(row.statement, row.compared, row.value, row.holds, row.detail, control)
+
+
 EXACT_ROWS: tuple[Callable[..., T.Check], ...] = (
     _t1_row,
     _t2_row,
@@ -437,7 +451,8 @@ def _t6_mc_row(t6: dict, control: bool = False) -> T.Check:
 
 
 def monte_carlo_rows(results: dict, control: bool = False) -> list[T.Check]:
-    """Every Monte Carlo row judged on :func:`run_checks`' results (``{"t1", "t3", "summary", "lower", "t5", "t6"}``)."""
+    """Every Monte Carlo row judged on :func:`run_checks`' results (``{"t1", "t3", "summary", "lower", "t5", "t6", "t7",
+    "eta_moves", "eta_zero"}``; the last two: :func:`simrank.theory.eta_star.eta_star_table` of the registered designs)."""
     return [
         _t1_mc_row(results["t1"], control),
         _t3_global_row(results["t3"], results["summary"], control),
@@ -446,6 +461,8 @@ def monte_carlo_rows(results: dict, control: bool = False) -> list[T.Check]:
         _t5_mc_row(results["t5"], control),
         _t6_mc_row(results["t6"], control),
         _t7_mc_row(results["t7"], control),
+        _t7_eta_moves_row(results["eta_moves"], control),
+        _t7_eta_zero_row(results["eta_zero"], control),
     ]
 
 
@@ -486,6 +503,10 @@ def run_checks(
     judged(_t6_mc_row(results["t6"]))
     results["t7"] = PR.excess_monte_carlo_rows()[0]
     judged(_t7_mc_row(results["t7"]))
+    results["eta_moves"] = ES.eta_star_table(ES.ETA_MOVES)
+    judged(_t7_eta_moves_row(results["eta_moves"]))
+    results["eta_zero"] = ES.eta_star_table(ES.ETA_ZERO)
+    judged(_t7_eta_zero_row(results["eta_zero"]))
     return rows, results
 
 
@@ -496,6 +517,7 @@ LOWER_START, LOWER_END = "<!-- T3-LOWER -->", "<!-- /T3-LOWER -->"
 P8_START, P8_END = "<!-- P8-ETA -->", "<!-- /P8-ETA -->"
 FLOOR_START, FLOOR_END = "<!-- T3-FLOOR -->", "<!-- /T3-FLOOR -->"
 EXCESS_START, EXCESS_END = "<!-- T7-EXCESS -->", "<!-- /T7-EXCESS -->"
+ETA_STAR_START, ETA_STAR_END = "<!-- T7-ETA-STAR -->", "<!-- /T7-ETA-STAR -->"
 TIGHTNESS_START, TIGHTNESS_END = "<!-- T3-TIGHTNESS -->", "<!-- /T3-TIGHTNESS -->"
 #: The generated blocks of theory.md: start marker -> end marker.
 MARKERS = {
@@ -504,6 +526,7 @@ MARKERS = {
     LOWER_START: LOWER_END,
     P8_START: P8_END,
     TIGHTNESS_START: TIGHTNESS_END,
+    ETA_STAR_START: ETA_STAR_END,
 }
 
 
