@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -294,7 +295,7 @@ def make_train_fn(
     return train_in_width
 
 
-def in_width(fn: Callable, width: int, args: tuple, axes: tuple):
+def in_width(fn: Callable, width: int, args: tuple, axes: tuple) -> Any:
     """``fn(*args)`` evaluated ``width`` models at a time: the model axis of the arguments (``axes``: 0 or None per
     argument, or an ``EpochGroups`` of them, as ``vmap``'s ``in_axes``) is cut into chunks of ``width`` rows, the
     last chunk padded by repeating its first row; the outputs (model axis first) are concatenated without the
