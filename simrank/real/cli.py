@@ -43,15 +43,18 @@ def confirm(
     ),
 ) -> None:
     """Tune, train and measure the design on DATA; write results, tuning and baseline tables, per_query.parquet,
-    figures and report.md."""
+    figures and report.md.  Compiled programs are kept in JAX's persistent compilation cache (a second run compiles
+    nothing; ``SIMRANK_COMPILE_CACHE=0`` turns it off)."""
     from simrank.errors import check_positive
     from simrank.paths import data_folder
     from simrank.real.confirm.design import load_real_config
     from simrank.real.confirm.report import redraw, render_markdown
     from simrank.real.confirm.run import run_confirm
+    from simrank.runner import use_compile_cache
 
     if seeds is not None:
         check_positive("--seeds", seeds)
+    use_compile_cache()
     cfg = load_real_config(config, quick=quick, seeds=seeds)
     if queries is not None:
         cfg = replace(cfg, query_sources=tuple(q.strip() for q in queries.split(",") if q.strip()))

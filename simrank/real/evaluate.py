@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -78,8 +79,9 @@ def evaluate(run: pd.DataFrame, qrels: pd.DataFrame, measures: Sequence[str] = M
     qids = list(dict.fromkeys(qrels.query_id))
     run = run[run.query_id.isin(set(qids))].astype({"score": np.float64})
     parsed = [ir_measures.parse_measure(m) for m in measures]
+    names = {p: name for p, name in zip(parsed, measures)}  # the given spelling (str of a measure, once each)
     rows = [
-        (m.query_id, str(m.measure), m.value)
+        (m.query_id, names[m.measure], m.value)
         for m in ir_measures.iter_calc(parsed, _nested(qrels, "relevance", int), _nested(run, "score", float))
     ]
     per_query = (
@@ -113,10 +115,16 @@ def evaluate_scores(
     return evaluate(run_from_scores(scores, query_ids, doc_ids, candidates=candidates), qrels, measures)
 
 
+_SPACE = re.compile(r"\s")
+
+
 def _check_fields(values, what: str) -> None:
-    bad = [v for v in values if not str(v) or any(c.isspace() for c in str(v))]
-    if bad:
-        raise ValueError(f"{what} {bad[0]!r} is empty or has whitespace; TREC files need non-empty single tokens")
+    """Every value is a non-empty single token (no whitespace): one regular-expression scan of all of them joined
+    by NUL, the first bad value named only when there is one."""
+    strings = [str(v) for v in values]
+    if "" in strings or _SPACE.search("\0".join(strings)):
+        bad = next(v for v, s in zip(values, strings) if not s or _SPACE.search(s))
+        raise ValueError(f"{what} {bad!r} is empty or has whitespace; TREC files need non-empty single tokens")
 
 
 def write_trec_run(path: str | os.PathLike, run: pd.DataFrame, tag: str) -> None:

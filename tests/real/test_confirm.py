@@ -4,6 +4,7 @@ entry point (one line on stderr, exit 2, nothing written), and a small run on Sc
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -283,17 +284,26 @@ def test_per_query_table_refuses_ids_that_do_not_match(tiny_run):
 
 def test_the_confirm_command_writes_the_per_query_table_beside_its_results(tiny_beir, tmp_path, monkeypatch):
     """``simrank real confirm`` itself (not only ``simrank real report``) leaves per_query.parquet next to
-    results.parquet, with the test and zero-shot query ids."""
+    results.parquet, with the test and zero-shot query ids, and keeps its programs in the persistent compilation
+    cache ($XDG_CACHE_HOME/simrank/jax)."""
+    from simrank.runner import COMPILE_CACHE_ENV, use_compile_cache
+
     out = tmp_path / "out"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(COMPILE_CACHE_ENV, raising=False)
     monkeypatch.setattr(
         sys,
         "argv",
         ["simrank", "real", "confirm", "--config", str(TINY), "--data", str(tiny_beir), "--eval-data", str(tiny_beir)]
         + ["--out", str(out)],
     )
-    with pytest.raises(SystemExit) as exc:
-        main()
+    try:
+        with pytest.raises(SystemExit) as exc:
+            main()
+    finally:
+        use_compile_cache(False)  # the rest of the session compiles as before, into no folder
     assert exc.value.code == 0
+    assert any(files for _, _, files in os.walk(tmp_path / "cache" / "simrank" / "jax"))
     table = pd.read_parquet(out / "per_query.parquet")
     results = pd.read_parquet(out / "results.parquet")
     assert set(table["set"]) == {"test", "val", f"zs_{tiny_beir.name}"}

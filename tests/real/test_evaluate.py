@@ -7,6 +7,8 @@ import ir_measures
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simrank.real._util import atomic_write
 from simrank.real.evaluate import (
@@ -72,6 +74,20 @@ def test_trec_writer_rejects_whitespace(tmp_path):
     with pytest.raises(ValueError, match="query_id 'q 1'"):
         write_trec_run(tmp_path / "run.txt", run, tag="t")
     assert not list(tmp_path.iterdir())
+
+
+@given(st.lists(st.text(max_size=4), min_size=1, max_size=6))
+def test_trec_field_check_rejects_exactly_the_empty_and_whitespace_ids(ids):
+    """The one-scan check raises iff some id is empty or holds a whitespace character, and names the first such id."""
+    from simrank.real.evaluate import _check_fields
+
+    bad = [v for v in ids if not v or any(c.isspace() for c in v)]
+    if not bad:
+        _check_fields(ids, "doc_id")
+        return
+    with pytest.raises(ValueError) as err:
+        _check_fields(ids, "doc_id")
+    assert str(err.value).startswith(f"doc_id {bad[0]!r} is empty")
 
 
 def test_atomic_write_keeps_old_file_on_error(tmp_path):

@@ -78,13 +78,15 @@ def run_confirm(
     sets = {ev.name: ev.arrays() for ev in data.eval_sets}
     val_only = {"val": sets["val"]}
     students = {name: make_real_student(name, dim, cfg.lowrank_rank, cfg.lowrank_norm_bound) for name in cfg.students}
-    measures = {name: make_measure(s, min(DEPTH, data.test.docs.shape[0])) for name, s in students.items()}
+    # every compiled call takes the grid's models per (seed, arm): one compilation per (student, loss, steps)
+    width, query_rows = len(cfg.samplers) * len(cfg.group_sizes), max(p.n_queries for p in data.pools.values())
+    measures = {name: make_measure(s, min(DEPTH, data.test.docs.shape[0]), width) for name, s in students.items()}
     trainers: dict[tuple, Callable] = {}
 
     def trainer(student: str, loss: str, steps: int) -> Callable:
         key = (student, loss, steps)
         if key not in trainers:
-            trainers[key] = make_train_fn(students[student], loss, steps, cfg)
+            trainers[key] = make_train_fn(students[student], loss, steps, cfg, width, query_rows)
         return trainers[key]
 
     # the start of every student (h = 0 for the bilinear ones): per-query measures on every set

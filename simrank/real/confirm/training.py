@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +46,7 @@ __all__ = [
     "arm_pool",
     "first_epoch",
     "group_diagnostics",
+    "in_width",
     "make_measure",
     "make_real_student",
     "make_train_fn",
@@ -238,11 +240,27 @@ def _corpus_scores(student: Student, params, queries, docs) -> jax.Array:
     return scores.reshape(-1, docs.shape[0])[:n]
 
 
-def make_train_fn(student: Student, loss: str, steps: int, cfg: RealConfig) -> Callable:
+def make_train_fn(
+    student: Student, loss: str, steps: int, cfg: RealConfig, width: int | None = None, query_rows: int | None = None
+) -> Callable:
     """Jitted ``train(keys [m], groups [m, ...], lr [m], tau [m]) -> (params [m], curve [m, steps], risk [m])``
     for one static loss: AdamW at base learning rate 1 scaled by ``lr`` (exactly AdamW at ``lr``).  ``groups``:
     stacked :class:`~simrank.groups.Groups`, or :class:`~simrank.groups.EpochGroups` whose index tables are stacked
-    and vectors shared; the risk is the mean loss on the last epoch the run read."""
+    and vectors shared; the risk is the mean loss on the last epoch the run read.
+
+    With ``width`` the models are trained ``width`` at a time (:func:`in_width`) and redrawn groups are cut to the
+    ``E`` epochs a run of ``steps`` reads (later epochs are never read) with their query vectors padded by zero rows
+    to ``query_rows`` (rows no index table points at): every call then has one shape, so the trainer compiles once
+    per (loss, steps) whatever the number of models, the epochs drawn or the pool.
+
+    Args:
+      student: the student.
+      loss: the loss name (static).
+      steps: optimiser steps (static).
+      cfg: the design (batch size, weight decay, loss options).
+      width: models per compiled call (None: one call of whatever size is given).
+      query_rows: with ``width``, the query-vector rows of redrawn groups (at least every pool's query count).
+    """
     fn = cfg.loss_fn(loss)
     config = TrainConfig(steps, cfg.batch_size, 1.0, "adam", cfg.weight_decay)
     train = make_trainer(student, fn, config)
@@ -257,11 +275,69 @@ def make_train_fn(student: Student, loss: str, steps: int, cfg: RealConfig) -> C
     def train_models(keys, groups, lr, tau):
         return jax.vmap(one, in_axes=(0, _model_axes(groups), 0, 0))(keys, groups, lr, tau)
 
-    return train_models
+    if width is None:
+        return train_models
+
+    def fixed_shape(groups):
+        if not isinstance(groups, EpochGroups):
+            return groups
+        used = n_epochs(config, groups.epochs.query_id.shape[2])  # stacked: [m, E, n]
+        rows = max(query_rows or 0, groups.queries.shape[0]) - groups.queries.shape[0]
+        return groups._replace(
+            queries=np.pad(groups.queries, ((0, rows), (0, 0))),
+            epochs=jax.tree_util.tree_map(lambda a: a[:, :used], groups.epochs),
+        )
+
+    def train_in_width(keys, groups, lr, tau):
+        return in_width(train_models, width, (keys, fixed_shape(groups), lr, tau), (0, _model_axes(groups), 0, 0))
+
+    train_in_width.compiled = train_models  # type: ignore[attr-defined]  # the jitted function (its cache: the compilations)
+    return train_in_width
 
 
-def make_measure(student: Student, depth: int) -> Callable:
-    """Jitted ``measure(params [m], sets, tau) -> per-query measures [m, n]`` on every evaluation set."""
+def in_width(fn: Callable, width: int, args: tuple, axes: tuple) -> Any:
+    """``fn(*args)`` evaluated ``width`` models at a time: the model axis of the arguments (``axes``: 0 or None per
+    argument, or an ``EpochGroups`` of them, as ``vmap``'s ``in_axes``) is cut into chunks of ``width`` rows, the
+    last chunk padded by repeating its first row; the outputs (model axis first) are concatenated without the
+    padding rows, as numpy arrays.  One compiled width then serves any number of models, and each model's outputs
+    are those of its own inputs (the models of a call do not interact).
+
+    Args:
+      fn: a function of stacked models (jitted: one compilation for the one width).
+      width: models per call.
+      args: its arguments.
+      axes: the model axis of each argument.
+    """
+    m = next(jax.tree_util.tree_leaves(a)[0].shape[0] for a, ax in zip(args, axes) if ax == 0)
+    outs = []
+    for start in range(0, m, width):
+        rows = np.arange(start, min(start + width, m))
+        idx = np.concatenate([rows, np.full(width - len(rows), start)])
+        chunk = [_take_models(a, ax, idx) for a, ax in zip(args, axes)]
+        outs.append(jax.tree_util.tree_map(lambda o, n=len(rows): np.asarray(o)[:n], fn(*chunk)))
+    return jax.tree_util.tree_map(lambda *o: np.concatenate(o), *outs)
+
+
+def _take_models(arg, axis, idx: np.ndarray):
+    """The models ``idx`` of one argument of :func:`in_width` (model ``axis`` 0, None, or an ``EpochGroups`` of
+    axes: the index tables per model, the vectors shared)."""
+    if axis is None:
+        return arg
+    if isinstance(axis, EpochGroups):
+        return arg._replace(epochs=jax.tree_util.tree_map(lambda a: np.asarray(a)[idx], arg.epochs))
+    return jax.tree_util.tree_map(lambda a: np.asarray(a)[idx], arg)
+
+
+def make_measure(student: Student, depth: int, width: int | None = None) -> Callable:
+    """Jitted ``measure(params [m], sets, tau) -> per-query measures [m, n]`` on every evaluation set; with ``width``
+    the models are measured ``width`` at a time (:func:`in_width`: one compilation per set of evaluation sets,
+    whatever the number of models).
+
+    Args:
+      student: the student.
+      depth: the depth of the stored top lists and of recall.
+      width: models per compiled call (None: one call of whatever size is given).
+    """
 
     def one(params, sets, tau):
         out = {"alpha": params["alpha"]}
@@ -288,7 +364,14 @@ def make_measure(student: Student, depth: int) -> Callable:
     def measure(params, sets, tau):
         return jax.lax.map(lambda a: one(a[0], sets, a[1]), (params, tau))
 
-    return measure
+    if width is None:
+        return measure
+
+    def measure_in_width(params, sets, tau):
+        return in_width(measure, width, (params, sets, tau), (0, None, 0))
+
+    measure_in_width.compiled = measure  # type: ignore[attr-defined]  # the jitted function (its cache: the compilations)
+    return measure_in_width
 
 
 def top_overlap(scores: jax.Array, teacher: jax.Array, k: int) -> jax.Array:
