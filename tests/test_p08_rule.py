@@ -9,6 +9,7 @@ import pytest
 from simrank.paths import RESULTS_DIR
 from simrank.predictions import p08
 from simrank.predictions.base import effect_of, load_results
+from simrank.predictions.families import FAMILIES
 
 PASSED = p08.KappaChecks(pd.Series([1.0, 2.0]), True, 0.0, True)
 
@@ -29,3 +30,30 @@ def test_the_committed_curves_give_the_verdicts_eta_star_and_a_missing_table_giv
     assert p08._training_aware_eta(curves, cell, 256) == pytest.approx(expected)
     assert p08._training_aware_eta(curves[curves["beta"] != 5.0], cell, 256) is None
     assert p08._training_aware_eta(None, cell, 256) is None
+
+
+def test_every_family_with_p08_results_has_a_committed_curve_for_every_cell():
+    curves = pd.read_parquet(p08.ETA_STAR_TABLE)
+    checked = []
+    for name, fam in FAMILIES.items():
+        path = RESULTS_DIR / fam.folder / p08.EXPERIMENT / "results.parquet"
+        if not path.exists():
+            continue
+        df = p08._prepare(pd.read_parquet(path))
+        for key, cell in df[df["beta"] > 0].groupby(["nonbilinear", "beta"]):
+            assert p08._training_aware_eta(curves, cell, p08._n_train(df)) is not None, (name, key)
+        checked.append(name)
+    assert {"main", "clustered", "cone"} <= set(checked) and set(checked) <= set(p08.CURVE_FAMILIES)
+
+
+def test_writing_one_familys_curves_keeps_the_other_worlds_and_replaces_its_own(monkeypatch, tmp_path):
+    def row(world: str, bias: float) -> dict:
+        return {"world": world, "nonbilinear": 0.0, "beta": 5.0, "eta": 0.0, "bias": bias, "variance": 1.0,
+                "drift": 0.0, "active": True, "population": 10}  # fmt: skip
+
+    path = tmp_path / "curves.parquet"
+    pd.DataFrame([row("kept", 1.0), row("redone", 2.0)]).to_parquet(path)
+    monkeypatch.setattr(p08, "predicted_curves", lambda exp: pd.DataFrame([row("redone", 3.0), row("new", 4.0)]))
+    p08._write_curves(path, ("cone",))
+    out = pd.read_parquet(path).set_index("world")["bias"]
+    assert out.to_dict() == {"kept": 1.0, "redone": 3.0, "new": 4.0}

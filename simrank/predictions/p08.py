@@ -76,7 +76,7 @@ DELTA = 0.05
 #: The training-aware rule's curves (bias, V, D per η) of every (world, β > 0) cell, written by ``python -m
 #: simrank.predictions.p08`` for the world families P8 has results in (:data:`CURVE_FAMILIES`).
 ETA_STAR_TABLE = PROJECT_ROOT / "results" / "theory" / "p08-eta-star.parquet"
-CURVE_FAMILIES = ("main", "clustered")
+CURVE_FAMILIES = ("main", "clustered", "cone")
 CURVE_POPULATION = 5000  # Monte Carlo groups per population of the prediction (world of seed 0)
 _WORLD_KEY = ("geometry", "n_docs", "dim", "nonbilinear")
 
@@ -378,15 +378,21 @@ PREDICTION = Prediction(
 )
 
 
-def _write_curves(path: Path = ETA_STAR_TABLE) -> None:
-    """Compute :func:`predicted_curves` of P8's design in every family of :data:`CURVE_FAMILIES` and write them."""
-    parts = []
-    for family in CURVE_FAMILIES:
-        parts.append(predicted_curves(family_experiment(EXPERIMENT, family)))
-        print(parts[-1].to_string(), flush=True)
+def _write_curves(path: Path = ETA_STAR_TABLE, families: tuple[str, ...] = CURVE_FAMILIES) -> None:
+    """Compute :func:`predicted_curves` of P8's design in every family of ``families`` and write them to ``path``;
+    rows of other worlds already in ``path`` are kept (so one family's curves can be added without recomputing the
+    others'), rows of the recomputed worlds are replaced."""
+    parts = [] if not path.exists() else [pd.read_parquet(path)]
+    for family in families:
+        new = predicted_curves(family_experiment(EXPERIMENT, family))
+        print(new.to_string(), flush=True)
+        parts = [p[~p["world"].isin(new["world"])] for p in parts] + [new]
     path.parent.mkdir(parents=True, exist_ok=True)
     pd.concat(parts, ignore_index=True).to_parquet(path)
 
 
-if __name__ == "__main__":
-    _write_curves(Path(sys.argv[1]) if len(sys.argv) > 1 else ETA_STAR_TABLE)
+if __name__ == "__main__":  # python -m simrank.predictions.p08 [PATH] [FAMILY ...]
+    args = sys.argv[1:]
+    names = tuple(a for a in args if a in CURVE_FAMILIES) or CURVE_FAMILIES
+    paths = [a for a in args if a not in CURVE_FAMILIES]
+    _write_curves(Path(paths[0]) if paths else ETA_STAR_TABLE, names)
