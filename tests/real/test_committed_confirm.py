@@ -85,18 +85,21 @@ def test_two_committed_tuning_models_retrain_to_their_numbers():
     print(f"retrained 2 tuning models in {elapsed:.1f} s ({jax.devices()[0].platform})")
 
 
-GROUPED = PROJECT_ROOT / "results" / "real-confirm-grouped-quick"
+GROUPED_RUNS = {"real-confirm-grouped-quick": True, "real-confirm-grouped": False}
 
 
-def test_committed_grouped_quick_run_is_its_config_and_its_report_is_fresh():
-    """results/real-confirm-grouped-quick is the [quick] table of experiments/real-confirm-grouped.toml, its τ are
-    the ones its entropies give, and its report.md is what its files render to."""
+@pytest.mark.parametrize("name", sorted(GROUPED_RUNS))
+def test_committed_grouped_run_is_its_config_and_its_report_is_fresh(name):
+    """results/real-confirm-grouped (the full run) and results/real-confirm-grouped-quick (the [quick] table) are
+    experiments/real-confirm-grouped.toml's runs, their τ are the ones their entropies give, and each report.md is
+    what its files render to."""
     from simrank.real.confirm.report import render_markdown
 
-    meta = json.loads((GROUPED / "meta.json").read_text())
-    config = load_real_config(PROJECT_ROOT / "experiments" / "real-confirm-grouped.toml", quick=True)
+    folder = PROJECT_ROOT / "results" / name
+    meta = json.loads((folder / "meta.json").read_text())
+    config = load_real_config(PROJECT_ROOT / "experiments" / "real-confirm-grouped.toml", quick=GROUPED_RUNS[name])
     assert RealConfig.from_dict(meta["config"]) == config and meta["config_hash"] == config.hash
     assert [float(h) for h in meta["taus"]] == list(config.entropies)
-    assert (GROUPED / "report.md").read_text() == render_markdown(GROUPED), (
-        "stale: run `simrank real report --out results/real-confirm-grouped-quick`"
+    assert (folder / "report.md").read_text() == render_markdown(folder), (
+        f"stale: run `simrank real report --out results/{name}`"
     )

@@ -30,3 +30,37 @@ def test_the_corrected_design_prose_names_its_run_and_no_stale_remark():
     section = text.split("## The corrected design", 1)[1].split("\n## Design", 1)[0]
     assert str(PAPER_RUNS["grouped"]) in section
     assert not re.search(r"predates|still to be made|stale", section)
+
+
+def _summary_lines() -> dict[str, str]:
+    text = (PAPER_DIR / "real.md").read_text()
+    block = text.split("<!-- BEGIN generated:grouped-summary -->", 1)[1].split(
+        "<!-- END generated:grouped-summary -->"
+    )[0]
+    return {m.group(1): line for line in block.splitlines() if (m := re.match(r"\* \*\*full (\w+)\*\*", line))}
+
+
+def _intervals(line: str) -> dict[str, tuple[float, float]]:
+    found = re.findall(r"(decide|seen|unseen) [+-]\d\.\d+ \[([+-]\d\.\d+), ([+-]\d\.\d+)\]", line)
+    return {name: (float(lo), float(hi)) for name, lo, hi in found}
+
+
+def test_the_corrected_design_prose_readings_hold_in_its_generated_summary():
+    """The prose under the grouped summary says: no arm learns; every arm but MarginMSE has decide, seen and unseen
+    intervals containing 0; MarginMSE's decide, seen and unseen intervals lie below 0; the gold arm's seen gain is
+    larger than its unseen one, its interval containing 0; agreement with the teacher falls for every arm."""
+    lines = _summary_lines()
+    assert set(lines) == {"lce", "kl", "margin_mse", "ranknet_soft", "ranknet_hard", "lce_gold"}
+    for arm, line in lines.items():
+        assert line.rstrip().endswith("does not learn."), arm
+        bounds = _intervals(line)
+        assert set(bounds) == {"decide", "seen", "unseen"}, arm
+        if arm == "margin_mse":
+            assert all(hi < 0 for _, hi in bounds.values()), bounds
+        else:
+            assert all(lo <= 0 <= hi for lo, hi in bounds.values()), (arm, bounds)
+        change = re.search(r"\(([+-]\d\.\d+) from the start\)", line)
+        assert change is not None and float(change.group(1)) < 0, (arm, line)
+    gold = lines["lce_gold"]
+    seen, unseen = (float(re.search(rf"{s} ([+-]\d\.\d+) \[", gold).group(1)) for s in ("; seen", "; unseen"))
+    assert seen > unseen

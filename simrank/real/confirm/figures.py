@@ -56,11 +56,11 @@ def confirm_figure(results: pd.DataFrame, baselines: pd.DataFrame, stem: Path, c
             ax.minorticks_off()
             ax.set_title(f"{arm}, {student} student")
             ax.set_xlabel("group size k" if i + columns >= len(cells) else "")
-            ax.set_ylabel("test nDCG@10 (exp. gain)" if i % columns == 0 else "")
+            ax.set_ylabel("test nDCG@10\n(exp. gain)" if i % columns == 0 else "")
         for ax in axes.flat[len(cells) :]:
             ax.set_visible(False)
         handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.tight_layout(rect=(0, 0.07, 1, 1))
+        fig.tight_layout(rect=(0, 0.14, 1, 1))  # room below the panels for the titled two-row legend
         fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, title="sampler / reference")
         return save(fig, stem, CAPTION)
 

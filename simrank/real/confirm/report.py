@@ -388,8 +388,8 @@ SECTIONS = (
 
 
 #: The committed runs whose blocks ``paper/real.md`` holds: block-name prefix -> results folder (checkout-relative;
-#: the corrected design has only its ``[quick]`` run committed so far).
-PAPER_RUNS = {"real": Path("results") / "real-confirm", "grouped": Path("results") / "real-confirm-grouped-quick"}
+#: the corrected design's full run; its ``[quick]`` smoke run is results/real-confirm-grouped-quick).
+PAPER_RUNS = {"real": Path("results") / "real-confirm", "grouped": Path("results") / "real-confirm-grouped"}
 #: The report sections of the corrected (grouped) design that ``paper/real.md`` shows, as ``grouped-<section>``.
 GROUPED_SECTIONS = ("setup", "baselines", "movement", "predictions", "agreement")
 
