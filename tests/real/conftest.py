@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,17 @@ def make_tiny_beir(tmp_path: Path) -> Path:
         query_emb=unit_rows(rng, len(query_ids)),
     )
     return root
+
+
+def run_advise(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run ``simrank advise ARGS`` in-process; return (exit code, stdout, stderr)."""
+    from simrank.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["simrank", "advise", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

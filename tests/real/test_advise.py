@@ -6,38 +6,29 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from simrank.advise.analysis import AdviceConfig, advise, gap_terms, load_inputs, pair_terms
-from simrank.cli import main
 from simrank.real.evaluate import read_trec_run, write_trec_run
 from simrank.theory.bounds import combined_bound, excess_ranknet_pairs, kappa_eta, shell_moments
+
+from conftest import run_advise
 
 TINY = AdviceConfig(taus=(0.3, 1.0, 3.0), etas=(0.0, 0.5, 1.0), group_size=4, pool_size=10)
 TINY_ARGS = ["--group-size", "4", "--pool-size", "10", "--tau", "0.3", "--tau", "1", "--tau", "3", "--rank", "4",
              "--population", "500"]  # fmt: skip
 
 
-def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["simrank", "advise", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture
 def bm25_run(tiny_beir, tmp_path, monkeypatch, capsys):
     """The BM25 top-10 of the training queries, written by ``simrank advise bm25-run``."""
     path = tmp_path / "bm25-top10.trec"
-    code, out, _ = _cli(monkeypatch, capsys, "bm25-run", "--data", str(tiny_beir), "--depth", "10", "--out", str(path))
+    code, out, _ = run_advise(
+        monkeypatch, capsys, "bm25-run", "--data", str(tiny_beir), "--depth", "10", "--out", str(path)
+    )
     assert code == 0 and "4 queries" in out
     return path
 
@@ -55,7 +46,7 @@ def test_trec_run_round_trip(tmp_path):
 def test_advise_end_to_end(tiny_beir, bm25_run, tmp_path, monkeypatch, capsys):
     out = tmp_path / "advice"
     args = ["--data", str(tiny_beir), "--negatives", str(bm25_run), "--negatives", "random", "--negatives", "dense"]
-    code, text, err = _cli(monkeypatch, capsys, *args, *TINY_ARGS, "--out", str(out))
+    code, text, err = run_advise(monkeypatch, capsys, *args, *TINY_ARGS, "--out", str(out))
     assert code == 0, err
     assert ("no recommendation" in text) != ("guarantee on the μ-risk is lowest" in text)
     advice = json.loads((out / "advice.json").read_text())
@@ -167,7 +158,9 @@ def test_bad_run_is_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, pr
     text, message = BAD_RUNS[problem]
     run = _write(tmp_path / "bad.trec", text)
     out = tmp_path / "advice"
-    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), role, str(run), *TINY_ARGS, "--out", str(out))
+    code, _, err = run_advise(
+        monkeypatch, capsys, "--data", str(tiny_beir), role, str(run), *TINY_ARGS, "--out", str(out)
+    )
     assert code == 2 and err.startswith(f"error: {run}") and message in err, err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
@@ -176,11 +169,11 @@ def test_bad_run_is_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, pr
 def test_run_covering_under_half_the_queries_is_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys):
     """A run over 1 of the 4 training queries would analyse one query: refused (2 of 4 is accepted)."""
     run = _write(tmp_path / "one.trec", "q0 Q0 d1 1 0.5 t\nq0 Q0 d2 2 0.4 t\n")
-    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", str(run), *TINY_ARGS,
+    code, _, err = run_advise(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", str(run), *TINY_ARGS,
                         "--out", str(tmp_path / "a"))  # fmt: skip
     assert code == 2 and "covers 1 of the 4 train queries" in err and err.count("\n") == 1, err
     two = _write(tmp_path / "two.trec", "q0 Q0 d1 1 0.5 t\nq1 Q0 d2 1 0.4 t\n")
-    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", str(two), *TINY_ARGS,
+    code, _, err = run_advise(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", str(two), *TINY_ARGS,
                         "--out", str(tmp_path / "b"))  # fmt: skip
     assert "covers" not in err
 
@@ -191,10 +184,10 @@ def test_teacher_missing_pairs_fatal_or_skipped(tiny_beir, tmp_path, monkeypatch
     teacher = _write(tmp_path / "teacher.trec", _teacher_rows(tiny_beir, docs=[0, 3, 6, 9, *range(10, 26)]))
     out = tmp_path / "advice"
     base = ["--data", str(tiny_beir), "--teacher", str(teacher), "--negatives", "random", *TINY_ARGS]
-    code, _, err = _cli(monkeypatch, capsys, *base, "--out", str(out))
+    code, _, err = run_advise(monkeypatch, capsys, *base, "--out", str(out))
     assert code == 2 and err.count("\n") == 1 and not out.exists()
     assert f"error: {teacher}: the teacher run misses 40 of 120 needed" in err and "--missing-teacher skip" in err
-    code, _, err = _cli(monkeypatch, capsys, *base, "--missing-teacher", "skip", "--out", str(out))
+    code, _, err = run_advise(monkeypatch, capsys, *base, "--missing-teacher", "skip", "--out", str(out))
     assert code == 0, err
     advice = json.loads((out / "advice.json").read_text())
     assert "skipped" in advice["settings"]["notes"][0]
@@ -215,7 +208,7 @@ def test_teacher_missing_pairs_fatal_or_skipped(tiny_beir, tmp_path, monkeypatch
 )
 def test_bad_options_are_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, args, message):
     out = tmp_path / "advice"
-    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), *args, "--out", str(out))
+    code, _, err = run_advise(monkeypatch, capsys, "--data", str(tiny_beir), *args, "--out", str(out))
     assert code == 2 and message in err and err.count("\n") == 1 and not out.exists()
 
 
@@ -305,9 +298,9 @@ def test_embeddings_of_another_encoder_via_embeddings_option(tiny_beir, tmp_path
 
     (tiny_beir / EMBEDDINGS_FILE).rename(tiny_beir / "embeddings-my-encoder.npz")
     args = ["--data", str(tiny_beir), "--negatives", "random", *TINY_ARGS]
-    code, _, err = _cli(monkeypatch, capsys, *args, "--out", str(tmp_path / "a"))
+    code, _, err = run_advise(monkeypatch, capsys, *args, "--out", str(tmp_path / "a"))
     assert code == 2 and EMBEDDINGS_FILE in err and len(err.strip().splitlines()) == 1, err
-    code, text, err = _cli(
+    code, text, err = run_advise(
         monkeypatch, capsys, *args, "--embeddings", "embeddings-my-encoder.npz", "--out", str(tmp_path / "b")
     )
     assert code == 0 and "guarantee on the μ-risk" in text + "no recommendation", err

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import stat
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -17,11 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simrank.advise.empirical import EmpiricalConfig, advise_empirical, load_empirical, rung_plan
-from simrank.cli import main
 from simrank.errors import ConfigError
 from simrank.real.data.beir import load_collection
 
-from conftest import make_tiny_beir
+from conftest import make_tiny_beir, run_advise
 
 TINY = EmpiricalConfig(
     budget_minutes=5.0,
@@ -37,17 +35,6 @@ TINY = EmpiricalConfig(
 )
 CLI_ARGS = ["--empirical", "--sampler", "random", "--sampler", "bm25", "--loss", "kl", "--group-size", "4"]
 CLI_ARGS += ["--pool-size", "10", "--max-steps", "40"]
-
-
-def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["simrank", "advise", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +109,9 @@ def test_budget_sizes_the_rungs(tiny):
 
 def test_cli_writes_advice_and_report(tiny, tmp_path, monkeypatch, capsys):
     out = tmp_path / "advice"
-    code, text, err = _cli(monkeypatch, capsys, *CLI_ARGS, "--budget", "5", "--data", str(tiny), "--out", str(out))
+    code, text, err = run_advise(
+        monkeypatch, capsys, *CLI_ARGS, "--budget", "5", "--data", str(tiny), "--out", str(out)
+    )
     assert code == 0, err
     advice = json.loads((out / "advice.json").read_text())
     assert advice["settings"]["mode"] == "empirical" and len(advice["candidates"]) == 2
@@ -148,11 +137,11 @@ def test_cli_writes_advice_and_report(tiny, tmp_path, monkeypatch, capsys):
 )
 def test_bad_input_is_one_line_exit_2(tiny, tmp_path, monkeypatch, capsys, args, message):
     out = tmp_path / "advice"
-    code, _, err = _cli(monkeypatch, capsys, *CLI_ARGS, *args, "--data", str(tiny), "--out", str(out))
+    code, _, err = run_advise(monkeypatch, capsys, *CLI_ARGS, *args, "--data", str(tiny), "--out", str(out))
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert not out.exists()
 
 
 def test_budget_without_empirical_is_refused(tiny, tmp_path, monkeypatch, capsys):
-    code, _, err = _cli(monkeypatch, capsys, "--budget", "5", "--data", str(tiny), "--out", str(tmp_path / "o"))
+    code, _, err = run_advise(monkeypatch, capsys, "--budget", "5", "--data", str(tiny), "--out", str(tmp_path / "o"))
     assert code == 2 and "--budget needs --empirical" in err and err.count("\n") == 1, err

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -21,25 +20,15 @@ from simrank.advise.prediction import (
     predict_data,
     principal_projection,
 )
-from simrank.cli import main
 from simrank.samplers import Uniform
 from simrank.teacher import Teacher
 from simrank.theory.monte_carlo import EmpiricalWorld, iid_groups
 from simrank.world import WorldConfig
 
+from conftest import run_advise
+
 TINY = AdviceConfig(taus=(0.3, 1.0), etas=(0.0, 0.5), group_size=4, pool_size=10)
 FAST = PredictionConfig(loss="kl", rank=4, population=500)
-
-
-def _cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["simrank", "advise", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @settings(max_examples=25, deadline=None)
@@ -134,7 +123,7 @@ def test_data_mode_report_and_cli(tiny_beir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "advice"
     args = ["--data", str(tiny_beir), "--negatives", "random", "--negatives", "bm25", "--group-size", "4",
             "--pool-size", "10", "--tau", "1", "--eta", "0", "--eta", "0.5", "--rank", "4", "--population", "500"]  # fmt: skip
-    code, text, err = _cli(monkeypatch, capsys, *args, "--out", str(out))
+    code, text, err = run_advise(monkeypatch, capsys, *args, "--out", str(out))
     assert code == 0, err
     advice = json.loads((out / "advice.json").read_text())
     top = advice["prediction"]["candidates"][0]
@@ -161,7 +150,7 @@ def test_data_mode_report_and_cli(tiny_beir, tmp_path, monkeypatch, capsys):
 )
 def test_bad_prediction_options_are_one_line_exit_2(tiny_beir, tmp_path, monkeypatch, capsys, args, message):
     out = tmp_path / "advice"
-    code, _, err = _cli(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", "random", "--group-size", "4",
+    code, _, err = run_advise(monkeypatch, capsys, "--data", str(tiny_beir), "--negatives", "random", "--group-size", "4",
                         "--tau", "1", "--eta", "0", *args, "--out", str(out))  # fmt: skip
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert not out.exists()
